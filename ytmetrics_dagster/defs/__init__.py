@@ -1,0 +1,1 @@
+"""Dagster definitions, loaded as a folder by ``definitions.py``."""

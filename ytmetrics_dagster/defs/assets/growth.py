@@ -1,0 +1,65 @@
+"""Derived growth tables, computed set-based in Postgres from the snapshots."""
+
+import dagster as dg
+
+from ytmetrics_dagster.defs.partitions import daily_partitions, hourly_partitions
+from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.warehouse import growth as growth_store
+
+
+@dg.asset(
+    group_name="metrics",
+    kinds={"postgres"},
+    partitions_def=hourly_partitions,
+    deps=["video_metric_snapshots"],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description=(
+        "Per video per observed hour (table ytmetrics.video_growth_hourly): counters, gains "
+        "since the previous real observation (however long ago), hours elapsed and views/hour "
+        "over that real elapsed time. First observations have NULL gains."
+    ),
+)
+def video_growth_hourly(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    window = context.partition_time_window  # a whole range in a single-run backfill
+    engine = warehouse.get_engine()
+    rows = growth_store.rebuild_hourly_growth(engine, window.start, window.end)
+    summary = growth_store.hourly_summary(engine, window.start, window.end)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "views_gained": summary["views_gained"],
+            "first_observations": summary["first_observations"],
+            "window": f"{window.start.isoformat()} .. {window.end.isoformat()}",
+        }
+    )
+
+
+@dg.asset(
+    group_name="metrics",
+    kinds={"postgres"},
+    partitions_def=daily_partitions,
+    deps=["video_growth_hourly"],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description=(
+        "Per video per UTC day (table ytmetrics.video_growth_daily): views at the start (the "
+        "last observation before the day) and end of the day, views gained and % growth, "
+        "likes and comments gained, and engagement rate (likes + comments) / views."
+    ),
+)
+def video_growth_daily(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    engine = warehouse.get_engine()
+    rows = growth_store.rebuild_daily_growth(engine, window.start, window.end)
+    summary = growth_store.daily_summary(engine, window.start, window.end)
+    metadata = {
+        "dagster/row_count": rows,
+        "views_gained": summary["views_gained"],
+        "window": f"{window.start.date()} .. {window.end.date()}",
+    }
+    if summary["mean_engagement_rate"] is not None:
+        metadata["mean_engagement_rate"] = summary["mean_engagement_rate"]
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,48 @@
+"""Schedules, built from the partitioned jobs; all running by default."""
+
+import os
+
+import dagster as dg
+
+from ytmetrics_dagster.defs.jobs import (
+    daily_growth_job,
+    hourly_snapshot_job,
+    tracked_videos_job,
+    tracked_videos_run_config,
+)
+
+
+def _snapshot_minute() -> int:
+    raw = os.environ.get("YTMETRICS_SNAPSHOT_MINUTE", "5")
+    minute = int(raw) if raw.isdigit() else -1
+    if not 0 <= minute <= 59:
+        raise ValueError(f"YTMETRICS_SNAPSHOT_MINUTE must be 0..59, got {raw!r}")
+    return minute
+
+
+# With end_offset=1 the newest partition is the hour in progress, so each tick observes *now*.
+hourly_snapshot_schedule = dg.build_schedule_from_partitioned_job(
+    hourly_snapshot_job,
+    name="hourly_snapshot_schedule",
+    minute_of_hour=_snapshot_minute(),
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+# Daily partitions end at the last complete day, so the 00:30 tick rolls up yesterday.
+daily_growth_schedule = dg.build_schedule_from_partitioned_job(
+    daily_growth_job,
+    name="daily_growth_schedule",
+    hour_of_day=0,
+    minute_of_hour=30,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+refresh_tracked_videos_schedule = dg.ScheduleDefinition(
+    name="refresh_tracked_videos_schedule",
+    job=tracked_videos_job,
+    cron_schedule="15 3 * * *",
+    execution_timezone="UTC",
+    run_config=tracked_videos_run_config(refresh_active=True),
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily: refresh titles and details of active videos, apply stragglers.",
+)

@@ -1,0 +1,52 @@
+"""Configuration from the environment: one place reads it, everything else asks here.
+
+YTMETRICS_DATABASE_URL     external Postgres for the warehouse; unset -> embedded Postgres
+YOUTUBE_API_KEY            the real API; unset -> the offline simulator (data labelled simulated)
+YTMETRICS_YOUTUBE_API_URL  API base URL (default https://www.googleapis.com/youtube/v3)
+YTMETRICS_HOME             where embedded data lives (default ./.ytmetrics)
+DAGSTER_HOME               Dagster instance home (default $YTMETRICS_HOME/dagster_home)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_API_URL = "https://www.googleapis.com/youtube/v3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    youtube_api_key: str | None
+    youtube_api_url: str | None
+    home: Path
+
+    @property
+    def dagster_home(self) -> Path:
+        env = os.environ.get("DAGSTER_HOME")
+        return Path(env) if env else self.home / "dagster_home"
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def uses_simulator(self) -> bool:
+        return not self.youtube_api_key
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def load_settings() -> Settings:
+    home = _env("YTMETRICS_HOME")
+    return Settings(
+        database_url=_env("YTMETRICS_DATABASE_URL"),
+        youtube_api_key=_env("YOUTUBE_API_KEY"),
+        youtube_api_url=_env("YTMETRICS_YOUTUBE_API_URL"),
+        home=Path(home).resolve() if home else (Path.cwd() / ".ytmetrics").resolve(),
+    )

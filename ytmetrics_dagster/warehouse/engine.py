@@ -1,0 +1,101 @@
+"""Where the warehouse is and how to connect: the one place that builds an Engine."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from ytmetrics_dagster.settings import Settings, load_settings
+from ytmetrics_dagster.warehouse.embedded import ensure_database, start_embedded_postgres
+
+WAREHOUSE_DB = "ytmetrics"
+DAGSTER_DB = "dagster"
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The warehouse cannot be reached; the message names where (never the password)."""
+
+
+def _with_driver(url: str, driver: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in ("postgres", "postgresql"):
+        raise ValueError(
+            f"YTMETRICS_DATABASE_URL must be a postgresql:// URL, got scheme {parts.scheme!r}"
+        )
+    return urlunsplit(("postgresql+" + driver, *parts[1:]))
+
+
+def _with_database(uri: str, database: str) -> str:
+    parts = urlsplit(uri)
+    query = urlencode(parse_qsl(parts.query))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, query, ""))
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown only by its scheme
+        return url.split(":", 1)[0] + "://…"
+
+
+def embedded_server_uri(settings: Settings) -> str:
+    return start_embedded_postgres(settings.embedded_pgdata)
+
+
+def warehouse_url(settings: Settings | None = None) -> str:
+    """SQLAlchemy URL of the warehouse: the configured one, else the embedded server
+    (started on demand, database created on first use)."""
+    settings = settings or load_settings()
+    if settings.database_url:
+        return _with_driver(settings.database_url, "psycopg")
+    server = embedded_server_uri(settings)
+    ensure_database(server, WAREHOUSE_DB)
+    return _with_driver(_with_database(server, WAREHOUSE_DB), "psycopg")
+
+
+def dagster_storage_url(settings: Settings | None = None) -> str:
+    """URL for Dagster's own run/event/schedule storage (dagster-postgres speaks psycopg2)."""
+    settings = settings or load_settings()
+    if settings.database_url:
+        return _with_driver(settings.database_url, "psycopg2")
+    server = embedded_server_uri(settings)
+    ensure_database(server, DAGSTER_DB)
+    return _with_driver(_with_database(server, DAGSTER_DB), "psycopg2")
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """A pooled engine per URL; sessions run in UTC so date_trunc buckets are UTC buckets."""
+    url = url or warehouse_url()
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=5,
+                connect_args={"options": "-c timezone=UTC", "connect_timeout": 10},
+            )
+            _engines[url] = engine
+        return engine
+
+
+def check_connection(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as err:
+        raise DatabaseUnavailableError(
+            f"cannot reach the warehouse at {safe_url(str(engine.url.render_as_string(hide_password=True)))}: "
+            f"{str(err.orig).strip().splitlines()[0] if err.orig else err}"
+        ) from None

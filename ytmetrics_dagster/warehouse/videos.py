@@ -1,0 +1,240 @@
+"""Writes to ``videos`` and ``registration_requests``: the registration queue and its outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from ytmetrics_dagster.youtube.models import VideoDetails
+
+VIDEO_STATUSES = ("active", "unavailable", "removed")
+
+
+class UnknownVideoError(LookupError):
+    def __init__(self, video_id: str):
+        super().__init__(f"video {video_id!r} is not tracked (see `ytmetrics videos --status all`)")
+        self.video_id = video_id
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    request_id: int
+    requested_input: str
+    video_id: str
+
+
+def queue_registrations(
+    engine: Engine, requests: Sequence[tuple[str, str]], requested_by: str = "cli"
+) -> list[int]:
+    """Queue (raw input, parsed video id) pairs as pending requests, in one transaction."""
+    if not requests:
+        return []
+    rows = [{"raw": raw, "vid": vid, "by": requested_by} for raw, vid in requests]
+    with engine.begin() as conn:
+        result = conn.execute(
+            text(
+                """
+                INSERT INTO ytmetrics.registration_requests (requested_input, video_id, requested_by)
+                SELECT r.raw, r.vid, r.by
+                FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(raw text, vid text, by text)
+                RETURNING request_id
+                """
+            ),
+            {"rows": _json(rows)},
+        )
+        return [row.request_id for row in result]
+
+
+def pending_registrations(engine: Engine, limit: int = 5000) -> list[RegistrationRequest]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT request_id, requested_input, video_id
+                FROM ytmetrics.registration_requests
+                WHERE status = 'pending'
+                ORDER BY request_id
+                LIMIT :limit
+                """
+            ),
+            {"limit": limit},
+        )
+        return [RegistrationRequest(r.request_id, r.requested_input, r.video_id) for r in rows]
+
+
+def pending_summary(engine: Engine) -> tuple[int, int | None]:
+    """(number of pending requests, highest pending request id)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT count(*) AS n, max(request_id) AS max_id "
+                "FROM ytmetrics.registration_requests WHERE status = 'pending'"
+            )
+        ).one()
+        return row.n, row.max_id
+
+
+def _json(rows: list[dict]) -> str:
+    import json
+
+    return json.dumps(rows, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+
+
+def _details_rows(details: Iterable[VideoDetails], source: str) -> list[dict]:
+    return [
+        {
+            "video_id": d.video_id,
+            "title": d.title,
+            "channel_id": d.channel_id,
+            "channel_title": d.channel_title,
+            "published_at": d.published_at,
+            "duration_seconds": d.duration_seconds,
+            "source": source,
+        }
+        for d in details
+    ]
+
+
+_UPSERT_VIDEOS = """
+    INSERT INTO ytmetrics.videos AS v
+        (video_id, title, channel_id, channel_title, published_at, duration_seconds,
+         status, source, details_fetched_at, last_updated)
+    SELECT r.video_id, r.title, r.channel_id, r.channel_title, r.published_at,
+           r.duration_seconds, 'active', r.source, :now, :now
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        video_id text, title text, channel_id text, channel_title text,
+        published_at timestamptz, duration_seconds integer, source text)
+    ON CONFLICT (video_id) DO UPDATE SET
+        title = EXCLUDED.title,
+        channel_id = EXCLUDED.channel_id,
+        channel_title = EXCLUDED.channel_title,
+        published_at = EXCLUDED.published_at,
+        duration_seconds = EXCLUDED.duration_seconds,
+        source = EXCLUDED.source,
+        details_fetched_at = EXCLUDED.details_fetched_at,
+        last_updated = EXCLUDED.last_updated,
+        status = CASE WHEN :reactivate THEN 'active' ELSE v.status END,
+        unavailable_since = CASE WHEN :reactivate THEN NULL ELSE v.unavailable_since END,
+        removed_at = CASE WHEN :reactivate THEN NULL ELSE v.removed_at END
+"""
+
+
+def apply_registrations(
+    engine: Engine,
+    requests: Sequence[RegistrationRequest],
+    found: Sequence[VideoDetails],
+    *,
+    source: str,
+    now: datetime,
+    run_id: str | None = None,
+) -> dict[str, int]:
+    """Register the found videos (re-activating removed ones) and resolve every request:
+    registered when YouTube returned the id, rejected with a reason otherwise."""
+    found_ids = {d.video_id for d in found}
+    resolutions = [
+        {
+            "id": r.request_id,
+            "status": "registered" if r.video_id in found_ids else "rejected",
+            "reason": None
+            if r.video_id in found_ids
+            else "YouTube did not return this video (private, deleted or never existed)",
+        }
+        for r in requests
+    ]
+    with engine.begin() as conn:
+        if found:
+            conn.execute(
+                text(_UPSERT_VIDEOS),
+                {"rows": _json(_details_rows(found, source)), "now": now, "reactivate": True},
+            )
+        if resolutions:
+            conn.execute(
+                text(
+                    """
+                    UPDATE ytmetrics.registration_requests AS q
+                    SET status = r.status, reason = r.reason, resolved_at = :now, run_id = :run_id
+                    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id bigint, status text, reason text)
+                    WHERE q.request_id = r.id AND q.status = 'pending'
+                    """
+                ),
+                {"rows": _json(resolutions), "now": now, "run_id": run_id},
+            )
+    registered = sum(1 for r in resolutions if r["status"] == "registered")
+    return {"registered": registered, "rejected": len(resolutions) - registered}
+
+
+def refresh_details(
+    engine: Engine, details: Sequence[VideoDetails], *, source: str, now: datetime
+) -> int:
+    """Update titles/durations of tracked videos without changing their status."""
+    if not details:
+        return 0
+    with engine.begin() as conn:
+        conn.execute(
+            text(_UPSERT_VIDEOS),
+            {"rows": _json(_details_rows(details, source)), "now": now, "reactivate": False},
+        )
+    return len(details)
+
+
+def active_video_ids(engine: Engine, published_before: datetime | None = None) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT video_id FROM ytmetrics.videos
+                WHERE status = 'active'
+                  AND (CAST(:before AS timestamptz) IS NULL OR published_at IS NULL
+                       OR published_at <= CAST(:before AS timestamptz))
+                ORDER BY video_id
+                """
+            ),
+            {"before": published_before},
+        )
+        return [r.video_id for r in rows]
+
+
+def status_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT status, count(*) AS n FROM ytmetrics.videos GROUP BY status")
+        )
+        counts = dict.fromkeys(VIDEO_STATUSES, 0)
+        counts.update({r.status: r.n for r in rows})
+        return counts
+
+
+def remove_video(
+    engine: Engine, video_id: str, *, delete_metrics: bool, now: datetime
+) -> dict[str, int]:
+    """Stop tracking a video (history kept), or also delete its snapshots and growth rows,
+    all in one transaction. Unknown id -> UnknownVideoError, nothing changed."""
+    with engine.begin() as conn:
+        updated = conn.execute(
+            text(
+                """
+                UPDATE ytmetrics.videos
+                SET status = 'removed', removed_at = :now, last_updated = :now
+                WHERE video_id = :vid
+                """
+            ),
+            {"vid": video_id, "now": now},
+        ).rowcount
+        if not updated:
+            raise UnknownVideoError(video_id)
+        deleted = {"snapshots": 0, "growth_hourly": 0, "growth_daily": 0}
+        if delete_metrics:
+            for key, table in (
+                ("snapshots", "metric_snapshots"),
+                ("growth_hourly", "video_growth_hourly"),
+                ("growth_daily", "video_growth_daily"),
+            ):
+                # table names come from the fixed tuple above, never from input
+                deleted[key] = conn.execute(
+                    text("DELETE FROM ytmetrics." + table + " WHERE video_id = :vid"),  # noqa: S608
+                    {"vid": video_id},
+                ).rowcount
+        return deleted

@@ -1,0 +1,217 @@
+"""HTTP client for the YouTube Data API v3 (and the simulator, which speaks the same API).
+
+Design rules that come from the API itself:
+- ``videos.list`` costs 1 quota unit for up to 50 ids, so ids are always sent 50 at a time.
+- ``fields`` trims the payload to what we store.
+- Ids that are private, deleted or never existed are silently absent from ``items``; we
+  report them as missing rather than guessing.
+- The key goes in the ``X-Goog-Api-Key`` header, never in a URL, so it cannot leak through
+  exception messages or logs that print URLs.
+- Transient failures (429, 5xx, dropped connections) are retried by urllib3's ``Retry`` with
+  exponential backoff and jitter; quota and key errors are not retried.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ytmetrics_dagster.youtube.errors import (
+    YouTubeError,
+    YouTubeUnavailableError,
+    error_from_response,
+    redact,
+)
+from ytmetrics_dagster.youtube.models import FetchResult, VideoDetails, VideoStatistics
+from ytmetrics_dagster.youtube.parsing import parse_statistics, parse_video_details
+
+DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
+MAX_IDS_PER_CALL = 50
+SIMULATOR_HEADER = "X-YTMetrics-Simulator"
+
+STATISTICS_FIELDS = "items(id,statistics(viewCount,likeCount,commentCount))"
+DETAILS_FIELDS = (
+    "items(id,snippet(title,channelId,channelTitle,publishedAt),"
+    "contentDetails(duration),statistics(viewCount,likeCount,commentCount))"
+)
+
+
+def chunked(values: Sequence[str], size: int = MAX_IDS_PER_CALL) -> list[list[str]]:
+    return [list(values[i : i + size]) for i in range(0, len(values), size)]
+
+
+class YouTubeClient:
+    """A thread-safe client over one pooled ``requests.Session``."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        *,
+        timeout_seconds: float = 20.0,
+        max_retries: int = 4,
+        backoff_factor: float = 0.5,
+        max_workers: int = 8,
+        on_call: Callable[[str, int, str | None], None] | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout_seconds = timeout_seconds
+        self.max_workers = max(1, max_workers)
+        self._on_call = on_call
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.source_seen: str | None = None
+
+        retry = Retry(
+            total=max_retries,
+            connect=max_retries,
+            read=max_retries,
+            status=max_retries,
+            backoff_factor=backoff_factor,
+            backoff_jitter=backoff_factor,
+            status_forcelist=(429, 500, 502, 503, 504),
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=self.max_workers)
+        self._session = requests.Session()
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers["Accept"] = "application/json"
+        if api_key:
+            self._session.headers["X-Goog-Api-Key"] = api_key
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> YouTubeClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transport -----------------------------------------------------------------------
+
+    def get(self, method: str, params: dict[str, str]) -> dict:
+        """One API call. Raises a ``YouTubeError`` subclass on any failure."""
+        url = f"{self.base_url}/{method}"
+        try:
+            response = self._session.get(url, params=params, timeout=self.timeout_seconds)
+        except requests.RequestException as err:
+            # str(err) may name the URL (never the key: it is a header), but scrub anyway.
+            raise YouTubeUnavailableError(
+                f"YouTube API {method} request failed: "
+                + redact(f"{type(err).__name__}: {err}", self._api_key)[:300]
+            ) from None
+        finally:
+            with self._lock:
+                self.calls += 1
+        source = "simulator" if response.headers.get(SIMULATOR_HEADER) else "youtube"
+        self.source_seen = source
+        if self._on_call is not None:
+            self._on_call(method, response.status_code, source)
+        if response.status_code != 200:
+            raise error_from_response(response.status_code, response.text, self._api_key)
+        try:
+            payload = json.loads(response.content)
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise YouTubeUnavailableError(
+                f"YouTube API {method} returned an unreadable body "
+                f"({len(response.content)} bytes, HTTP {response.status_code})"
+            ) from None
+        return payload
+
+    def _videos_batch(self, ids: list[str], part: str, fields: str, extra: dict) -> list[dict]:
+        params = {
+            "part": part,
+            "id": ",".join(ids),
+            "maxResults": str(MAX_IDS_PER_CALL),
+            "fields": fields,
+            **extra,
+        }
+        payload = self.get("videos", params)
+        items = payload.get("items", [])
+        if not isinstance(items, list):
+            raise YouTubeUnavailableError("YouTube API videos returned a malformed items list")
+        return items
+
+    def _fetch(
+        self, ids: Iterable[str], part: str, fields: str, parse, as_of: datetime | None
+    ) -> FetchResult:
+        unique = list(dict.fromkeys(ids))
+        extra = {"asOf": as_of.isoformat()} if as_of is not None else {}
+        batches = chunked(unique)
+        if len(batches) <= 1 or self.max_workers == 1:
+            pages = [self._videos_batch(b, part, fields, extra) for b in batches]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.max_workers, len(batches))) as pool:
+                pages = list(
+                    pool.map(lambda b: self._videos_batch(b, part, fields, extra), batches)
+                )
+        found = {}
+        for page in pages:
+            for item in page:
+                try:
+                    parsed = parse(item)
+                except (KeyError, ValueError, TypeError) as err:
+                    raise YouTubeUnavailableError(
+                        f"YouTube API returned a malformed video item: {err}"
+                    ) from None
+                found[parsed.video_id] = parsed
+        wanted = set(unique)
+        items = [found[v] for v in unique if v in found]
+        extra_ids = set(found) - wanted
+        if extra_ids:
+            raise YouTubeError(
+                f"YouTube API returned ids that were not asked for: {sorted(extra_ids)[:5]}"
+            )
+        return FetchResult(
+            items=items,
+            missing=[v for v in unique if v not in found],
+            api_calls=len(batches),
+            source=self.source_seen or "youtube",
+        )
+
+    # -- API -----------------------------------------------------------------------------
+
+    def video_statistics(
+        self, video_ids: Iterable[str], *, as_of: datetime | None = None
+    ) -> FetchResult:
+        """Current statistics of the given videos, 50 ids per call, concurrently.
+
+        ``as_of`` is understood only by the simulator (the real API reports only *now*).
+        """
+        return self._fetch(video_ids, "statistics", STATISTICS_FIELDS, parse_statistics, as_of)
+
+    def video_details(
+        self, video_ids: Iterable[str], *, as_of: datetime | None = None
+    ) -> FetchResult:
+        return self._fetch(
+            video_ids,
+            "snippet,contentDetails,statistics",
+            DETAILS_FIELDS,
+            parse_video_details,
+            as_of,
+        )
+
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MAX_IDS_PER_CALL",
+    "FetchResult",
+    "VideoDetails",
+    "VideoStatistics",
+    "YouTubeClient",
+    "YouTubeError",
+]

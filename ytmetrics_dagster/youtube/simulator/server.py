@@ -1,0 +1,342 @@
+"""The simulator served over real HTTP on 127.0.0.1, with the YouTube API's paths, envelopes
+and error shapes, plus scriptable faults for tests and benchmarks.
+
+    python -m ytmetrics_dagster.youtube.simulator --port 8765
+
+Extension (simulator only): ``asOf=<ISO time>`` answers as of a past time, so demo
+backfills can run. The real API has no such thing and the pipeline never sends it there.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from ytmetrics_dagster.youtube.simulator.catalog import Catalog, VideoProfile
+
+API_PREFIX = "/youtube/v3"
+PACIFIC = ZoneInfo("America/Los_Angeles")
+MAX_IDS = 50
+
+_QUOTA_MESSAGE = (
+    "The request cannot be completed because you have exceeded your "
+    '<a href="/youtube/v3/getting-started#quota">quota</a>.'
+)
+
+
+def _error_body(
+    code: int, reason: str, message: str, domain: str = "youtube.api", status: str | None = None
+) -> bytes:
+    error: dict = {
+        "code": code,
+        "message": message,
+        "errors": [{"message": message, "domain": domain, "reason": reason}],
+    }
+    if status:
+        error["status"] = status
+    return json.dumps({"error": error}).encode()
+
+
+# name -> (HTTP status, body bytes); "drop", "truncated" and "malformed" are handled apart.
+FAULTS: dict[str, tuple[int, bytes]] = {
+    # The real quotaExceeded body has no "status" field and HTML in its message.
+    "quotaExceeded": (403, _error_body(403, "quotaExceeded", _QUOTA_MESSAGE, "youtube.quota")),
+    "keyInvalid": (400, _error_body(400, "keyInvalid", "Bad Request", "usageLimits")),
+    "accessNotConfigured": (
+        403,
+        _error_body(
+            403,
+            "accessNotConfigured",
+            "YouTube Data API v3 has not been used in project 0 before or it is disabled.",
+            "usageLimits",
+            "PERMISSION_DENIED",
+        ),
+    ),
+    "forbidden": (403, _error_body(403, "forbidden", "Forbidden", "global", "PERMISSION_DENIED")),
+    "rateLimitExceeded": (
+        403,
+        _error_body(403, "rateLimitExceeded", "Rate limit exceeded.", "youtube.quota"),
+    ),
+    "userRateLimitExceeded": (
+        403,
+        _error_body(403, "userRateLimitExceeded", "User rate limit exceeded.", "usageLimits"),
+    ),
+    "429": (
+        429,
+        _error_body(429, "rateLimitExceeded", "Too many requests.", "global", "RESOURCE_EXHAUSTED"),
+    ),
+    "500": (500, _error_body(500, "backendError", "Backend Error", "global", "INTERNAL")),
+    "502": (502, b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    "503": (
+        503,
+        _error_body(
+            503, "backendError", "The service is currently unavailable.", "global", "UNAVAILABLE"
+        ),
+    ),
+}
+SPECIAL_FAULTS = {"drop", "truncated", "malformed"}
+
+
+@dataclass
+class SimulatorState:
+    """Mutable knobs, shared by the handler threads."""
+
+    catalog: Catalog = field(default_factory=Catalog)
+    quota_limit: int = 10_000
+    latency_seconds: float = 0.0
+    invalid_keys: set[str] = field(default_factory=lambda: {"INVALID-KEY"})
+    scripted: dict[str, deque] = field(default_factory=dict)
+    units_by_day: dict[str, int] = field(default_factory=dict)
+    requests_by_method: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def script(self, method: str, faults: list[str]) -> None:
+        """Answer the next calls of ``method`` with these faults, in order, then normally."""
+        unknown = [f for f in faults if f not in FAULTS and f not in SPECIAL_FAULTS and f != "ok"]
+        if unknown:
+            raise ValueError(f"unknown simulator faults: {unknown}")
+        with self.lock:
+            self.scripted.setdefault(method, deque()).extend(faults)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.scripted.clear()
+            self.units_by_day.clear()
+            self.requests_by_method.clear()
+            self.quota_limit = 10_000
+            self.latency_seconds = 0.0
+
+    def next_fault(self, method: str) -> str | None:
+        with self.lock:
+            self.requests_by_method[method] = self.requests_by_method.get(method, 0) + 1
+            queue = self.scripted.get(method)
+            if queue:
+                fault = queue.popleft()
+                return None if fault == "ok" else fault
+        return None
+
+    def charge(self, units: int) -> bool:
+        """Spend quota for today (Pacific); False when the day's quota is exhausted."""
+        day = datetime.now(PACIFIC).date().isoformat()
+        with self.lock:
+            used = self.units_by_day.get(day, 0)
+            if used + units > self.quota_limit:
+                return False
+            self.units_by_day[day] = used + units
+            return True
+
+    def units_used_today(self) -> int:
+        day = datetime.now(PACIFIC).date().isoformat()
+        with self.lock:
+            return self.units_by_day.get(day, 0)
+
+
+def _video_resource(p: VideoProfile, parts: set[str], at: datetime) -> dict:
+    item: dict = {"kind": "youtube#video", "etag": f"sim-{p.video_id}", "id": p.video_id}
+    if "snippet" in parts:
+        item["snippet"] = {
+            "publishedAt": p.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "channelId": p.channel_id,
+            "title": p.title,
+            "description": "Simulated by ytmetrics-dagster; not real YouTube data.",
+            "channelTitle": p.channel_title,
+            "categoryId": "22",
+            "liveBroadcastContent": "none",
+        }
+    if "contentDetails" in parts:
+        d = p.duration_seconds
+        item["contentDetails"] = {
+            "duration": f"PT{d // 3600}H{d % 3600 // 60}M{d % 60}S"
+            if d >= 3600
+            else f"PT{d // 60}M{d % 60}S",
+            "dimension": "2d",
+            "definition": "hd",
+            "caption": "false",
+        }
+    if "statistics" in parts:
+        stats = p.statistics_at(at)
+        assert stats is not None
+        block = {"viewCount": str(stats.view_count), "favoriteCount": "0"}
+        if stats.like_count is not None:
+            block["likeCount"] = str(stats.like_count)
+        if stats.comment_count is not None:
+            block["commentCount"] = str(stats.comment_count)
+        item["statistics"] = block
+    return item
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _SimulatorHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+    def _send(
+        self, status: int, body: bytes, content_type: str = "application/json; charset=UTF-8"
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-YTMetrics-Simulator", "1")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_fault(self, fault: str) -> None:
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.close()
+            return
+        if fault == "truncated":
+            self._send(200, b'{"kind": "youtube#videoListResponse", "items": [{"id": "abc')
+            return
+        if fault == "malformed":
+            self._send(200, b"<html>not json</html>", "text/html")
+            return
+        status, body = FAULTS[fault]
+        ctype = "text/html" if body.startswith(b"<html") else "application/json; charset=UTF-8"
+        self._send(status, body, ctype)
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        url = urlsplit(self.path)
+        if url.path == "/_simulator/health":
+            self._send(
+                200, json.dumps({"ok": True, "units_used_today": state.units_used_today()}).encode()
+            )
+            return
+        if not url.path.startswith(API_PREFIX + "/"):
+            self._send(404, _error_body(404, "notFound", "Not Found", "global"))
+            return
+        method = url.path[len(API_PREFIX) + 1 :]
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if state.latency_seconds:
+            time.sleep(state.latency_seconds)
+        fault = state.next_fault(method)
+        if fault:
+            self._send_fault(fault)
+            return
+        key = self.headers.get("X-Goog-Api-Key") or query.get("key")
+        if key in state.invalid_keys:
+            self._send_fault("keyInvalid")
+            return
+        if method != "videos":
+            self._send(
+                404, _error_body(404, "notFound", f"Method {method} is not simulated.", "global")
+            )
+            return
+        self._videos(state, query)
+
+    def _videos(self, state: SimulatorState, query: dict[str, str]) -> None:
+        parts = {p.strip() for p in query.get("part", "").split(",") if p.strip()}
+        if not parts or not parts <= {"snippet", "contentDetails", "statistics", "id"}:
+            self._send(
+                400, _error_body(400, "invalidPart", "Invalid part parameter.", "youtube.part")
+            )
+            return
+        ids = [i for i in query.get("id", "").split(",") if i]
+        if len(ids) > MAX_IDS:
+            self._send(
+                400,
+                _error_body(400, "invalidFilters", "Too many ids (max 50).", "youtube.parameter"),
+            )
+            return
+        now = datetime.now(UTC)
+        at = now
+        if "asOf" in query:
+            try:
+                at = datetime.fromisoformat(query["asOf"])
+            except ValueError:
+                at = None
+            if at is None or at.tzinfo is None or at > now:
+                self._send(
+                    400,
+                    _error_body(
+                        400,
+                        "invalidParameter",
+                        "asOf must be a past ISO time with offset.",
+                        "youtube.parameter",
+                    ),
+                )
+                return
+        if not state.charge(1):
+            self._send_fault("quotaExceeded")
+            return
+        items = []
+        for vid in ids:
+            profile = state.catalog.profile(vid)
+            if profile.is_visible(at):
+                items.append(_video_resource(profile, parts, at))
+        body = {
+            "kind": "youtube#videoListResponse",
+            "etag": "simulated",
+            "items": items,
+            "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+        }
+        self._send(200, json.dumps(body).encode())
+
+
+class _SimulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    state: SimulatorState
+
+
+class SimulatorServer:
+    """Run the simulator on ``host:port`` (port 0 picks a free one) in a daemon thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SimulatorState | None = None):
+        self.state = state or SimulatorState()
+        self._httpd = _SimulatorHTTPServer((host, port), _Handler)
+        self._httpd.state = self.state
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        host = self._httpd.server_address[0]
+        return f"http://{host}:{self.port}{API_PREFIX}"
+
+    def start(self) -> SimulatorServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="youtube-simulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+_shared: SimulatorServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_simulator_url() -> str:
+    """A simulator for this process, started on first use. Every simulator answers the same,
+    so separate processes (Dagster run workers) may each run their own."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SimulatorServer().start()
+        return _shared.base_url

@@ -1,0 +1,97 @@
+"""Shared fixtures: a real embedded Postgres, the simulator over HTTP on 127.0.0.1, and
+resources wired to both. No mocks of our own code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.warehouse.embedded import (
+    ensure_database,
+    start_embedded_postgres,
+    stop_embedded_postgres,
+)
+from ytmetrics_dagster.warehouse.engine import _with_database, _with_driver, get_engine
+from ytmetrics_dagster.warehouse.migrate import upgrade
+from ytmetrics_dagster.youtube.simulator import SimulatorServer
+
+FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
+TABLES = (
+    "video_growth_daily",
+    "video_growth_hourly",
+    "metric_snapshots",
+    "registration_requests",
+    "videos",
+)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    root = Path(tempfile.mkdtemp(prefix="ytm-test-pg-"))
+    pgdata = root / "pgdata"
+    uri = start_embedded_postgres(pgdata)
+    yield uri
+    stop_embedded_postgres(pgdata)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server):
+    ensure_database(pg_server, "ytmetrics_test")
+    url = _with_driver(_with_database(pg_server, "ytmetrics_test"), "psycopg")
+    upgrade(get_engine(url))
+    # The CLI and anything resolving settings from the environment use the test database.
+    previous = os.environ.get("YTMETRICS_DATABASE_URL")
+    os.environ["YTMETRICS_DATABASE_URL"] = url
+    yield url
+    if previous is None:
+        os.environ.pop("YTMETRICS_DATABASE_URL", None)
+    else:
+        os.environ["YTMETRICS_DATABASE_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def dagster_pg_url(pg_server):
+    ensure_database(pg_server, "dagster_test")
+    return _with_driver(_with_database(pg_server, "dagster_test"), "psycopg2")
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = get_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE "
+                + ", ".join("ytmetrics." + t for t in TABLES)
+                + " RESTART IDENTITY CASCADE"
+            )
+        )
+    return engine
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    with SimulatorServer("127.0.0.1", 0) as server:
+        yield server
+
+
+@pytest.fixture
+def simulator(simulator_server):
+    simulator_server.state.reset()
+    yield simulator_server
+    simulator_server.state.reset()
+
+
+@pytest.fixture
+def resources(engine, database_url, simulator):
+    return {
+        "youtube": YouTubeResource(base_url=simulator.base_url, backoff_factor=0.01),
+        "warehouse": WarehouseResource(database_url=database_url),
+    }

@@ -1,0 +1,265 @@
+"""Real Dagster materializations against the embedded Postgres and the HTTP simulator."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
+from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.resources import YouTubeResource
+from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
+from ytmetrics_dagster.youtube.models import VideoDetails
+
+from .helpers import CATALOG, DAY, comments_off_id, hidden_likes_id, nonexistent_id, normal_ids
+
+
+def register(engine, resources, ids):
+    queue_registrations(engine, [(v, v) for v in ids])
+    result = dg.materialize([tracked_videos], resources=resources)
+    assert result.success
+    return result
+
+
+def hour_key(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d-%H:%M")
+
+
+def snapshot(resources, at: datetime, **kwargs):
+    return dg.materialize(
+        [video_metric_snapshots], partition_key=hour_key(at), resources=resources, **kwargs
+    )
+
+
+def rows(engine, sql, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
+def test_tracked_videos_registers_found_and_rejects_unknown(engine, resources):
+    good = normal_ids(3)
+    ghost = nonexistent_id()
+    result = register(engine, resources, [*good, ghost])
+    metadata = result.asset_materializations_for_node("tracked_videos")[0].metadata
+    assert metadata["registered"].value == 3
+    assert metadata["rejected"].value == 1
+    assert metadata["active"].value == 3
+    assert metadata["source"].value == "simulator"
+
+    videos = rows(engine, "SELECT * FROM ytmetrics.videos ORDER BY video_id")
+    assert sorted(videos.video_id) == sorted(good)
+    profile = CATALOG.profile(good[0])
+    row = videos.set_index("video_id").loc[good[0]]
+    assert row.channel_id == profile.channel_id
+    assert row.published_at == profile.published_at
+    assert row.source == "simulator"
+
+    requests = rows(engine, "SELECT video_id, status, reason FROM ytmetrics.registration_requests")
+    rejected = requests[requests.status == "rejected"]
+    assert list(rejected.video_id) == [ghost]
+    assert "did not return" in rejected.reason.iloc[0]
+    assert (requests.status != "pending").all()
+
+
+def test_snapshot_partition_holds_the_observation_of_every_active_video(engine, resources):
+    ids = [*normal_ids(3), hidden_likes_id(), comments_off_id()]
+    register(engine, resources, ids)
+    at = DAY + timedelta(hours=10)
+    result = snapshot(resources, at)
+    metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
+    assert metadata["dagster/row_count"].value == 5
+    assert metadata["api_calls"].value == 1
+    assert metadata["videos_missing"].value == 0
+    assert metadata["source"].value == "simulator"
+
+    observed = at + timedelta(minutes=5)
+    stored = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots").set_index("video_id")
+    for vid in ids:
+        truth = CATALOG.profile(vid).statistics_at(observed)
+        row = stored.loc[vid]
+        assert row.view_count == truth.view_count
+        assert row.snapshot_hour == at
+        assert row.observed_at == observed
+        assert row.source == "simulator"
+    assert metadata["total_views"].value == int(stored.view_count.sum())
+    # hidden likes / disabled comments are stored as NULL, never 0
+    assert pd.isna(stored.loc[ids[3]].like_count)
+    assert pd.isna(stored.loc[ids[4]].comment_count)
+    assert stored.loc[ids[0]].like_count > 0
+
+
+def test_rerunning_a_partition_replaces_exactly_that_partition(engine, resources):
+    register(engine, resources, normal_ids(4))
+    h1, h2 = DAY + timedelta(hours=1), DAY + timedelta(hours=2)
+    snapshot(resources, h1)
+    snapshot(resources, h2)
+    before = rows(
+        engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id, snapshot_hour"
+    )
+    snapshot(resources, h2)
+    snapshot(resources, h2)
+    after = rows(
+        engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id, snapshot_hour"
+    )
+    assert len(after) == 8
+    pd.testing.assert_frame_equal(before.drop(columns=["run_id"]), after.drop(columns=["run_id"]))
+    # only h2's rows were rewritten
+    h1_runs = set(after[after.snapshot_hour == h1].run_id)
+    assert h1_runs == set(before[before.snapshot_hour == h1].run_id)
+
+
+def test_videos_missing_from_the_answer_are_counted_not_invented(engine, resources):
+    gone = CATALOG.find_ids(
+        lambda p: (
+            p.exists
+            and p.gone_at is not None
+            and p.published_at < DAY - timedelta(days=2)
+            and DAY - timedelta(days=1) < p.gone_at < DAY + timedelta(hours=5)
+        ),
+        prefix="gone",
+    )[0]
+    keep = normal_ids(2)
+    register(engine, resources, keep)
+    # tracked since before it went away (YouTube would no longer let us register it today)
+    p = CATALOG.profile(gone)
+    details = VideoDetails(
+        gone, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
+    )
+    apply_registrations(engine, [], [details], source="simulator", now=DAY)
+    result = snapshot(resources, DAY + timedelta(hours=6))
+    metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
+    assert metadata["videos_missing"].value == 1
+    assert gone in metadata["missing_ids"].value
+    stored = rows(engine, "SELECT video_id FROM ytmetrics.metric_snapshots")
+    assert sorted(stored.video_id) == sorted(keep)
+
+
+def test_real_api_refuses_to_observe_a_closed_hour(engine, resources, simulator):
+    register(engine, resources, normal_ids(2))
+    real = dict(
+        resources,
+        youtube=YouTubeResource(api_key="test-key-not-shown", base_url=simulator.base_url),
+    )
+    result = snapshot(real, DAY + timedelta(hours=3), raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("video_metric_snapshots")
+    assert "reports only current statistics" in failure.error.message
+    assert rows(engine, "SELECT count(*) AS n FROM ytmetrics.metric_snapshots").n[0] == 0
+    assert simulator.state.requests_by_method.get("videos", 0) == 1  # only the registration
+
+
+def test_real_api_observes_the_current_hour(engine, resources, simulator):
+    register(engine, resources, normal_ids(2))
+    real = dict(
+        resources,
+        youtube=YouTubeResource(api_key="test-key-not-shown", base_url=simulator.base_url),
+    )
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    result = snapshot(real, now)
+    assert result.success
+    stored = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots")
+    assert len(stored) == 2
+    assert (stored.snapshot_hour == now).all()
+    assert (stored.observed_at >= now).all()
+    # the data really came from the simulator, and is labelled so even with a key set
+    assert (stored.source == "simulator").all()
+
+
+def test_api_failure_writes_nothing_and_keeps_the_old_partition(engine, resources, simulator):
+    register(engine, resources, normal_ids(60))  # two batches
+    at = DAY + timedelta(hours=4)
+    assert snapshot(resources, at).success
+    before = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id")
+    simulator.state.script("videos", ["ok", "quotaExceeded"])
+    result = snapshot(resources, at, raise_on_error=False)
+    assert not result.success
+    after = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id")
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources):
+    ids = [*normal_ids(2), hidden_likes_id()]
+    register(engine, resources, ids)
+    hours = [DAY + timedelta(hours=h) for h in (9, 10, 11, 13)]  # 12:00 missed
+    for at in hours:
+        snapshot(resources, at)
+    result = dg.materialize(
+        [video_growth_hourly],
+        resources=resources,
+        tags={
+            "dagster/asset_partition_range_start": hour_key(hours[0]),
+            "dagster/asset_partition_range_end": hour_key(hours[-1]),
+        },
+    )
+    assert result.success
+    growth = rows(
+        engine, "SELECT * FROM ytmetrics.video_growth_hourly ORDER BY video_id, snapshot_hour"
+    )
+    assert len(growth) == 12
+    for vid in ids:
+        g = growth[growth.video_id == vid].set_index("snapshot_hour")
+        first = g.loc[hours[0]]
+        assert pd.isna(first.views_gained) and pd.isna(first.prev_observed_at)
+        after_gap = g.loc[hours[3]]
+        truth_prev = CATALOG.profile(vid).statistics_at(hours[2] + timedelta(minutes=5))
+        truth_now = CATALOG.profile(vid).statistics_at(hours[3] + timedelta(minutes=5))
+        assert after_gap.hours_elapsed == pytest.approx(2.0)
+        assert after_gap.views_gained == truth_now.view_count - truth_prev.view_count
+        assert after_gap.views_per_hour == pytest.approx(
+            (truth_now.view_count - truth_prev.view_count) / 2.0
+        )
+    hidden = growth[growth.video_id == ids[2]]
+    assert hidden.likes_gained.isna().all() and hidden.like_count.isna().all()
+
+    # a single hour re-computed alone gives the same row as the range did
+    dg.materialize([video_growth_hourly], partition_key=hour_key(hours[3]), resources=resources)
+    again = rows(
+        engine, "SELECT * FROM ytmetrics.video_growth_hourly ORDER BY video_id, snapshot_hour"
+    )
+    pd.testing.assert_frame_equal(growth, again)
+
+
+def test_daily_growth_from_the_hours_of_a_day(engine, resources):
+    vid = normal_ids(1)[0]
+    register(engine, resources, [vid])
+    before_day = DAY - timedelta(hours=1)
+    day_hours = [DAY + timedelta(hours=h) for h in (0, 6, 12, 23)]
+    for at in [before_day, *day_hours]:
+        snapshot(resources, at)
+    dg.materialize(
+        [video_growth_hourly],
+        resources=resources,
+        tags={
+            "dagster/asset_partition_range_start": hour_key(before_day),
+            "dagster/asset_partition_range_end": hour_key(day_hours[-1]),
+        },
+    )
+    result = dg.materialize(
+        [video_growth_daily], partition_key=DAY.strftime("%Y-%m-%d"), resources=resources
+    )
+    assert result.success
+    daily = rows(engine, "SELECT * FROM ytmetrics.video_growth_daily")
+    assert len(daily) == 1
+    row = daily.iloc[0]
+    profile = CATALOG.profile(vid)
+    start = profile.statistics_at(before_day + timedelta(minutes=5))
+    end = profile.statistics_at(day_hours[-1] + timedelta(minutes=5))
+    assert row.observations == 4
+    assert row.views_start == start.view_count
+    assert row.views_end == end.view_count
+    assert row.views_gained == end.view_count - start.view_count
+    assert row.views_growth_pct == pytest.approx(
+        100.0 * (end.view_count - start.view_count) / start.view_count
+    )
+    assert row.likes_gained == end.like_count - start.like_count
+    assert row.engagement_rate == pytest.approx(
+        (end.like_count + end.comment_count) / end.view_count
+    )
+    # idempotent
+    dg.materialize(
+        [video_growth_daily], partition_key=DAY.strftime("%Y-%m-%d"), resources=resources
+    )
+    assert len(rows(engine, "SELECT * FROM ytmetrics.video_growth_daily")) == 1

@@ -1,0 +1,74 @@
+"""The whole Definitions object loads, and is wired the way production runs it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from ytmetrics_dagster.definitions import defs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load() -> dg.Definitions:
+    return defs() if callable(defs) else defs
+
+
+def test_definitions_load_with_every_asset_job_schedule_and_sensor():
+    d = load()
+    repo = d.get_repository_def()
+    assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == {
+        "tracked_videos",
+        "video_metric_snapshots",
+        "video_growth_hourly",
+        "video_growth_daily",
+    }
+    assert {s.name for s in repo.schedule_defs} == {
+        "hourly_snapshot_schedule",
+        "daily_growth_schedule",
+        "refresh_tracked_videos_schedule",
+    }
+    assert {s.name for s in repo.sensor_defs} == {
+        "registration_requests_sensor",
+        "new_videos_snapshot_sensor",
+    }
+    for schedule in repo.schedule_defs:
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    for sensor in repo.sensor_defs:
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert set(repo.get_top_level_resources()) >= {"youtube", "warehouse"}
+
+
+def test_api_bound_assets_share_the_youtube_pool():
+    repo = load().get_repository_def()
+    graph = repo.asset_graph
+    for key in ("tracked_videos", "video_metric_snapshots"):
+        assets_def = graph.get(dg.AssetKey(key)).assets_def
+        assert assets_def.op.pool == "youtube_api"
+
+
+def test_hourly_schedule_observes_the_hour_in_progress():
+    repo = load().get_repository_def()
+    schedule = repo.get_schedule_def("hourly_snapshot_schedule")
+    assert schedule.cron_schedule == "5 * * * *"
+    assert schedule.job_name == "hourly_snapshot_job"
+
+
+def test_dagster_cli_validates_the_project():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "ytmetrics_dagster.definitions",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

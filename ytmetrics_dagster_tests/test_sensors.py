@@ -1,0 +1,73 @@
+"""Sensors evaluated on a Dagster instance whose storage is the embedded Postgres."""
+
+import dagster as dg
+import pytest
+
+from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
+from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.partitions import hourly_partitions
+from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.defs.sensors import new_videos_snapshot_sensor, registration_requests_sensor
+from ytmetrics_dagster.warehouse.videos import queue_registrations
+
+from .helpers import normal_ids
+
+
+@pytest.fixture
+def instance(dagster_pg_url):
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+        yield instance
+
+
+def test_instance_storage_is_postgres(instance):
+    assert "Postgres" in type(instance.run_storage).__name__
+
+
+def test_registration_sensor_launches_once_per_new_request(instance, engine, database_url):
+    warehouse = WarehouseResource(database_url=database_url)
+
+    context = dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse})
+    assert isinstance(registration_requests_sensor(context), dg.SkipReason)
+
+    ids = normal_ids(3)
+    queue_registrations(engine, [(v, v) for v in ids[:2]])
+    context = dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse})
+    request = registration_requests_sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == "registration-requests-through-2"
+    assert request.run_config["ops"]["tracked_videos"]["config"]["refresh_active"] is False
+    assert context.cursor == "2"
+
+    # same cursor, nothing new: no second run
+    again = dg.build_sensor_context(
+        instance=instance, cursor=context.cursor, resources={"warehouse": warehouse}
+    )
+    assert isinstance(registration_requests_sensor(again), dg.SkipReason)
+
+    queue_registrations(engine, [(ids[2], ids[2])])
+    later = dg.build_sensor_context(
+        instance=instance, cursor=context.cursor, resources={"warehouse": warehouse}
+    )
+    request = registration_requests_sensor(later)
+    assert request.run_key == "registration-requests-through-3"
+    assert later.cursor == "3"
+
+
+def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine, resources):
+    queue_registrations(engine, [(v, v) for v in normal_ids(2)])
+    assert dg.materialize([tracked_videos], resources=resources, instance=instance).success
+    defs = dg.Definitions(
+        assets=[tracked_videos, video_metric_snapshots, video_growth_hourly],
+        sensors=[new_videos_snapshot_sensor],
+        resources=resources,
+    )
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    run_requests = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
+    assert len(run_requests) == 1
+    assert run_requests[0].partition_key == hourly_partitions.get_last_partition_key()
+    # the same materialization never triggers a second run
+    again = dg.build_sensor_context(instance=instance, definitions=defs, cursor=context.cursor)
+    assert not new_videos_snapshot_sensor.evaluate_tick(again).run_requests

@@ -1,0 +1,115 @@
+"""The HTTP client against the simulator served on 127.0.0.1."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from ytmetrics_dagster.youtube.client import YouTubeClient
+from ytmetrics_dagster.youtube.errors import (
+    AccessDeniedError,
+    KeyInvalidError,
+    QuotaExceededError,
+    YouTubeUnavailableError,
+)
+
+from .helpers import CATALOG, comments_off_id, hidden_likes_id, nonexistent_id, normal_ids
+
+
+def client(sim, **kwargs) -> YouTubeClient:
+    kwargs.setdefault("backoff_factor", 0.01)
+    return YouTubeClient(sim.base_url, kwargs.pop("api_key", None), **kwargs)
+
+
+def test_batches_fifty_ids_per_call_and_reports_missing(simulator):
+    ids = normal_ids(120)
+    ghost = nonexistent_id()
+    with client(simulator) as c:
+        result = c.video_statistics([*ids, ghost])
+    assert result.api_calls == 3  # ceil(121 / 50)
+    assert simulator.state.requests_by_method["videos"] == 3
+    assert [s.video_id for s in result.items] == ids
+    assert result.missing == [ghost]
+    assert result.source == "simulator"
+
+
+def test_hidden_likes_and_disabled_comments_are_none(simulator):
+    hidden, off = hidden_likes_id(), comments_off_id()
+    with client(simulator) as c:
+        stats = {s.video_id: s for s in c.video_statistics([hidden, off]).items}
+    assert stats[hidden].like_count is None and stats[hidden].comment_count is not None
+    assert stats[off].comment_count is None and stats[off].like_count is not None
+
+
+def test_as_of_answers_the_past_deterministically(simulator):
+    vid = normal_ids(1)[0]
+    at = datetime(2026, 11, 20, 10, 5, tzinfo=UTC)
+    with client(simulator) as c:
+        stats = c.video_statistics([vid], as_of=at).items[0]
+    assert stats == CATALOG.profile(vid).statistics_at(at)
+
+
+def test_simulated_counters_never_decrease():
+    for vid in normal_ids(20):
+        profile = CATALOG.profile(vid)
+        previous = -1
+        for hours in range(0, 24 * 20, 1):
+            views = profile.statistics_at(
+                profile.published_at + timedelta(hours=hours, minutes=1)
+            ).view_count
+            assert views >= previous
+            previous = views
+
+
+def test_transient_errors_are_retried(simulator):
+    simulator.state.script("videos", ["500", "502", "drop", "503", "429"])
+    with client(simulator, max_retries=6) as c:
+        result = c.video_statistics(normal_ids(2))
+    assert len(result.items) == 2
+
+
+def test_retries_are_bounded(simulator):
+    simulator.state.script("videos", ["503"] * 10)
+    with client(simulator, max_retries=2) as c, pytest.raises(YouTubeUnavailableError):
+        c.video_statistics(normal_ids(1))
+
+
+def test_malformed_json_is_a_clear_error(simulator):
+    simulator.state.script("videos", ["truncated"])
+    with client(simulator) as c, pytest.raises(YouTubeUnavailableError, match="unreadable body"):
+        c.video_statistics(normal_ids(1))
+
+
+def test_quota_exceeded_is_not_retried(simulator):
+    simulator.state.quota_limit = 0
+    with client(simulator) as c, pytest.raises(QuotaExceededError, match="Pacific"):
+        c.video_statistics(normal_ids(1))
+    assert simulator.state.requests_by_method["videos"] == 1
+
+
+def test_key_errors_fail_fast_and_never_show_the_key(simulator):
+    with client(simulator, api_key="INVALID-KEY") as c, pytest.raises(KeyInvalidError) as info:
+        c.video_statistics(normal_ids(1))
+    assert "INVALID-KEY" not in str(info.value)
+    simulator.state.script("videos", ["accessNotConfigured"])
+    with client(simulator, api_key="secret-key-123") as c, pytest.raises(AccessDeniedError) as info:
+        c.video_statistics(normal_ids(1))
+    assert "secret-key-123" not in str(info.value)
+
+
+def test_key_travels_in_a_header_never_in_the_url(simulator):
+    seen = []
+    with client(simulator, api_key="secret-key-123") as c:
+        c._session.hooks["response"].append(lambda r, *a, **k: seen.append(r.request))
+        c.video_statistics(normal_ids(1))
+    assert seen and all("secret-key-123" not in r.url for r in seen)
+    assert seen[0].headers["X-Goog-Api-Key"] == "secret-key-123"
+
+
+def test_simulator_speaks_the_api_error_shape(simulator):
+    response = requests.get(
+        simulator.base_url + "/videos", params={"part": "bogus", "id": "x"}, timeout=5
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["errors"][0]["reason"] == "invalidPart"
+    assert response.headers["X-YTMetrics-Simulator"] == "1"
