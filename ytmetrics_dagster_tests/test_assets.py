@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.assets.snapshots import observation_time, video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
 from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
@@ -263,3 +263,61 @@ def test_daily_growth_from_the_hours_of_a_day(engine, resources):
         [video_growth_daily], partition_key=DAY.strftime("%Y-%m-%d"), resources=resources
     )
     assert len(rows(engine, "SELECT * FROM ytmetrics.video_growth_daily")) == 1
+
+
+def range_tags(first: datetime, last: datetime) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": hour_key(first),
+        "dagster/asset_partition_range_end": hour_key(last),
+    }
+
+
+def test_a_snapshot_backfill_is_one_run_over_its_hours(engine, resources, simulator):
+    ids = normal_ids(3)
+    register(engine, resources, ids)
+    first, last = DAY + timedelta(hours=14), DAY + timedelta(hours=19)
+    result = dg.materialize(
+        [video_metric_snapshots], resources=resources, tags=range_tags(first, last)
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
+    assert metadata["hours"].value == 6
+    assert metadata["api_calls"].value == 6
+    stored = rows(
+        engine,
+        "SELECT snapshot_hour, count(*) AS n FROM ytmetrics.metric_snapshots GROUP BY 1 ORDER BY 1",
+    )
+    assert list(stored.n) == [3] * 6
+    assert list(stored.snapshot_hour) == [first + timedelta(hours=h) for h in range(6)]
+
+
+def test_real_api_refuses_a_backfill_before_spending_quota(engine, resources, simulator):
+    register(engine, resources, normal_ids(2))
+    calls_before = simulator.state.requests_by_method["videos"]
+    real = dict(
+        resources,
+        youtube=YouTubeResource(api_key="test-key-not-shown", base_url=simulator.base_url),
+    )
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    result = dg.materialize(
+        [video_metric_snapshots],
+        resources=real,
+        tags=range_tags(now - timedelta(hours=2), now),
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert simulator.state.requests_by_method["videos"] == calls_before
+    assert rows(engine, "SELECT count(*) AS n FROM ytmetrics.metric_snapshots").n[0] == 0
+
+
+def test_observation_time_rules():
+    start = DAY + timedelta(hours=8)
+    end = start + timedelta(hours=1)
+    assert observation_time(start, end, start + timedelta(minutes=30), simulated=False) is None
+    assert observation_time(
+        start, end, end + timedelta(days=1), simulated=True
+    ) == start + timedelta(minutes=5)
+    with pytest.raises(dg.Failure, match="reports only current statistics"):
+        observation_time(start, end, end, simulated=False)
+    with pytest.raises(dg.Failure, match="has not started"):
+        observation_time(start, end, start - timedelta(seconds=1), simulated=True)

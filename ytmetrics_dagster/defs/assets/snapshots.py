@@ -17,19 +17,21 @@ SIMULATED_OBSERVATION_MINUTE = 5
 def observation_time(
     window_start: datetime, window_end: datetime, now: datetime, simulated: bool
 ) -> datetime | None:
-    """When to observe the hour [start, end): now if it is in progress; for a closed hour,
-    a fixed minute inside it (simulator only); None when it cannot be observed."""
+    """When to observe the hour [start, end): None (= now) if it is in progress; for a
+    closed hour, a fixed minute inside it, which only the simulator can answer."""
     if window_start <= now < window_end:
-        return None  # observe the present
+        return None
     if now < window_start:
-        raise dg.Failure(f"hour {window_start.isoformat()} has not started yet; nothing to observe")
+        raise dg.Failure(
+            f"hour {window_start:%Y-%m-%d %H:00} UTC has not started; nothing to observe"
+        )
     if not simulated:
         raise dg.Failure(
             description=(
-                f"cannot observe the closed hour {window_start:%Y-%m-%d %H:00} UTC: the YouTube Data "
-                "API reports only current statistics, so past hours cannot be fetched later and "
-                "are never fabricated. Materialize the current hour instead (backfills of past "
-                "hours work only against the simulator)."
+                f"cannot observe the closed hour {window_start:%Y-%m-%d %H:00} UTC: the YouTube "
+                "Data API reports only current statistics, so past hours cannot be fetched later "
+                "and are never fabricated. Materialize the current hour instead (backfills of "
+                "past hours work only against the simulator)."
             )
         )
     return window_start + timedelta(minutes=SIMULATED_OBSERVATION_MINUTE)
@@ -41,60 +43,76 @@ def observation_time(
     partitions_def=hourly_partitions,
     deps=["tracked_videos"],
     pool="youtube_api",
+    # A backfill is one run that observes its hours in order, each hour its own transaction;
+    # it holds one youtube_api pool slot throughout instead of queueing hundreds of runs.
+    backfill_policy=dg.BackfillPolicy.single_run(),
     description=(
         "Hourly observations of views, likes and comments (table ytmetrics.metric_snapshots). "
         "A partition holds one observation of every active video taken during that UTC hour; "
-        "re-running it replaces exactly that hour. Likes/comments are NULL when hidden/disabled."
+        "re-running it replaces exactly that hour. Likes/comments are NULL when hidden/disabled. "
+        "With the real API only the hour in progress can be observed."
     ),
 )
 def video_metric_snapshots(
     context: dg.AssetExecutionContext, youtube: YouTubeResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    window = context.partition_time_window
-    as_of = observation_time(window.start, window.end, datetime.now(UTC), youtube.simulated)
+    now = datetime.now(UTC)
+    windows = [hourly_partitions.time_window_for_partition_key(k) for k in context.partition_keys]
+    # Decide every hour before the first API call: a refused hour spends no quota.
+    plan = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
-    video_ids = video_store.active_video_ids(engine, published_before=as_of or datetime.now(UTC))
 
-    observations, missing, api_calls = [], [], 0
+    totals = {"rows": 0, "missing": 0, "api_calls": 0, "views": 0, "requested": 0}
+    missing_ids: list[str] = []
     source = "simulator" if youtube.simulated else "youtube"
-    fetch_started = datetime.now(UTC)
-    if video_ids:
-        with youtube.get_client() as client:
-            result = client.video_statistics(video_ids, as_of=as_of)
-        observations, missing, api_calls, source = (
-            result.items,
-            result.missing,
-            result.api_calls,
-            result.source,
-        )
-    fetched = datetime.now(UTC)
-    observed_at = as_of or fetched
-
-    rows = snapshot_store.replace_snapshot_partition(
-        engine,
-        window.start,
-        observations,
-        observed_at=observed_at,
-        source=source,
-        run_id=context.run.run_id,
-    )
-    written = datetime.now(UTC)
-    if missing:
+    fetch_seconds = write_seconds = 0.0
+    observed_at = now
+    with youtube.get_client() as client:
+        for hour, as_of in plan:
+            video_ids = video_store.active_video_ids(
+                engine, published_before=as_of or datetime.now(UTC)
+            )
+            started = datetime.now(UTC)
+            observations, missing = [], []
+            if video_ids:
+                result = client.video_statistics(video_ids, as_of=as_of)
+                observations, missing, source = result.items, result.missing, result.source
+                totals["api_calls"] += result.api_calls
+            fetched = datetime.now(UTC)
+            observed_at = as_of or fetched
+            totals["rows"] += snapshot_store.replace_snapshot_partition(
+                engine,
+                hour,
+                observations,
+                observed_at=observed_at,
+                source=source,
+                run_id=context.run.run_id,
+            )
+            fetch_seconds += (fetched - started).total_seconds()
+            write_seconds += (datetime.now(UTC) - fetched).total_seconds()
+            totals["requested"] += len(video_ids)
+            totals["missing"] += len(missing)
+            totals["views"] = sum(o.view_count for o in observations)  # the latest hour's
+            missing_ids.extend(m for m in missing if m not in missing_ids)
+    if missing_ids:
         context.log.warning(
-            "%d videos missing from YouTube's answer: %s", len(missing), ", ".join(missing[:20])
+            "%d videos missing from YouTube's answer (private, deleted or not yet public): %s",
+            len(missing_ids),
+            ", ".join(missing_ids[:20]),
         )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": rows,
-            "videos_requested": len(video_ids),
-            "videos_missing": len(missing),
-            "missing_ids": ", ".join(missing[:50]),
-            "api_calls": api_calls,
-            "quota_units": api_calls,
-            "total_views": sum(o.view_count for o in observations),
+            "dagster/row_count": totals["rows"],
+            "hours": len(plan),
+            "videos_requested": totals["requested"],
+            "videos_missing": totals["missing"],
+            "missing_ids": ", ".join(missing_ids[:50]),
+            "api_calls": totals["api_calls"],
+            "quota_units": totals["api_calls"],
+            "total_views": totals["views"],
             "source": source,
             "observed_at": observed_at.isoformat(),
-            "fetch_seconds": round((fetched - fetch_started).total_seconds(), 3),
-            "write_seconds": round((written - fetched).total_seconds(), 3),
+            "fetch_seconds": round(fetch_seconds, 3),
+            "write_seconds": round(write_seconds, 3),
         }
     )
