@@ -4,6 +4,9 @@ resources wired to both. No mocks of our own code."""
 from __future__ import annotations
 
 import os
+
+# Step retries (RetryPolicy) wait 30 s in production; tests exercise them without the wait.
+os.environ.setdefault("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "0.2")
 import shutil
 import tempfile
 from pathlib import Path

@@ -1,5 +1,9 @@
 """Resources: the YouTube source and the Postgres warehouse, wired from the environment."""
 
+import contextlib
+import os
+from collections.abc import Iterator
+
 import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
@@ -7,8 +11,19 @@ from sqlalchemy import Engine
 from ytmetrics_dagster.settings import DEFAULT_API_URL, load_settings
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current
+from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, record_calls
 from ytmetrics_dagster.youtube.client import YouTubeClient
+from ytmetrics_dagster.youtube.errors import YouTubeError
 from ytmetrics_dagster.youtube.simulator import shared_simulator_url
+
+# Transient API failures the HTTP layer could not absorb (403 rateLimitExceeded, unreadable
+# bodies, 5xx after urllib3's own retries) get a few more tries at step level, spaced out.
+youtube_retry_policy = dg.RetryPolicy(
+    max_retries=3,
+    delay=float(os.environ.get("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "30")),
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -36,10 +51,16 @@ class YouTubeResource(dg.ConfigurableResource):
     max_retries: int = 4
     backoff_factor: float = 0.5
     max_workers: int = 8
+    daily_quota_units: int = 10_000
+    discovery_reserve_units: int = 500
 
     @property
     def simulated(self) -> bool:
         return not self.api_key
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.daily_quota_units, self.discovery_reserve_units)
 
     def get_client(self) -> YouTubeClient:
         base_url = self.base_url
@@ -53,6 +74,24 @@ class YouTubeResource(dg.ConfigurableResource):
             backoff_factor=self.backoff_factor,
             max_workers=self.max_workers,
         )
+
+    @contextlib.contextmanager
+    def session(self, engine: Engine, run_id: str) -> Iterator[YouTubeClient]:
+        """A client whose every call lands in the quota ledger (whatever happens), and whose
+        failures become Dagster failures: retryable ones are left to the step RetryPolicy,
+        the rest (quota, key, access) fail at once without retries."""
+        client = self.get_client()
+        try:
+            yield client
+        except QuotaBudgetExceeded as err:
+            raise dg.Failure(description=str(err), allow_retries=False) from None
+        except YouTubeError as err:
+            if err.retryable:
+                raise
+            raise dg.Failure(description=str(err), allow_retries=False) from None
+        finally:
+            record_calls(engine, client.call_log, run_id)
+            client.close()
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, text
@@ -22,8 +23,13 @@ def replace_snapshot_partition(
     observed_at: datetime,
     source: str,
     run_id: str | None = None,
-) -> int:
-    """Make the partition ``snapshot_hour`` hold exactly ``observations`` (COPY, one txn)."""
+    missing_ids: Sequence[str] = (),
+    unavailable_after_misses: int = 3,
+) -> SnapshotWrite:
+    """Make the partition ``snapshot_hour`` hold exactly ``observations`` (COPY), and in the
+    same transaction keep count of videos YouTube did not return: after
+    ``unavailable_after_misses`` consecutive missed hours a video becomes ``unavailable`` and
+    stops costing quota."""
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -54,7 +60,59 @@ def replace_snapshot_partition(
                     )
                 )
         cursor.close()
-    return len(observations)
+        newly_unavailable = _track_misses(
+            conn,
+            snapshot_hour,
+            [o.video_id for o in observations],
+            list(missing_ids),
+            unavailable_after_misses,
+            observed_at,
+        )
+    return SnapshotWrite(rows=len(observations), newly_unavailable=newly_unavailable)
+
+
+@dataclass(frozen=True)
+class SnapshotWrite:
+    rows: int
+    newly_unavailable: list[str]
+
+
+def _track_misses(conn, hour, seen: list[str], missing: list[str], limit: int, now) -> list[str]:
+    conn.execute(
+        text(
+            """
+            UPDATE ytmetrics.videos SET consecutive_misses = 0
+            WHERE video_id = ANY(:seen) AND consecutive_misses <> 0
+            """
+        ),
+        {"seen": seen},
+    )
+    if not missing:
+        return []
+    # Re-running the same hour must not count the same miss twice.
+    conn.execute(
+        text(
+            """
+            UPDATE ytmetrics.videos
+            SET consecutive_misses = consecutive_misses + 1, last_missed_hour = :hour
+            WHERE video_id = ANY(:missing)
+              AND last_missed_hour IS DISTINCT FROM CAST(:hour AS timestamptz)
+            """
+        ),
+        {"missing": missing, "hour": hour},
+    )
+    rows = conn.execute(
+        text(
+            """
+            UPDATE ytmetrics.videos
+            SET status = 'unavailable', unavailable_since = :now, last_updated = :now
+            WHERE video_id = ANY(:missing) AND status = 'active' AND consecutive_misses >= :limit
+            RETURNING video_id
+            """
+        ),
+        {"missing": missing, "limit": limit, "now": now},
+    )
+    return sorted(r.video_id for r in rows)
 
 
 def partition_summary(engine: Engine, snapshot_hour: datetime) -> dict[str, int]:

@@ -116,8 +116,12 @@ _UPSERT_VIDEOS = """
         source = EXCLUDED.source,
         details_fetched_at = EXCLUDED.details_fetched_at,
         last_updated = EXCLUDED.last_updated,
-        status = CASE WHEN :reactivate THEN 'active' ELSE v.status END,
-        unavailable_since = CASE WHEN :reactivate THEN NULL ELSE v.unavailable_since END,
+        -- registering again reactivates a removed video; an unavailable video that YouTube
+        -- returns again is back
+        status = CASE WHEN :reactivate OR v.status = 'unavailable' THEN 'active' ELSE v.status END,
+        unavailable_since = CASE WHEN :reactivate OR v.status = 'unavailable' THEN NULL
+                                 ELSE v.unavailable_since END,
+        consecutive_misses = 0,
         removed_at = CASE WHEN :reactivate THEN NULL ELSE v.removed_at END
 """
 
@@ -178,6 +182,15 @@ def refresh_details(
             {"rows": _json(_details_rows(details, source)), "now": now, "reactivate": False},
         )
     return len(details)
+
+
+def video_ids_with_status(engine: Engine, status: str) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT video_id FROM ytmetrics.videos WHERE status = :status ORDER BY video_id"),
+            {"status": status},
+        )
+        return [r.video_id for r in rows]
 
 
 def active_video_ids(engine: Engine, published_before: datetime | None = None) -> list[str]:

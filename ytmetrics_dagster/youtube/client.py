@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -29,7 +29,7 @@ from ytmetrics_dagster.youtube.errors import (
     error_from_response,
     redact,
 )
-from ytmetrics_dagster.youtube.models import FetchResult, VideoDetails, VideoStatistics
+from ytmetrics_dagster.youtube.models import ApiCall, FetchResult, VideoDetails, VideoStatistics
 from ytmetrics_dagster.youtube.parsing import parse_statistics, parse_video_details
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
@@ -59,15 +59,14 @@ class YouTubeClient:
         max_retries: int = 4,
         backoff_factor: float = 0.5,
         max_workers: int = 8,
-        on_call: Callable[[str, int, str | None], None] | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout_seconds = timeout_seconds
         self.max_workers = max(1, max_workers)
-        self._on_call = on_call
+        self._max_retries = max_retries
         self._lock = threading.Lock()
-        self.calls = 0
+        self.call_log: list[ApiCall] = []
         self.source_seen: str | None = None
 
         retry = Retry(
@@ -101,26 +100,39 @@ class YouTubeClient:
 
     # -- transport -----------------------------------------------------------------------
 
+    def _log(self, method: str, units: int, status: int | None, reason: str | None) -> None:
+        call = ApiCall(
+            datetime.now(UTC), method, units, status, reason, self.source_seen or "youtube"
+        )
+        with self._lock:
+            self.call_log.append(call)
+
+    @property
+    def calls(self) -> int:
+        with self._lock:
+            return len(self.call_log)
+
     def get(self, method: str, params: dict[str, str]) -> dict:
         """One API call. Raises a ``YouTubeError`` subclass on any failure."""
         url = f"{self.base_url}/{method}"
         try:
             response = self._session.get(url, params=params, timeout=self.timeout_seconds)
         except requests.RequestException as err:
-            # str(err) may name the URL (never the key: it is a header), but scrub anyway.
+            # Retries were exhausted; charge every attempt. str(err) may name the URL (never
+            # the key: it is a header), but scrub anyway.
+            self._log(method, self._max_retries + 1, None, type(err).__name__)
             raise YouTubeUnavailableError(
-                f"YouTube API {method} request failed: "
+                f"YouTube API {method} request failed after retries: "
                 + redact(f"{type(err).__name__}: {err}", self._api_key)[:300]
             ) from None
-        finally:
-            with self._lock:
-                self.calls += 1
-        source = "simulator" if response.headers.get(SIMULATOR_HEADER) else "youtube"
-        self.source_seen = source
-        if self._on_call is not None:
-            self._on_call(method, response.status_code, source)
+        retries = getattr(response.raw, "retries", None)
+        attempts = 1 + len(getattr(retries, "history", ()) or ())
+        self.source_seen = "simulator" if response.headers.get(SIMULATOR_HEADER) else "youtube"
         if response.status_code != 200:
-            raise error_from_response(response.status_code, response.text, self._api_key)
+            error = error_from_response(response.status_code, response.text, self._api_key)
+            self._log(method, attempts, response.status_code, error.reason)
+            raise error
+        self._log(method, attempts, 200, None)
         try:
             payload = json.loads(response.content)
             if not isinstance(payload, dict):

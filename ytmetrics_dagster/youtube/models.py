@@ -40,3 +40,17 @@ class FetchResult:
     missing: list[str] = field(default_factory=list)
     api_calls: int = 0
     source: str = "youtube"
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One API request as the quota sees it: ``units`` counts every attempt that reached
+    YouTube (retries included), since failed requests are charged too."""
+
+    called_at: datetime
+    method: str
+    units: int
+    http_status: int | None
+    reason: str | None
+    source: str
+    bucket: str = "default"

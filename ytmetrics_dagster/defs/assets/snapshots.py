@@ -3,15 +3,31 @@
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from pydantic import Field
 
 from ytmetrics_dagster.defs.partitions import hourly_partitions
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.quota_metadata import quota_metadata
+from ytmetrics_dagster.defs.resources import (
+    WarehouseResource,
+    YouTubeResource,
+    youtube_retry_policy,
+)
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
+from ytmetrics_dagster.warehouse.quota import check_budget, units_for_ids
 
 # When the simulator replays a closed hour, it observes at this minute of the hour, the
 # same minute the hourly schedule runs at by default.
 SIMULATED_OBSERVATION_MINUTE = 5
+
+
+class SnapshotConfig(dg.Config):
+    unavailable_after_misses: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive hours a video may be missing from YouTube's answer before it "
+        "becomes unavailable (and stops costing quota until the daily re-check finds it).",
+    )
 
 
 def observation_time(
@@ -23,7 +39,8 @@ def observation_time(
         return None
     if now < window_start:
         raise dg.Failure(
-            f"hour {window_start:%Y-%m-%d %H:00} UTC has not started; nothing to observe"
+            f"hour {window_start:%Y-%m-%d %H:00} UTC has not started; nothing to observe",
+            allow_retries=False,
         )
     if not simulated:
         raise dg.Failure(
@@ -32,7 +49,8 @@ def observation_time(
                 "Data API reports only current statistics, so past hours cannot be fetched later "
                 "and are never fabricated. Materialize the current hour instead (backfills of "
                 "past hours work only against the simulator)."
-            )
+            ),
+            allow_retries=False,
         )
     return window_start + timedelta(minutes=SIMULATED_OBSERVATION_MINUTE)
 
@@ -43,6 +61,7 @@ def observation_time(
     partitions_def=hourly_partitions,
     deps=["tracked_videos"],
     pool="youtube_api",
+    retry_policy=youtube_retry_policy,
     # A backfill is one run that observes its hours in order, each hour its own transaction;
     # it holds one youtube_api pool slot throughout instead of queueing hundreds of runs.
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -54,7 +73,10 @@ def observation_time(
     ),
 )
 def video_metric_snapshots(
-    context: dg.AssetExecutionContext, youtube: YouTubeResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: SnapshotConfig,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     now = datetime.now(UTC)
     windows = [hourly_partitions.time_window_for_partition_key(k) for k in context.partition_keys]
@@ -64,10 +86,19 @@ def video_metric_snapshots(
 
     totals = {"rows": 0, "missing": 0, "api_calls": 0, "views": 0, "requested": 0}
     missing_ids: list[str] = []
+    newly_unavailable: list[str] = []
     source = "simulator" if youtube.simulated else "youtube"
     fetch_seconds = write_seconds = 0.0
     observed_at = now
-    with youtube.get_client() as client:
+    with youtube.session(engine, context.run.run_id) as client:
+        active = len(video_store.active_video_ids(engine))
+        check_budget(
+            engine,
+            youtube.budget,
+            units_for_ids(active) * len(plan),
+            now,
+            purpose=f"{len(plan)} snapshot hour(s)",
+        )
         for hour, as_of in plan:
             video_ids = video_store.active_video_ids(
                 engine, published_before=as_of or datetime.now(UTC)
@@ -80,14 +111,18 @@ def video_metric_snapshots(
                 totals["api_calls"] += result.api_calls
             fetched = datetime.now(UTC)
             observed_at = as_of or fetched
-            totals["rows"] += snapshot_store.replace_snapshot_partition(
+            written = snapshot_store.replace_snapshot_partition(
                 engine,
                 hour,
                 observations,
                 observed_at=observed_at,
                 source=source,
                 run_id=context.run.run_id,
+                missing_ids=missing,
+                unavailable_after_misses=config.unavailable_after_misses,
             )
+            totals["rows"] += written.rows
+            newly_unavailable.extend(written.newly_unavailable)
             fetch_seconds += (fetched - started).total_seconds()
             write_seconds += (datetime.now(UTC) - fetched).total_seconds()
             totals["requested"] += len(video_ids)
@@ -100,9 +135,16 @@ def video_metric_snapshots(
             len(missing_ids),
             ", ".join(missing_ids[:20]),
         )
+    if newly_unavailable:
+        context.log.warning(
+            "now unavailable after %d missed hours: %s",
+            config.unavailable_after_misses,
+            ", ".join(newly_unavailable[:20]),
+        )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": totals["rows"],
+            "newly_unavailable": len(newly_unavailable),
             "hours": len(plan),
             "videos_requested": totals["requested"],
             "videos_missing": totals["missing"],
@@ -114,5 +156,6 @@ def video_metric_snapshots(
             "observed_at": observed_at.isoformat(),
             "fetch_seconds": round(fetch_seconds, 3),
             "write_seconds": round(write_seconds, 3),
+            **quota_metadata(engine, youtube.daily_quota_units),
         }
     )

@@ -5,14 +5,23 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.quota_metadata import quota_metadata
+from ytmetrics_dagster.defs.resources import (
+    WarehouseResource,
+    YouTubeResource,
+    youtube_retry_policy,
+)
 from ytmetrics_dagster.warehouse import videos as video_store
+from ytmetrics_dagster.warehouse.quota import check_budget, units_for_ids
 
 
 class TrackedVideosConfig(dg.Config):
     refresh_active: bool = Field(
         default=True,
-        description="Also re-fetch the details of every active video (1 quota unit per 50).",
+        description=(
+            "Also re-fetch the details of every active video and re-check unavailable ones, "
+            "which return to active if YouTube shows them again (1 quota unit per 50 ids)."
+        ),
     )
     max_requests: int = Field(default=5000, description="Pending requests applied per run.")
 
@@ -21,10 +30,11 @@ class TrackedVideosConfig(dg.Config):
     group_name="videos",
     kinds={"postgres", "youtube"},
     pool="youtube_api",
+    retry_policy=youtube_retry_policy,
     description=(
         "Videos tracked for hourly statistics (table ytmetrics.videos). Applies pending "
-        "registration requests (ids YouTube does not return are rejected with a reason) and "
-        "refreshes the details of active videos."
+        "registration requests (ids YouTube does not return are rejected with a reason), "
+        "refreshes details of active videos and re-checks unavailable ones."
     ),
 )
 def tracked_videos(
@@ -35,18 +45,30 @@ def tracked_videos(
 ) -> dg.MaterializeResult:
     engine = warehouse.get_engine()
     pending = video_store.pending_registrations(engine, limit=config.max_requests)
-    refresh_ids = video_store.active_video_ids(engine) if config.refresh_active else []
+    refresh_ids = []
+    if config.refresh_active:
+        refresh_ids = video_store.active_video_ids(engine) + video_store.video_ids_with_status(
+            engine, "unavailable"
+        )
     wanted = list(dict.fromkeys([r.video_id for r in pending] + refresh_ids))
 
-    api_calls, source = 0, "simulator" if youtube.simulated else "youtube"
-    found = []
-    if wanted:
-        with youtube.get_client() as client:
+    source = "simulator" if youtube.simulated else "youtube"
+    found, api_calls = [], 0
+    with youtube.session(engine, context.run.run_id) as client:
+        if wanted:
+            check_budget(
+                engine,
+                youtube.budget,
+                units_for_ids(len(wanted)),
+                datetime.now(UTC),
+                purpose="tracked_videos",
+            )
             result = client.video_details(wanted)
-        api_calls, source, found = result.api_calls, result.source, result.items
+            found, api_calls, source = result.items, result.api_calls, result.source
 
     now = datetime.now(UTC)
     pending_ids = {r.video_id for r in pending}
+    unavailable_before = set(video_store.video_ids_with_status(engine, "unavailable"))
     outcome = video_store.apply_registrations(
         engine,
         pending,
@@ -55,15 +77,16 @@ def tracked_videos(
         now=now,
         run_id=context.run.run_id,
     )
-    refreshed = video_store.refresh_details(
-        engine, [d for d in found if d.video_id not in pending_ids], source=source, now=now
-    )
+    refreshed = [d for d in found if d.video_id not in pending_ids]
+    video_store.refresh_details(engine, refreshed, source=source, now=now)
+    returned = sorted(d.video_id for d in refreshed if d.video_id in unavailable_before)
     counts = video_store.status_counts(engine)
     context.log.info(
-        "registered %d, rejected %d, refreshed %d (%d API calls, source=%s)",
+        "registered %d, rejected %d, refreshed %d, returned from unavailable %d (%d API calls, source=%s)",
         outcome["registered"],
         outcome["rejected"],
-        refreshed,
+        len(refreshed),
+        len(returned),
         api_calls,
         source,
     )
@@ -75,8 +98,10 @@ def tracked_videos(
             "removed": counts["removed"],
             "registered": outcome["registered"],
             "rejected": outcome["rejected"],
-            "refreshed": refreshed,
+            "refreshed": len(refreshed),
+            "returned_from_unavailable": len(returned),
             "api_calls": api_calls,
             "source": source,
+            **quota_metadata(engine, youtube.daily_quota_units),
         }
     )
