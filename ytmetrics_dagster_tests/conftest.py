@@ -26,6 +26,7 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
+    "api_calls",
     "video_growth_daily",
     "video_growth_hourly",
     "metric_snapshots",

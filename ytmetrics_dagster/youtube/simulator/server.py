@@ -95,7 +95,18 @@ class SimulatorState:
     scripted: dict[str, deque] = field(default_factory=dict)
     units_by_day: dict[str, int] = field(default_factory=dict)
     requests_by_method: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     def script(self, method: str, faults: list[str]) -> None:
         """Answer the next calls of ``method`` with these faults, in order, then normally."""
@@ -112,6 +123,7 @@ class SimulatorState:
             self.requests_by_method.clear()
             self.quota_limit = 10_000
             self.latency_seconds = 0.0
+            self.max_in_flight = 0
 
     def next_fault(self, method: str) -> str | None:
         with self.lock:
@@ -205,6 +217,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body, ctype)
 
     def do_GET(self) -> None:
+        self.server.state.enter()
+        try:
+            self._get()
+        finally:
+            self.server.state.leave()
+
+    def _get(self) -> None:
         state = self.server.state
         url = urlsplit(self.path)
         if url.path == "/_simulator/health":

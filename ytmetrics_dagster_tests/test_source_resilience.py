@@ -1,0 +1,259 @@
+"""The collector against everything the API does: quota ledger and budget, the error taxonomy,
+missing and returning videos, bounded concurrency. All over HTTP to the simulator."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+from sqlalchemy import text
+
+from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.resources import YouTubeResource
+from ytmetrics_dagster.warehouse.quota import next_reset, quota_day
+from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
+from ytmetrics_dagster.youtube.models import VideoDetails
+
+from .helpers import CATALOG, DAY, normal_ids
+
+SECRET = "AIzaSy-test-secret-key-0123456789"
+
+
+def register(engine, resources, ids):
+    queue_registrations(engine, [(v, v) for v in ids])
+    assert dg.materialize([tracked_videos], resources=resources).success
+
+
+def snapshot(resources, at, **kwargs):
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    return dg.materialize(
+        [video_metric_snapshots],
+        partition_key=hour.strftime("%Y-%m-%d-%H:%M"),
+        resources=resources,
+        **kwargs,
+    )
+
+
+def ledger(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(text("SELECT * FROM ytmetrics.api_calls ORDER BY call_id"), conn)
+
+
+def snapshot_rows(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM ytmetrics.metric_snapshots")).scalar_one()
+
+
+def with_key(resources, simulator, **kwargs):
+    return dict(
+        resources,
+        youtube=YouTubeResource(
+            api_key=SECRET, base_url=simulator.base_url, backoff_factor=0.01, **kwargs
+        ),
+    )
+
+
+def test_quota_day_is_pacific():
+    # 07:30 UTC on Nov 24 is still Nov 23 in California (PST, UTC-8)
+    assert str(quota_day(datetime(2026, 11, 24, 7, 30, tzinfo=UTC))) == "2026-11-23"
+    assert str(quota_day(datetime(2026, 11, 24, 8, 30, tzinfo=UTC))) == "2026-11-24"
+    assert next_reset(datetime(2026, 11, 24, 7, 30, tzinfo=UTC)) == datetime(
+        2026, 11, 24, 8, 0, tzinfo=UTC
+    )
+    # summer time: midnight PDT is 07:00 UTC
+    assert next_reset(datetime(2026, 7, 1, 12, 0, tzinfo=UTC)) == datetime(
+        2026, 7, 2, 7, 0, tzinfo=UTC
+    )
+
+
+def test_every_call_is_in_the_ledger_retries_included(engine, resources, simulator):
+    register(engine, resources, normal_ids(120))
+    simulator.state.script("videos", ["503"])  # one retried attempt
+    result = snapshot(resources, DAY + timedelta(hours=3))
+    calls = ledger(engine)
+    snap = calls[calls.run_id == result.run_id]
+    assert len(snap) == 3  # ceil(120 / 50) calls
+    assert snap.units.sum() == 4  # one call took two attempts, both charged
+    assert (snap.method == "videos").all() and (snap.http_status == 200).all()
+    assert (snap.quota_day == quota_day(datetime.now(UTC))).all()
+    metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
+    assert metadata["quota_units_used_today"].value == calls.units.sum()
+    assert metadata["quota_projected_daily_units"].value == 3 * 24
+    assert metadata["quota_daily_budget"].value == 10_000
+
+
+def test_budget_message_names_needed_left_and_reset(engine, resources, simulator):
+    register(engine, resources, normal_ids(120))  # 3 units used today
+    tight = dict(
+        resources,
+        youtube=YouTubeResource(
+            base_url=simulator.base_url, daily_quota_units=7, discovery_reserve_units=2
+        ),
+    )
+    calls_before = simulator.state.requests_by_method["videos"]
+    result = snapshot(tight, DAY + timedelta(hours=4), raise_on_error=False)
+    assert not result.success
+    message = result.failure_data_for_node("video_metric_snapshots").error.message
+    assert "needs 3 quota units but only 2 are left" in message
+    assert "resets at" in message and "UTC" in message
+    assert simulator.state.requests_by_method["videos"] == calls_before
+    assert snapshot_rows(engine) == 0
+
+
+def test_quota_exceeded_stops_at_once_without_retries(engine, resources, simulator):
+    register(engine, resources, normal_ids(200))  # 4 batches
+    simulator.state.quota_limit = simulator.state.units_used_today()  # exhausted
+    calls_before = simulator.state.requests_by_method["videos"]
+    result = snapshot(resources, DAY + timedelta(hours=5), raise_on_error=False)
+    assert not result.success
+    message = result.failure_data_for_node("video_metric_snapshots").error.message
+    assert "quota exceeded" in message and "midnight Pacific" in message
+    # no step retries, and queued batches were not sent after the first refusal
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    assert simulator.state.requests_by_method["videos"] - calls_before <= 4
+    assert snapshot_rows(engine) == 0
+    assert set(ledger(engine).reason.dropna()) == {"quotaExceeded"}
+
+
+def test_rate_limits_and_bad_bodies_are_retried_by_the_step_policy(engine, resources, simulator):
+    register(engine, resources, normal_ids(3))
+    simulator.state.script("videos", ["rateLimitExceeded", "truncated", "userRateLimitExceeded"])
+    result = snapshot(resources, DAY + timedelta(hours=6))
+    assert result.success
+    restarts = [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    assert len(restarts) == 3
+    assert snapshot_rows(engine) == 3
+
+
+def test_persistent_transient_errors_end_in_a_clear_failure(engine, resources, simulator):
+    register(engine, resources, normal_ids(3))
+    simulator.state.script("videos", ["rateLimitExceeded"] * 10)
+    result = snapshot(resources, DAY + timedelta(hours=7), raise_on_error=False)
+    assert not result.success
+    error = result.failure_data_for_node("video_metric_snapshots").error
+    assert "Exceeded max_retries of 3" in error.message
+    assert error.cause.cls_name == "RateLimitedError"
+    assert "rate limit" in error.cause.message
+    assert snapshot_rows(engine) == 0
+
+
+def test_key_and_access_errors_fail_fast_with_an_actionable_message(engine, resources, simulator):
+    register(engine, resources, normal_ids(3))
+    now = datetime.now(UTC)
+    for fault, words in (
+        ("keyInvalid", "YOUTUBE_API_KEY"),
+        ("accessNotConfigured", "enable the API"),
+    ):
+        simulator.state.script("videos", [fault])
+        result = snapshot(with_key(resources, simulator), now, raise_on_error=False)
+        assert not result.success
+        assert words in result.failure_data_for_node("video_metric_snapshots").error.message
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+
+
+def test_the_api_key_appears_nowhere_in_the_event_log(engine, resources, simulator):
+    register(engine, resources, normal_ids(60))
+    keyed = with_key(resources, simulator)
+    now = datetime.now(UTC)
+    with dg.instance_for_test() as instance:
+        simulator.state.script(
+            "videos", ["500", "502", "drop", "rateLimitExceeded", "ok", "keyInvalid"]
+        )
+        snapshot(keyed, now, instance=instance, raise_on_error=False)
+        simulator.state.script("videos", ["accessNotConfigured"])
+        snapshot(keyed, now, instance=instance, raise_on_error=False)
+        assert snapshot(keyed, now, instance=instance).success
+        dump = "\n".join(
+            str(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id)
+        )
+        assert "keyInvalid" in dump and "accessNotConfigured" in dump  # the failures were logged
+        assert SECRET not in dump
+        assert SECRET[-12:] not in dump
+
+
+def test_videos_missing_three_hours_become_unavailable_and_come_back(engine, resources, simulator):
+    gone = CATALOG.find_ids(
+        lambda p: (
+            p.exists
+            and p.gone_at is not None
+            and p.published_at < DAY - timedelta(days=2)
+            and DAY - timedelta(days=1) < p.gone_at < DAY
+        ),
+        prefix="gone",
+    )[0]
+    keep = normal_ids(2)
+    register(engine, resources, keep)
+    p = CATALOG.profile(gone)
+    details = VideoDetails(
+        gone, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
+    )
+    apply_registrations(engine, [], [details], source="simulator", now=DAY)
+
+    def status() -> tuple[str, int]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT status, consecutive_misses FROM ytmetrics.videos WHERE video_id = :v"),
+                {"v": gone},
+            ).one()
+            return row.status, row.consecutive_misses
+
+    snapshot(resources, DAY + timedelta(hours=1))
+    snapshot(resources, DAY + timedelta(hours=1))  # the same hour again does not count twice
+    assert status() == ("active", 1)
+    snapshot(resources, DAY + timedelta(hours=2))
+    result = snapshot(resources, DAY + timedelta(hours=3))
+    assert status() == ("unavailable", 3)
+    assert (
+        result.asset_materializations_for_node("video_metric_snapshots")[0]
+        .metadata["newly_unavailable"]
+        .value
+        == 1
+    )
+
+    # it stops costing quota: the next hour asks only for the two others
+    calls = simulator.state.requests_by_method["videos"]
+    snapshot(resources, DAY + timedelta(hours=4))
+    assert simulator.state.requests_by_method["videos"] == calls + 1
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :h"),
+                {"h": DAY + timedelta(hours=4)},
+            ).scalar_one()
+            == 2
+        )
+
+    # the daily re-check (tracked_videos with refresh) does not find it: it stays unavailable
+    refreshed = dg.materialize([tracked_videos], resources=resources)
+    assert (
+        refreshed.asset_materializations_for_node("tracked_videos")[0].metadata["unavailable"].value
+        == 1
+    )
+
+
+def test_an_unavailable_video_that_reappears_is_reactivated(engine, resources, simulator):
+    vid = normal_ids(1)[0]
+    register(engine, resources, [vid])
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE ytmetrics.videos SET status = 'unavailable', unavailable_since = now(), consecutive_misses = 3"
+            )
+        )
+    result = dg.materialize([tracked_videos], resources=resources)
+    metadata = result.asset_materializations_for_node("tracked_videos")[0].metadata
+    assert metadata["returned_from_unavailable"].value == 1
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT status, consecutive_misses, unavailable_since FROM ytmetrics.videos")
+        ).one()
+    assert (row.status, row.consecutive_misses, row.unavailable_since) == ("active", 0, None)
+
+
+def test_batches_are_fetched_concurrently_within_the_bound(engine, resources, simulator):
+    register(engine, resources, normal_ids(500))  # 10 batches
+    simulator.state.latency_seconds = 0.2
+    bounded = dict(resources, youtube=YouTubeResource(base_url=simulator.base_url, max_workers=4))
+    simulator.state.max_in_flight = 0
+    assert snapshot(bounded, DAY + timedelta(hours=8)).success
+    assert 2 <= simulator.state.max_in_flight <= 4
