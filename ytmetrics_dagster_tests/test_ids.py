@@ -2,7 +2,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ytmetrics_dagster.youtube.ids import VIDEO_ID_RE, InvalidVideoInput, parse_video_id
+from ytmetrics_dagster.youtube.ids import (
+    CHANNEL_ID_RE,
+    HANDLE_RE,
+    VIDEO_ID_RE,
+    ChannelRef,
+    InvalidVideoInput,
+    VideoRef,
+    parse_channel,
+    parse_reference,
+    parse_video_id,
+)
 
 VID = "dQw4w9WgXcQ"
 
@@ -68,3 +78,77 @@ def test_every_well_formed_id_round_trips_through_a_watch_url(vid):
     assert parse_video_id(vid) == vid
     assert parse_video_id(f"https://www.youtube.com/watch?v={vid}") == vid
     assert parse_video_id(f"https://youtu.be/{vid}") == vid
+
+
+CHANNEL = "UC_x5XG1OV2P6uZZ5FSM9Ttw"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (CHANNEL, ChannelRef(channel_id=CHANNEL)),
+        (f"https://www.youtube.com/channel/{CHANNEL}", ChannelRef(channel_id=CHANNEL)),
+        (f"https://www.youtube.com/channel/{CHANNEL}/videos", ChannelRef(channel_id=CHANNEL)),
+        ("@googledevelopers", ChannelRef(handle="@googledevelopers")),
+        ("https://www.youtube.com/@googledevelopers", ChannelRef(handle="@googledevelopers")),
+        ("https://m.youtube.com/@Some.Handle-1/shorts", ChannelRef(handle="@Some.Handle-1")),
+        (VID, VideoRef(VID)),
+    ],
+)
+def test_channel_forms(raw, expected):
+    assert parse_reference(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "@ab",
+        "@" + "a" * 31,
+        "@bad handle",
+        "UC123",
+        "https://www.youtube.com/channel/UCshort",
+        "https://evil.example/@handle",
+    ],
+)
+def test_bad_channel_forms_are_rejected(raw):
+    with pytest.raises(InvalidVideoInput):
+        parse_channel(raw)
+
+
+def test_a_channel_is_not_a_video_and_vice_versa():
+    with pytest.raises(InvalidVideoInput, match="track-channel"):
+        parse_video_id(CHANNEL)
+    with pytest.raises(InvalidVideoInput, match="ytmetrics register"):
+        parse_channel(VID)
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=100).map(lambda b: b.decode("latin-1")),
+    st.sampled_from(
+        [
+            "\x00",
+            "\u202e",
+            "%00",
+            "https://youtube.com/watch?v=\u0000" * 3,
+            "https://[::1/",
+            "http://:@/",
+        ]
+    ),
+    st.builds(
+        lambda a, b: f"https://www.youtube.com/{a}/{b}", st.text(max_size=30), st.text(max_size=30)
+    ),
+)
+
+
+@given(HOSTILE)
+def test_hostile_strings_never_crash_the_parser(raw):
+    try:
+        ref = parse_reference(raw)
+    except InvalidVideoInput as err:
+        assert "not a YouTube" in str(err)
+        return
+    if isinstance(ref, VideoRef):
+        assert VIDEO_ID_RE.match(ref.video_id)
+    else:
+        assert CHANNEL_ID_RE.match(ref.channel_id or "") or HANDLE_RE.match(ref.handle or "")

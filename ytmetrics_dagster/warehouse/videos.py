@@ -251,3 +251,79 @@ def remove_video(
                     {"vid": video_id},
                 ).rowcount
         return deleted
+
+
+def due_video_ids(
+    engine: Engine, hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int
+) -> list[str]:
+    """Active videos due for observation in ``hour`` under the age-tiered cadence (see
+    ytmetrics_dagster.cadence): their tier's interval divides the hour, or their last
+    observation is at least one interval old, or they were never observed."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT v.video_id
+                FROM ytmetrics.videos v
+                CROSS JOIN LATERAL (
+                    SELECT t.every_hours
+                    FROM jsonb_to_recordset(CAST(:tiers AS jsonb))
+                         AS t(pos integer, max_age_hours double precision, every_hours integer)
+                    WHERE t.max_age_hours IS NULL
+                       OR extract(epoch FROM CAST(:hour AS timestamptz) - v.published_at) / 3600.0
+                          < t.max_age_hours
+                    ORDER BY t.pos
+                    LIMIT 1
+                ) tier
+                LEFT JOIN LATERAL (
+                    SELECT max(s.snapshot_hour) AS last_hour
+                    FROM ytmetrics.metric_snapshots s
+                    WHERE s.video_id = v.video_id AND s.snapshot_hour < :hour
+                ) last ON true
+                WHERE v.status = 'active'
+                  AND (v.published_at IS NULL OR v.published_at <= :observe_at)
+                  AND (
+                      tier.every_hours = 1
+                      OR mod(CAST(floor(extract(epoch FROM CAST(:hour AS timestamptz)) / 3600) AS bigint)
+                             - :anchor, tier.every_hours) = 0
+                      OR last.last_hour IS NULL
+                      OR last.last_hour <= CAST(:hour AS timestamptz) - make_interval(hours => tier.every_hours)
+                  )
+                ORDER BY v.video_id
+                """
+            ),
+            {
+                "tiers": _json(tiers),
+                "hour": hour,
+                "observe_at": observe_at,
+                "anchor": anchor_hour,
+            },
+        )
+        return [r.video_id for r in rows]
+
+
+def active_by_interval(engine: Engine, tiers: list[dict], now: datetime) -> dict[int, int]:
+    """How many active videos sit on each cadence interval now."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT tier.every_hours, count(*) AS n
+                FROM ytmetrics.videos v
+                CROSS JOIN LATERAL (
+                    SELECT t.every_hours
+                    FROM jsonb_to_recordset(CAST(:tiers AS jsonb))
+                         AS t(pos integer, max_age_hours double precision, every_hours integer)
+                    WHERE t.max_age_hours IS NULL
+                       OR extract(epoch FROM CAST(:now AS timestamptz) - v.published_at) / 3600.0
+                          < t.max_age_hours
+                    ORDER BY t.pos
+                    LIMIT 1
+                ) tier
+                WHERE v.status = 'active'
+                GROUP BY tier.every_hours
+                """
+            ),
+            {"tiers": _json(tiers), "now": now},
+        )
+        return {r.every_hours: r.n for r in rows}

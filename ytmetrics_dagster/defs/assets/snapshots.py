@@ -1,10 +1,12 @@
 """``video_metric_snapshots``: one observation of every active video per UTC hour."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
 
+from ytmetrics_dagster.cadence import DEFAULT_CADENCE_SPEC, parse_cadence
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
@@ -22,6 +24,15 @@ SIMULATED_OBSERVATION_MINUTE = 5
 
 
 class SnapshotConfig(dg.Config):
+    cadence: str = Field(
+        default_factory=lambda: os.environ.get("YTMETRICS_CADENCE", DEFAULT_CADENCE_SPEC),
+        description="Age tiers 'max_age:interval', youngest first, e.g. '7d:1h,30d:6h,*:24h': "
+        "hourly for a week after publishing, then every 6 h, then daily.",
+    )
+    daily_hour_utc: int = Field(
+        default_factory=lambda: int(os.environ.get("YTMETRICS_DAILY_HOUR_UTC", "12")),
+        description="UTC hour at which videos on a daily (or N-hourly) interval are observed.",
+    )
     unavailable_after_misses: int = Field(
         default=3,
         ge=1,
@@ -79,10 +90,24 @@ def video_metric_snapshots(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     now = datetime.now(UTC)
+    try:
+        cadence = parse_cadence(config.cadence, config.daily_hour_utc)
+    except ValueError as err:
+        raise dg.Failure(f"invalid snapshot config: {err}", allow_retries=False) from None
     windows = [hourly_partitions.time_window_for_partition_key(k) for k in context.partition_keys]
     # Decide every hour before the first API call: a refused hour spends no quota.
-    plan = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
+    times = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
+    plan = [
+        (
+            hour,
+            as_of,
+            video_store.due_video_ids(
+                engine, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
+            ),
+        )
+        for hour, as_of in times
+    ]
 
     totals = {"rows": 0, "missing": 0, "api_calls": 0, "views": 0, "requested": 0}
     missing_ids: list[str] = []
@@ -91,18 +116,9 @@ def video_metric_snapshots(
     fetch_seconds = write_seconds = 0.0
     observed_at = now
     with youtube.session(engine, context.run.run_id) as client:
-        active = len(video_store.active_video_ids(engine))
-        check_budget(
-            engine,
-            youtube.budget,
-            units_for_ids(active) * len(plan),
-            now,
-            purpose=f"{len(plan)} snapshot hour(s)",
-        )
-        for hour, as_of in plan:
-            video_ids = video_store.active_video_ids(
-                engine, published_before=as_of or datetime.now(UTC)
-            )
+        needed = sum(units_for_ids(len(ids)) for _, _, ids in plan)
+        check_budget(engine, youtube.budget, needed, now, purpose=f"{len(plan)} snapshot hour(s)")
+        for hour, as_of, video_ids in plan:
             started = datetime.now(UTC)
             observations, missing = [], []
             if video_ids:
@@ -146,7 +162,8 @@ def video_metric_snapshots(
             "dagster/row_count": totals["rows"],
             "newly_unavailable": len(newly_unavailable),
             "hours": len(plan),
-            "videos_requested": totals["requested"],
+            "videos_due": totals["requested"],
+            "cadence": config.cadence,
             "videos_missing": totals["missing"],
             "missing_ids": ", ".join(missing_ids[:50]),
             "api_calls": totals["api_calls"],

@@ -43,6 +43,25 @@ def channel_id(index: int) -> str:
     )
 
 
+def channel_handle(index: int) -> str:
+    return f"@simchannel{index:02d}"
+
+
+def upload_interval_hours(index: int) -> float:
+    """Each simulated channel publishes on its own rhythm, every 12 to 71 hours."""
+    return 12.0 + (index * 7) % 60
+
+
+def upload_id(index: int, n: int) -> str:
+    return make_id(f"upload:{index}:{n}")
+
+
+def upload_time(index: int, n: int) -> datetime:
+    jitter = _unit(upload_id(index, n), "upload_jitter") * 3.0
+    at = WORLD_START + timedelta(hours=n * upload_interval_hours(index) + jitter)
+    return at.replace(microsecond=0)
+
+
 @dataclass(frozen=True)
 class VideoProfile:
     video_id: str
@@ -108,13 +127,49 @@ def _cumulative_views(p: VideoProfile, age_h: float) -> float:
 
 
 class Catalog:
-    """Profiles of simulated videos; ``profile`` is a pure function of the id."""
+    """Profiles of simulated videos; ``profile`` is a pure function of the id.
+
+    Besides arbitrary ids, each of the CHANNEL_COUNT channels has a deterministic list of
+    uploads (ids ``upload_id(channel, n)``), published on the channel's own rhythm, which
+    its uploads playlist lists newest first."""
+
+    _uploads: dict[str, tuple[int, int]] | None = None
+
+    @classmethod
+    def _upload_index(cls) -> dict[str, tuple[int, int]]:
+        if cls._uploads is None:
+            index: dict[str, tuple[int, int]] = {}
+            end = WORLD_START + WORLD_SPAN
+            for ch in range(CHANNEL_COUNT):
+                n = 0
+                while upload_time(ch, n) < end:
+                    index[upload_id(ch, n)] = (ch, n)
+                    n += 1
+            cls._uploads = index
+        return cls._uploads
+
+    def channel_index(self, channel: str) -> int | None:
+        """The index of a simulated channel named by id or handle, or None."""
+        for i in range(CHANNEL_COUNT):
+            if channel in (channel_id(i), channel_handle(i), channel_handle(i)[1:]):
+                return i
+        return None
+
+    def uploads(self, index: int, at: datetime) -> list[VideoProfile]:
+        """The channel's public uploads at ``at``, newest first."""
+        n = int((at - WORLD_START).total_seconds() / 3600.0 / upload_interval_hours(index)) + 1
+        profiles = [self.profile(upload_id(index, k)) for k in range(n, -1, -1)]
+        return [p for p in profiles if p.is_visible(at)]
 
     def profile(self, video_id: str) -> VideoProfile:
         u = lambda salt: _unit(video_id, salt)  # noqa: E731
-        published = WORLD_START + timedelta(
-            seconds=int(u("published") * WORLD_SPAN.total_seconds())
-        )
+        upload = self._upload_index().get(video_id)
+        if upload is not None:
+            published = upload_time(*upload)
+        else:
+            published = WORLD_START + timedelta(
+                seconds=int(u("published") * WORLD_SPAN.total_seconds())
+            )
         gone_at = None
         if u("gone") < 0.05:
             gone_at = published + timedelta(hours=24 + u("gone_after") * 24 * 30)
@@ -122,7 +177,7 @@ class Catalog:
         ultimate = 10 ** (3.3 + u("views") * 4.0)
         return VideoProfile(
             video_id=video_id,
-            exists=u("exists") >= 0.04,
+            exists=upload is not None or u("exists") >= 0.04,
             published_at=published,
             gone_at=gone_at,
             ultimate_views=ultimate,
@@ -131,7 +186,7 @@ class Catalog:
             comment_ratio=0.0005 + u("comments") * 0.004,
             likes_hidden=u("likes_hidden") < 0.08,
             comments_disabled=u("comments_off") < 0.08,
-            channel_index=int(u("channel") * CHANNEL_COUNT),
+            channel_index=upload[0] if upload is not None else int(u("channel") * CHANNEL_COUNT),
             duration_seconds=30 + int(u("duration") * 3600),
         )
 

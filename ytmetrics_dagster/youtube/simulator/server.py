@@ -19,7 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from ytmetrics_dagster.youtube.simulator.catalog import Catalog, VideoProfile
+from ytmetrics_dagster.youtube.simulator.catalog import (
+    CHANNEL_COUNT,
+    Catalog,
+    VideoProfile,
+    channel_handle,
+    channel_id,
+)
 
 API_PREFIX = "/youtube/v3"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -96,6 +102,8 @@ class SimulatorState:
     units_by_day: dict[str, int] = field(default_factory=dict)
     requests_by_method: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
+    # Tests move the simulated clock to make new uploads appear between sensor ticks.
+    now_override: datetime | None = None
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -124,6 +132,7 @@ class SimulatorState:
             self.quota_limit = 10_000
             self.latency_seconds = 0.0
             self.max_in_flight = 0
+            self.now_override = None
 
     def next_fault(self, method: str) -> str | None:
         with self.lock:
@@ -143,6 +152,9 @@ class SimulatorState:
                 return False
             self.units_by_day[day] = used + units
             return True
+
+    def now(self) -> datetime:
+        return self.now_override or datetime.now(UTC)
 
     def units_used_today(self) -> int:
         day = datetime.now(PACIFIC).date().isoformat()
@@ -228,7 +240,14 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == "/_simulator/health":
             self._send(
-                200, json.dumps({"ok": True, "units_used_today": state.units_used_today()}).encode()
+                200,
+                json.dumps(
+                    {
+                        "ok": True,
+                        "units_used_today": state.units_used_today(),
+                        "requests": dict(state.requests_by_method),
+                    }
+                ).encode(),
             )
             return
         if not url.path.startswith(API_PREFIX + "/"):
@@ -246,12 +265,112 @@ class _Handler(BaseHTTPRequestHandler):
         if key in state.invalid_keys:
             self._send_fault("keyInvalid")
             return
-        if method != "videos":
+        handlers = {
+            "videos": self._videos,
+            "channels": self._channels,
+            "playlistItems": self._playlist_items,
+        }
+        if method not in handlers:
             self._send(
                 404, _error_body(404, "notFound", f"Method {method} is not simulated.", "global")
             )
             return
-        self._videos(state, query)
+        handlers[method](state, query)
+
+    def _list(
+        self, kind: str, items: list, next_token: str | None = None, total: int | None = None
+    ) -> None:
+        body = {
+            "kind": f"youtube#{kind}ListResponse",
+            "etag": "simulated",
+            "items": items,
+            "pageInfo": {
+                "totalResults": len(items) if total is None else total,
+                "resultsPerPage": len(items),
+            },
+        }
+        if next_token:
+            body["nextPageToken"] = next_token
+        self._send(200, json.dumps(body).encode())
+
+    def _channels(self, state: SimulatorState, query: dict[str, str]) -> None:
+        if "id" in query:
+            wanted = [c for c in query["id"].split(",") if c]
+        elif "forHandle" in query:
+            wanted = [query["forHandle"]]
+        else:
+            self._send(
+                400,
+                _error_body(
+                    400, "missingRequiredParameter", "No filter selected.", "youtube.parameter"
+                ),
+            )
+            return
+        if not state.charge(1):
+            self._send_fault("quotaExceeded")
+            return
+        items = []
+        for name in wanted:
+            index = state.catalog.channel_index(
+                name if name.startswith("UC") else "@" + name.lstrip("@")
+            )
+            if index is None:
+                continue
+            cid = channel_id(index)
+            items.append(
+                {
+                    "kind": "youtube#channel",
+                    "id": cid,
+                    "snippet": {
+                        "title": f"Simulated Channel {index:02d}",
+                        "customUrl": channel_handle(index),
+                    },
+                    "contentDetails": {
+                        "relatedPlaylists": {"likes": "", "uploads": "UU" + cid[2:]}
+                    },
+                }
+            )
+        self._list("channel", items)
+
+    def _playlist_items(self, state: SimulatorState, query: dict[str, str]) -> None:
+        playlist = query.get("playlistId", "")
+        index = (
+            state.catalog.channel_index("UC" + playlist[2:]) if playlist.startswith("UU") else None
+        )
+        if index is None or index >= CHANNEL_COUNT:
+            self._send(
+                404,
+                _error_body(
+                    404, "playlistNotFound", "The playlist cannot be found.", "youtube.playlistItem"
+                ),
+            )
+            return
+        try:
+            size = min(50, max(0, int(query.get("maxResults", "5"))))
+            offset = int(query.get("pageToken") or "0")
+        except ValueError:
+            self._send(
+                400,
+                _error_body(400, "invalidPageToken", "Invalid page token.", "youtube.parameter"),
+            )
+            return
+        if not state.charge(1):
+            self._send_fault("quotaExceeded")
+            return
+        uploads = state.catalog.uploads(index, state.now())
+        page = uploads[offset : offset + size]
+        items = [
+            {
+                "kind": "youtube#playlistItem",
+                "contentDetails": {
+                    "videoId": p.video_id,
+                    "videoPublishedAt": p.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            }
+            for p in page
+        ]
+        more = offset + size < len(uploads)
+        self._list("playlistItem", items, str(offset + size) if more else None, total=len(uploads))
 
     def _videos(self, state: SimulatorState, query: dict[str, str]) -> None:
         parts = {p.strip() for p in query.get("part", "").split(",") if p.strip()}
@@ -267,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
                 _error_body(400, "invalidFilters", "Too many ids (max 50).", "youtube.parameter"),
             )
             return
-        now = datetime.now(UTC)
+        now = state.now()
         at = now
         if "asOf" in query:
             try:

@@ -1,0 +1,224 @@
+"""Benchmark: one snapshot partition for N active videos against the simulator over HTTP
+with 100 ms added latency per call, versus the seed's method (one videos.list call per video,
+one INSERT and commit per row). Run on demand; results are recorded in BENCHMARKS.md.
+
+    .venv/bin/python benchmarks/snapshot_benchmark.py [--sizes 1000 10000 20000]
+        [--baseline-sizes 1000 10000] [--latency-ms 100]
+
+It starts its own embedded Postgres (a temporary data directory) and a simulator process on
+127.0.0.1, so it touches nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import requests
+from sqlalchemy import text
+
+from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.partitions import hourly_partitions
+from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.warehouse.embedded import (
+    ensure_database,
+    start_embedded_postgres,
+    stop_embedded_postgres,
+)
+from ytmetrics_dagster.warehouse.engine import _with_database, _with_driver, get_engine
+from ytmetrics_dagster.warehouse.migrate import upgrade
+from ytmetrics_dagster.youtube.simulator import Catalog
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def visible_ids(n: int) -> list[str]:
+    now = datetime.now(UTC)
+    return Catalog().find_ids(lambda p: p.is_visible(now), prefix="bench", limit=n, scan=n * 4)
+
+
+def load_videos(engine, ids: list[str]) -> None:
+    catalog = Catalog()
+    rows = [
+        {"video_id": v, "published_at": catalog.profile(v).published_at.isoformat()} for v in ids
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE ytmetrics.metric_snapshots, ytmetrics.api_calls, ytmetrics.videos CASCADE"
+            )
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO ytmetrics.videos (video_id, title, published_at, status, source)
+                SELECT r.video_id, 'bench', r.published_at, 'active', 'simulator'
+                FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(video_id text, published_at timestamptz)
+                """
+            ),
+            {"rows": json.dumps(rows)},
+        )
+
+
+def sim_requests(base: str) -> int:
+    health = requests.get(base.replace("/youtube/v3", "/_simulator/health"), timeout=5).json()
+    return int(health["requests"].get("videos", 0))
+
+
+def bench_pipeline(engine, url: str, base: str, n: int, ids: list[str]) -> dict:
+    load_videos(engine, ids[:n])
+    resources = {
+        "youtube": YouTubeResource(base_url=base, max_workers=8),
+        "warehouse": WarehouseResource(database_url=url),
+    }
+    before = sim_requests(base)
+    started = time.perf_counter()
+    result = dg.materialize(
+        [video_metric_snapshots],
+        partition_key=hourly_partitions.get_last_partition_key(),
+        resources=resources,
+    )
+    wall = time.perf_counter() - started
+    assert result.success
+    md = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
+    calls = sim_requests(base) - before
+    rows = md["dagster/row_count"].value
+    return {
+        "n": n,
+        "wall_s": wall,
+        "fetch_s": md["fetch_seconds"].value,
+        "write_s": md["write_seconds"].value,
+        "calls": calls,
+        "expected_calls": math.ceil(n / 50),
+        "units": md["api_calls"].value,
+        "rows": rows,
+        "rows_per_s": rows / md["write_seconds"].value
+        if md["write_seconds"].value
+        else float("nan"),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def bench_seed_method(pg_uri: str, base: str, n: int, ids: list[str]) -> dict:
+    """The seed's way: one videos.list call per video, one INSERT + COMMIT per row."""
+    with psycopg.connect(pg_uri) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS seed_metrics (time timestamptz, video_id text, views bigint, likes bigint, comments bigint)"
+        )
+        conn.execute("TRUNCATE seed_metrics")
+        conn.commit()
+        session = requests.Session()
+        started = time.perf_counter()
+        for vid in ids[:n]:
+            response = session.get(
+                base + "/videos", params={"part": "statistics", "id": vid}, timeout=30
+            )
+            items = response.json().get("items", [])
+            if not items:
+                continue
+            stats = items[0]["statistics"]
+            conn.execute(
+                "INSERT INTO seed_metrics (time, video_id, views, likes, comments) VALUES (now(), %s, %s, %s, %s)",
+                (vid, int(stats["viewCount"]), stats.get("likeCount"), stats.get("commentCount")),
+            )
+            conn.commit()
+        wall = time.perf_counter() - started
+    return {"n": n, "wall_s": wall, "calls": n}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 20000])
+    parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[1000, 10000])
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="ytm-bench-"))
+    port = free_port()
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ytmetrics_dagster.youtube.simulator",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(args.latency_ms),
+            "--quota",
+            "100000000",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/youtube/v3"
+    try:
+        for _ in range(50):
+            try:
+                requests.get(base.replace("/youtube/v3", "/_simulator/health"), timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        server = start_embedded_postgres(root / "pgdata")
+        ensure_database(server, "ytmetrics_bench")
+        pg_uri = _with_database(server, "ytmetrics_bench")
+        url = _with_driver(pg_uri, "psycopg")
+        engine = get_engine(url)
+        upgrade(engine)
+        ids = visible_ids(max(args.sizes + args.baseline_sizes))
+
+        print(
+            f"# snapshot benchmark, {args.latency_ms:.0f} ms added latency per call, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+        print()
+        print(
+            "| videos | wall s | fetch s | write s | API calls (= ceil(N/50)?) | units | rows/s into Postgres | peak RSS MB |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        pipeline = {}
+        for n in args.sizes:
+            r = bench_pipeline(engine, url, base, n, ids)
+            pipeline[n] = r
+            ok = "yes" if r["calls"] == r["expected_calls"] else f"NO ({r['expected_calls']})"
+            print(
+                f"| {n:,} | {r['wall_s']:.2f} | {r['fetch_s']:.2f} | {r['write_s']:.2f} | {r['calls']} ({ok}) "
+                f"| {r['units']} | {r['rows_per_s']:,.0f} | {r['peak_rss_mb']:.0f} |",
+                flush=True,
+            )
+        if args.baseline_sizes:
+            print()
+            print("| videos | seed method wall s | seed calls | pipeline wall s | speed-up |")
+            print("|---:|---:|---:|---:|---:|")
+            for n in args.baseline_sizes:
+                b = bench_seed_method(pg_uri, base, n, ids)
+                p = pipeline.get(n) or bench_pipeline(engine, url, base, n, ids)
+                print(
+                    f"| {n:,} | {b['wall_s']:.1f} | {b['calls']:,} | {p['wall_s']:.2f} | {b['wall_s'] / p['wall_s']:.0f}x |",
+                    flush=True,
+                )
+    finally:
+        sim.terminate()
+        stop_embedded_postgres(root / "pgdata")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
