@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from ytmetrics_dagster.discovery import UnknownChannelOnYouTube, track_channel
 from ytmetrics_dagster.settings import load_settings
+from ytmetrics_dagster.warehouse.channels import UnknownChannelError, list_channels, untrack_channel
 from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import (
     DatabaseUnavailableError,
@@ -29,8 +31,11 @@ from ytmetrics_dagster.warehouse.queries import (
     list_videos,
     video_metrics,
 )
+from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, record_calls
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations, remove_video
-from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_video_id
+from ytmetrics_dagster.youtube.errors import YouTubeError
+from ytmetrics_dagster.youtube.factory import build_client
+from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_channel, parse_video_id
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 FORMATS = ("table", "json", "csv")
@@ -127,6 +132,62 @@ def cmd_remove(args) -> int:
     return EXIT_OK
 
 
+def _existing(value: str) -> int | None:
+    if value == "all":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'all' or a number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return number
+
+
+def cmd_track_channel(args) -> int:
+    try:
+        ref = parse_channel(args.channel)
+    except InvalidVideoInput as err:
+        raise UserInputError(str(err)) from None
+    engine = _engine()
+    settings = load_settings()
+    budget = Budget()
+    client = build_client(settings.youtube_api_key, settings.youtube_api_url)
+    try:
+        result = track_channel(engine, client, ref, budget=budget, existing=args.existing)
+    except UnknownChannelOnYouTube as err:
+        raise UserInputError(str(err)) from None
+    finally:
+        record_calls(engine, client.call_log, run_id=None)
+        client.close()
+    info = result.channel
+    print(
+        f"tracking {info.channel_id} {info.handle or ''} {info.title!r} (uploads {info.uploads_playlist_id})"
+    )
+    print(
+        f"queued {result.queued} existing upload(s); new uploads are registered by channel_uploads_sensor"
+    )
+    return EXIT_OK
+
+
+def cmd_untrack_channel(args) -> int:
+    try:
+        ref = parse_channel(args.channel)
+    except InvalidVideoInput as err:
+        raise UserInputError(str(err)) from None
+    channel_id = untrack_channel(_engine(), ref.label, datetime.now(UTC))
+    print(
+        f"stopped polling {channel_id}; its videos stay tracked (remove them with `ytmetrics remove`)"
+    )
+    return EXIT_OK
+
+
+def cmd_channels(args) -> int:
+    frame = list_channels(_engine(), include_untracked=args.all)
+    _emit(frame, args.format, {"total": len(frame)})
+    return EXIT_OK
+
+
 def cmd_db(args) -> int:
     if args.action == "url":
         print(warehouse_url())
@@ -194,6 +255,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delete-metrics", action="store_true")
     p.set_defaults(func=cmd_remove)
 
+    p = sub.add_parser("track-channel", help="track a channel: its new uploads are registered")
+    p.add_argument("channel", metavar="ID_OR_HANDLE_OR_URL")
+    p.add_argument(
+        "--existing",
+        type=_existing,
+        default=0,
+        metavar="N|all",
+        help="also register the latest N existing uploads, or all of them (default 0)",
+    )
+    p.set_defaults(func=cmd_track_channel)
+
+    p = sub.add_parser("untrack-channel", help="stop polling a channel (its videos stay tracked)")
+    p.add_argument("channel", metavar="ID_OR_HANDLE_OR_URL")
+    p.set_defaults(func=cmd_untrack_channel)
+
+    p = sub.add_parser("channels", help="list tracked channels")
+    p.add_argument("--all", action="store_true", help="include untracked channels")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_channels)
+
     p = sub.add_parser(
         "db", help="warehouse database: print its URL, apply migrations, stop embedded"
     )
@@ -213,10 +294,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UnknownVideoError, InvalidQueryError, UserInputError) as err:
+    except (UnknownVideoError, UnknownChannelError, InvalidQueryError, UserInputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
-    except (DatabaseUnavailableError, SchemaOutOfDateError, ValueError) as err:
+    except (
+        DatabaseUnavailableError,
+        SchemaOutOfDateError,
+        QuotaBudgetExceeded,
+        YouTubeError,
+        ValueError,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILURE
 

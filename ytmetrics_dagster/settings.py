@@ -13,8 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_API_URL = "https://www.googleapis.com/youtube/v3"
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -29,6 +29,7 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
     "api_calls",
+    "channels",
     "video_growth_daily",
     "video_growth_hourly",
     "metric_snapshots",

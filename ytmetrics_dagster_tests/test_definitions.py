@@ -32,7 +32,9 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
     assert {s.name for s in repo.sensor_defs} == {
         "registration_requests_sensor",
         "new_videos_snapshot_sensor",
+        "channel_uploads_sensor",
     }
+    assert "register_videos" in {j.name for j in repo.get_all_jobs()}
     for schedule in repo.schedule_defs:
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     for sensor in repo.sensor_defs:

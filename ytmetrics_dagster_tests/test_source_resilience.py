@@ -78,8 +78,9 @@ def test_every_call_is_in_the_ledger_retries_included(engine, resources, simulat
     assert (snap.quota_day == quota_day(datetime.now(UTC))).all()
     metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
     assert metadata["quota_units_used_today"].value == calls.units.sum()
-    assert metadata["quota_projected_daily_units"].value == 3 * 24
-    assert metadata["quota_daily_budget"].value == 10_000
+    assert metadata["quota_units_per_day_needed"].value == 3 * 24  # tests observe hourly
+    assert metadata["quota_units_per_day_budget"].value == 10_000 - 500
+    assert metadata["quota_more_hourly_videos_fit"].value == (9_500 - 72) // 24 * 50
 
 
 def test_budget_message_names_needed_left_and_reset(engine, resources, simulator):

@@ -4,19 +4,28 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.warehouse.quota import quota_day, units_for_ids, units_used
-from ytmetrics_dagster.warehouse.videos import status_counts
+from ytmetrics_dagster.cadence import Cadence, cadence_from_env
+from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
+from ytmetrics_dagster.warehouse.videos import active_by_interval
 
+IDS_PER_UNIT = 50
 HOURS_PER_DAY = 24
 
 
-def quota_metadata(engine: Engine, daily_quota_units: int) -> dict:
+def quota_metadata(engine: Engine, budget: Budget, cadence: Cadence | None = None) -> dict:
+    """Units used today, the daily need of the current set under the cadence tiers, and
+    how many more videos fit (counted as young, hourly-observed videos: the costly case)."""
+    cadence = cadence or cadence_from_env()
     now = datetime.now(UTC)
-    active = status_counts(engine)["active"]
-    projected = units_for_ids(active) * HOURS_PER_DAY
+    per_interval = active_by_interval(engine, cadence.tiers_json(), now)
+    need = cadence.units_per_day(per_interval)
+    spare = max(0, budget.collection_units - need)
     return {
         "quota_units_used_today": units_used(engine, quota_day(now)),
-        "quota_projected_daily_units": projected,
-        "quota_daily_budget": daily_quota_units,
+        "quota_units_per_day_needed": need,
+        "quota_units_per_day_budget": budget.collection_units,
+        "quota_more_hourly_videos_fit": spare // HOURS_PER_DAY * IDS_PER_UNIT,
         "quota_day_pacific": str(quota_day(now)),
+        "videos_hourly": per_interval.get(1, 0),
+        "videos_less_than_hourly": sum(n for every, n in per_interval.items() if every != 1),
     }

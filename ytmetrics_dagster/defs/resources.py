@@ -8,13 +8,13 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.settings import DEFAULT_API_URL, load_settings
+from ytmetrics_dagster.settings import load_settings
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current
 from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, record_calls
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.errors import YouTubeError
-from ytmetrics_dagster.youtube.simulator import shared_simulator_url
+from ytmetrics_dagster.youtube.factory import build_client
 
 # Transient API failures the HTTP layer could not absorb (403 rateLimitExceeded, unreadable
 # bodies, 5xx after urllib3's own retries) get a few more tries at step level, spaced out.
@@ -63,12 +63,9 @@ class YouTubeResource(dg.ConfigurableResource):
         return Budget(self.daily_quota_units, self.discovery_reserve_units)
 
     def get_client(self) -> YouTubeClient:
-        base_url = self.base_url
-        if base_url is None:
-            base_url = shared_simulator_url() if self.simulated else DEFAULT_API_URL
-        return YouTubeClient(
-            base_url,
+        return build_client(
             self.api_key,
+            self.base_url,
             timeout_seconds=self.timeout_seconds,
             max_retries=self.max_retries,
             backoff_factor=self.backoff_factor,
@@ -76,7 +73,7 @@ class YouTubeResource(dg.ConfigurableResource):
         )
 
     @contextlib.contextmanager
-    def session(self, engine: Engine, run_id: str) -> Iterator[YouTubeClient]:
+    def session(self, engine: Engine, run_id: str | None) -> Iterator[YouTubeClient]:
         """A client whose every call lands in the quota ledger (whatever happens), and whose
         failures become Dagster failures: retryable ones are left to the step RetryPolicy,
         the rest (quota, key, access) fail at once without retries."""

@@ -1,5 +1,9 @@
 """Sensors: queued registrations become ``tracked_videos`` runs; new videos get observed now."""
 
+import json
+import os
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from ytmetrics_dagster.defs.jobs import (
@@ -8,7 +12,8 @@ from ytmetrics_dagster.defs.jobs import (
     tracked_videos_run_config,
 )
 from ytmetrics_dagster.defs.partitions import hourly_partitions
-from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.discovery import poll_channels
 from ytmetrics_dagster.warehouse.videos import pending_summary
 
 
@@ -58,3 +63,49 @@ def new_videos_snapshot_sensor(context: dg.SensorEvaluationContext, asset_event:
         partition_key=partition_key,
         tags={"ytmetrics/trigger": "new_videos"},
     )
+
+
+CHANNEL_POLL_SECONDS = int(os.environ.get("YTMETRICS_CHANNEL_POLL_SECONDS", "300"))
+
+
+@dg.sensor(
+    name="channel_uploads_sensor",
+    minimum_interval_seconds=CHANNEL_POLL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Polls each tracked channel's uploads playlist (playlistItems.list, 1 quota unit a page, "
+        "newest first; pages on only until a known video) and queues new uploads through the "
+        "registration path, so a new video's first hours are observed. Caps channels and time "
+        "per tick; registration_requests_sensor launches the run."
+    ),
+)
+def channel_uploads_sensor(
+    context: dg.SensorEvaluationContext, youtube: YouTubeResource, warehouse: WarehouseResource
+):
+    engine = warehouse.get_engine()
+    with youtube.session(engine, run_id="sensor:channel_uploads_sensor") as client:
+        result = poll_channels(
+            engine,
+            client,
+            budget=youtube.budget,
+            min_interval_seconds=CHANNEL_POLL_SECONDS,
+            max_channels=25,
+            max_pages_per_channel=4,
+            time_budget_seconds=30,
+        )
+    previous = json.loads(context.cursor) if context.cursor else {}
+    context.update_cursor(
+        json.dumps(
+            {
+                "last_tick": datetime.now(UTC).isoformat(),
+                "queued_total": previous.get("queued_total", 0) + result.queued,
+            }
+        )
+    )
+    summary = (
+        f"polled {result.channels_polled} channel(s) with {result.pages} page(s), "
+        f"queued {result.queued} new upload(s)"
+    )
+    if result.stopped_early:
+        summary += f"; stopped early: {result.stopped_early}"
+    return dg.SkipReason(summary)

@@ -29,8 +29,21 @@ from ytmetrics_dagster.youtube.errors import (
     error_from_response,
     redact,
 )
-from ytmetrics_dagster.youtube.models import ApiCall, FetchResult, VideoDetails, VideoStatistics
-from ytmetrics_dagster.youtube.parsing import parse_statistics, parse_video_details
+from ytmetrics_dagster.youtube.ids import ChannelRef
+from ytmetrics_dagster.youtube.models import (
+    ApiCall,
+    ChannelInfo,
+    FetchResult,
+    PlaylistVideo,
+    VideoDetails,
+    VideoStatistics,
+)
+from ytmetrics_dagster.youtube.parsing import (
+    parse_channel,
+    parse_playlist_video,
+    parse_statistics,
+    parse_video_details,
+)
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
 MAX_IDS_PER_CALL = 50
@@ -41,6 +54,8 @@ DETAILS_FIELDS = (
     "items(id,snippet(title,channelId,channelTitle,publishedAt),"
     "contentDetails(duration),statistics(viewCount,likeCount,commentCount))"
 )
+CHANNEL_FIELDS = "items(id,snippet(title,customUrl),contentDetails(relatedPlaylists(uploads)))"
+PLAYLIST_FIELDS = "nextPageToken,items(contentDetails(videoId,videoPublishedAt))"
 
 
 def chunked(values: Sequence[str], size: int = MAX_IDS_PER_CALL) -> list[list[str]]:
@@ -216,6 +231,43 @@ class YouTubeClient:
             parse_video_details,
             as_of,
         )
+
+    def channel(self, ref: ChannelRef) -> ChannelInfo | None:
+        """Resolve a channel by id or @handle (``channels.list``, 1 unit); None if unknown."""
+        params = {"part": "snippet,contentDetails", "fields": CHANNEL_FIELDS}
+        if ref.channel_id:
+            params["id"] = ref.channel_id
+        else:
+            params["forHandle"] = ref.handle or ""
+        items = self.get("channels", params).get("items") or []
+        try:
+            return parse_channel(items[0]) if items else None
+        except (KeyError, ValueError, TypeError) as err:
+            raise YouTubeUnavailableError(
+                f"YouTube API returned a malformed channel: {err}"
+            ) from None
+
+    def playlist_page(
+        self, playlist_id: str, page_token: str | None = None
+    ) -> tuple[list[PlaylistVideo], str | None]:
+        """One page (up to 50, newest first for uploads playlists) of ``playlistItems.list``,
+        1 unit, and the next page token."""
+        params = {
+            "part": "contentDetails",
+            "playlistId": playlist_id,
+            "maxResults": str(MAX_IDS_PER_CALL),
+            "fields": PLAYLIST_FIELDS,
+        }
+        if page_token:
+            params["pageToken"] = page_token
+        payload = self.get("playlistItems", params)
+        try:
+            videos = [parse_playlist_video(item) for item in payload.get("items") or []]
+        except (KeyError, ValueError, TypeError) as err:
+            raise YouTubeUnavailableError(
+                f"YouTube API returned a malformed playlist item: {err}"
+            ) from None
+        return videos, payload.get("nextPageToken")
 
 
 __all__ = [

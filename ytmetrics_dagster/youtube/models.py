@@ -54,3 +54,17 @@ class ApiCall:
     reason: str | None
     source: str
     bucket: str = "default"
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    channel_id: str
+    title: str
+    handle: str | None
+    uploads_playlist_id: str
+
+
+@dataclass(frozen=True)
+class PlaylistVideo:
+    video_id: str
+    published_at: datetime | None

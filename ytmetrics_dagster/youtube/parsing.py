@@ -9,7 +9,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from ytmetrics_dagster.youtube.models import VideoDetails, VideoStatistics
+from ytmetrics_dagster.youtube.models import (
+    ChannelInfo,
+    PlaylistVideo,
+    VideoDetails,
+    VideoStatistics,
+)
 
 _DURATION_RE = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
@@ -67,4 +72,29 @@ def parse_video_details(item: dict) -> VideoDetails:
         published_at=parse_datetime(snippet.get("publishedAt")),
         duration_seconds=parse_duration(content.get("duration")),
         statistics=parse_statistics(item) if "statistics" in item else None,
+    )
+
+
+def parse_channel(item: dict) -> ChannelInfo:
+    snippet = item.get("snippet") or {}
+    uploads = ((item.get("contentDetails") or {}).get("relatedPlaylists") or {}).get("uploads")
+    if not uploads:
+        raise ValueError(f"channel {item.get('id')!r} has no uploads playlist")
+    return ChannelInfo(
+        channel_id=item["id"],
+        title=snippet.get("title") or "",
+        handle=snippet.get("customUrl"),
+        uploads_playlist_id=uploads,
+    )
+
+
+def parse_playlist_video(item: dict) -> PlaylistVideo:
+    details = item.get("contentDetails") or {}
+    video_id = details.get("videoId") or ((item.get("snippet") or {}).get("resourceId") or {}).get(
+        "videoId"
+    )
+    if not video_id:
+        raise ValueError("playlist item without a videoId")
+    return PlaylistVideo(
+        video_id=video_id, published_at=parse_datetime(details.get("videoPublishedAt"))
     )

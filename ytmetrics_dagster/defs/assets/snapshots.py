@@ -173,6 +173,6 @@ def video_metric_snapshots(
             "observed_at": observed_at.isoformat(),
             "fetch_seconds": round(fetch_seconds, 3),
             "write_seconds": round(write_seconds, 3),
-            **quota_metadata(engine, youtube.daily_quota_units),
+            **quota_metadata(engine, youtube.budget, cadence),
         }
     )

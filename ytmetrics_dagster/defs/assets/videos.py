@@ -102,6 +102,6 @@ def tracked_videos(
             "returned_from_unavailable": len(returned),
             "api_calls": api_calls,
             "source": source,
-            **quota_metadata(engine, youtube.daily_quota_units),
+            **quota_metadata(engine, youtube.budget),
         }
     )

@@ -1,0 +1,105 @@
+"""Age-tiered cadence: the pure rules, and which videos an hourly partition observes."""
+
+from datetime import timedelta
+
+import dagster as dg
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from ytmetrics_dagster.cadence import Tier, parse_cadence
+from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
+from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.warehouse.videos import queue_registrations
+
+from .helpers import CATALOG, DAY, normal_ids
+
+TIERED = {
+    "ops": {"video_metric_snapshots": {"config": {"cadence": "7d:1h,*:24h", "daily_hour_utc": 12}}}
+}
+
+
+def test_parse_cadence():
+    cadence = parse_cadence("7d:1h,30d:6h,*:24h", anchor_hour=3)
+    assert cadence.tiers == (Tier(168.0, 1), Tier(720.0, 6), Tier(None, 24))
+    assert cadence.interval_for_age(10) == 1
+    assert cadence.interval_for_age(200) == 6
+    assert cadence.interval_for_age(10_000) == 24
+    assert cadence.interval_for_age(None) == 24
+    assert cadence.units_per_day({1: 120, 24: 51}) == 3 * 24 + 2
+
+
+@pytest.mark.parametrize(
+    "spec", ["", "7d:1h", "7d:5h,*:24h", "*:24h,7d:1h", "30d:1h,7d:6h,*:24h", "7x:1h,*:24h"]
+)
+def test_invalid_cadence_is_rejected(spec):
+    with pytest.raises(ValueError):
+        parse_cadence(spec)
+
+
+def test_young_videos_hourly_older_ones_daily_at_the_fixed_hour(engine, resources):
+    young = CATALOG.find_ids(
+        lambda p: (
+            p.exists
+            and p.gone_at is None
+            and DAY - timedelta(days=3) < p.published_at < DAY - timedelta(days=1)
+        ),
+        prefix="young",
+    )[0]
+    old = normal_ids(1)[0]
+    queue_registrations(engine, [(young, young), (old, old)])
+    assert dg.materialize([tracked_videos], resources=resources).success
+
+    hours = [DAY + timedelta(hours=h) for h in (10, 11, 12, 13, 14)]
+    for at in hours:
+        key = at.strftime("%Y-%m-%d-%H:%M")
+        assert dg.materialize(
+            [video_metric_snapshots], partition_key=key, resources=resources, run_config=TIERED
+        ).success
+    with engine.connect() as conn:
+        stored = pd.read_sql_query(
+            text("SELECT video_id, snapshot_hour FROM ytmetrics.metric_snapshots"), conn
+        )
+    observed = stored.groupby("video_id").snapshot_hour.apply(sorted).to_dict()
+    assert observed[young] == hours
+    # first observation at once (never observed), then only at 12:00 UTC
+    assert observed[old] == [hours[0], hours[2]]
+
+    result = dg.materialize(
+        [video_growth_hourly],
+        resources=resources,
+        tags={
+            "dagster/asset_partition_range_start": hours[0].strftime("%Y-%m-%d-%H:%M"),
+            "dagster/asset_partition_range_end": hours[-1].strftime("%Y-%m-%d-%H:%M"),
+        },
+    )
+    assert result.success
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT hours_elapsed, views_gained, views_per_hour FROM ytmetrics.video_growth_hourly WHERE video_id = :v AND snapshot_hour = :h"
+            ),
+            {"v": old, "h": hours[2]},
+        ).one()
+    assert row.hours_elapsed == pytest.approx(2.0)
+    assert row.views_per_hour == pytest.approx(row.views_gained / 2.0)
+
+
+def test_a_missed_daily_observation_is_caught_up(engine, resources):
+    old = normal_ids(1)[0]
+    queue_registrations(engine, [(old, old)])
+    assert dg.materialize([tracked_videos], resources=resources).success
+    first = DAY - timedelta(hours=13)  # 11:00 the day before
+    for at in (first, first + timedelta(hours=24), first + timedelta(hours=25)):
+        key = at.strftime("%Y-%m-%d-%H:%M")
+        dg.materialize(
+            [video_metric_snapshots], partition_key=key, resources=resources, run_config=TIERED
+        )
+    with engine.connect() as conn:
+        hours = sorted(
+            r[0] for r in conn.execute(text("SELECT snapshot_hour FROM ytmetrics.metric_snapshots"))
+        )
+    # 12:00 on the 19th never ran: at 11:00 on the 20th the last observation is 24 h old, so
+    # the video is caught up; 12:00 on the 20th is its regular daily hour.
+    assert hours == [first, first + timedelta(hours=24), first + timedelta(hours=25)]

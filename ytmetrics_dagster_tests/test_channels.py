@@ -1,0 +1,204 @@
+"""Channel tracking and discovery through uploads playlists, against the simulator over HTTP."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+from sqlalchemy import text
+
+from ytmetrics_dagster.cli import main
+from ytmetrics_dagster.defs.registration import register_videos
+from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.sensors import channel_uploads_sensor, registration_requests_sensor
+from ytmetrics_dagster.youtube.parsing import parse_channel, parse_playlist_video
+from ytmetrics_dagster.youtube.simulator.catalog import channel_handle, channel_id
+
+from .conftest import FIXTURES
+from .helpers import normal_ids
+
+CHANNEL = 0  # a simulated channel uploading every 12 hours
+
+
+def test_parse_recorded_channel_and_playlist_responses():
+    channel = parse_channel(json.loads((FIXTURES / "get_channel.json").read_text())["items"][0])
+    assert channel.channel_id == "UC_x5XG1OV2P6uZZ5FSM9Ttw"
+    assert channel.uploads_playlist_id == "UU_x5XG1OV2P6uZZ5FSM9Ttw"
+    assert channel.handle == "@googledevelopers"
+    page = json.loads((FIXTURES / "get_playlist_items.json").read_text())
+    first = parse_playlist_video(page["items"][0])
+    assert first.video_id == "wysukDrMdqU"
+    assert first.published_at == datetime(2023, 5, 11, 0, 20, 46, tzinfo=UTC)
+    assert page["nextPageToken"]
+
+
+@pytest.fixture
+def sim_env(simulator, monkeypatch):
+    monkeypatch.setenv("YTMETRICS_YOUTUBE_API_URL", simulator.base_url)
+    return simulator
+
+
+def pending(engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT video_id, requested_by FROM ytmetrics.registration_requests WHERE status = 'pending' ORDER BY request_id"
+                )
+            )
+        ]
+
+
+def ledger_units(engine, method: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT coalesce(sum(units), 0) FROM ytmetrics.api_calls WHERE method = :m"),
+            {"m": method},
+        ).scalar_one()
+
+
+def test_track_channel_by_handle_url_or_id_with_existing_uploads(engine, sim_env, capsys):
+    assert (
+        main(
+            [
+                "track-channel",
+                f"https://www.youtube.com/{channel_handle(CHANNEL)}",
+                "--existing",
+                "120",
+            ]
+        )
+        == 0
+    )
+    queued = pending(engine)
+    assert len(queued) == 120
+    assert {by for _, by in queued} == {f"channel:{channel_id(CHANNEL)}"}
+    assert ledger_units(engine, "channels") == 1
+    assert ledger_units(engine, "playlistItems") == 3  # 50 + 50 + 20
+    # tracking again (by id) adds nothing already queued
+    assert main(["track-channel", channel_id(CHANNEL), "--existing", "10"]) == 0
+    assert len(pending(engine)) == 120
+    capsys.readouterr()
+    assert main(["channels", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[0]["channel_id"] == channel_id(CHANNEL) and rows[0]["uploads_registered"] == 120
+
+
+def test_unknown_and_invalid_channels_change_nothing(engine, sim_env, capsys):
+    assert main(["track-channel", "@nobody-here"]) == 2
+    assert "no channel" in capsys.readouterr().err
+    assert main(["track-channel", "https://vimeo.com/channels/x"]) == 2
+    assert main(["track-channel", "dQw4w9WgXcQ"]) == 2
+    assert "ytmetrics register" in capsys.readouterr().err
+    assert main(["untrack-channel", "@simchannel09"]) == 2
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ytmetrics.channels")).scalar_one() == 0
+    assert pending(engine) == []
+
+
+def _rewind_polls(engine, hours: float = 1) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE ytmetrics.channels SET last_polled_at = last_polled_at - make_interval(hours => :h)"
+            ),
+            {"h": hours},
+        )
+
+
+def test_uploads_sensor_registers_only_new_uploads_across_pages(
+    engine, resources, sim_env, dagster_pg_url
+):
+    assert main(["track-channel", channel_handle(CHANNEL)]) == 0  # existing uploads: none
+    assert pending(engine) == []
+    sensor_resources = {"youtube": resources["youtube"], "warehouse": resources["warehouse"]}
+
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+
+        def tick(cursor=None):
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources=sensor_resources
+            )
+            return context, channel_uploads_sensor(context)
+
+        # just polled by track-channel: not due yet
+        context, result = tick()
+        assert "polled 0 channel(s)" in result.skip_message
+
+        _rewind_polls(engine)
+        context, result = tick(context.cursor)
+        assert "queued 0 new upload(s)" in result.skip_message  # nothing published since tracking
+
+        # the simulated clock moves on 2 days: the channel publishes about 4 videos
+        sim_env.state.now_override = datetime.now(UTC) + timedelta(days=2)
+        _rewind_polls(engine)
+        context, result = tick(context.cursor)
+        first_batch = pending(engine)
+        assert 3 <= len(first_batch) <= 5
+        assert "1 page(s)" in result.skip_message
+
+        # 65 days later: about 130 new uploads, three pages; the tick pages until it meets a
+        # known video (capped at 4 pages)
+        sim_env.state.now_override = datetime.now(UTC) + timedelta(days=2 + 65)
+        _rewind_polls(engine)
+        calls = ledger_units(engine, "playlistItems")
+        context, result = tick(context.cursor)
+        second = pending(engine)
+        assert 120 <= len(second) - len(first_batch) <= 140
+        assert ledger_units(engine, "playlistItems") - calls == 3
+        assert len({v for v, _ in second}) == len(second)  # never queued twice
+        assert json.loads(context.cursor)["queued_total"] == len(second)
+
+        # the registration sensor turns them into exactly one run request
+        reg = dg.build_sensor_context(
+            instance=instance, resources={"warehouse": resources["warehouse"]}
+        )
+        request = registration_requests_sensor(reg)
+        assert isinstance(request, dg.RunRequest)
+
+
+def test_register_videos_job_from_the_launchpad(engine, database_url):
+    warehouse = WarehouseResource(database_url=database_url)
+    vid = normal_ids(1)[0]
+    bad = register_videos.execute_in_process(
+        run_config={
+            "ops": {
+                "queue_video_registrations": {"config": {"inputs": [vid, "https://vimeo.com/1"]}}
+            }
+        },
+        resources={"warehouse": warehouse},
+        raise_on_error=False,
+    )
+    assert not bad.success
+    assert "vimeo.com" in bad.failure_data_for_node("queue_video_registrations").error.message
+    assert pending(engine) == []
+    good = register_videos.execute_in_process(
+        run_config={
+            "ops": {
+                "queue_video_registrations": {"config": {"inputs": [f"https://youtu.be/{vid}"]}}
+            }
+        },
+        resources={"warehouse": warehouse},
+    )
+    assert good.success
+    assert pending(engine) == [(vid, "dagster-ui")]
+
+
+def test_capacity_metadata_under_the_default_tiers(engine, simulator, database_url, monkeypatch):
+    monkeypatch.setenv("YTMETRICS_CADENCE", "7d:1h,*:24h")
+    from ytmetrics_dagster.defs.assets.videos import tracked_videos
+    from ytmetrics_dagster.warehouse.videos import queue_registrations
+
+    ids = normal_ids(60)  # all older than a week: daily
+    queue_registrations(engine, [(v, v) for v in ids])
+    resources = {
+        "youtube": YouTubeResource(base_url=simulator.base_url),
+        "warehouse": WarehouseResource(database_url=database_url),
+    }
+    result = dg.materialize([tracked_videos], resources=resources)
+    md = result.asset_materializations_for_node("tracked_videos")[0].metadata
+    assert md["videos_less_than_hourly"].value == 60 and md["videos_hourly"].value == 0
+    assert md["quota_units_per_day_needed"].value == 2  # ceil(60/50) once a day
+    assert md["quota_more_hourly_videos_fit"].value == (9_500 - 2) // 24 * 50
