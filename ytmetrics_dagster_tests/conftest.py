@@ -30,6 +30,10 @@ FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
     "api_calls",
     "channels",
+    "channel_growth_daily",
+    "video_launch_curves",
+    "channel_launch_curves",
+    "video_milestones",
     "video_growth_daily",
     "video_growth_hourly",
     "metric_snapshots",

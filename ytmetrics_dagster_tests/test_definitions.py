@@ -23,11 +23,15 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "video_metric_snapshots",
         "video_growth_hourly",
         "video_growth_daily",
+        "channel_growth_daily",
+        "video_launch_curves",
+        "video_milestone_projections",
     }
     assert {s.name for s in repo.schedule_defs} == {
         "hourly_snapshot_schedule",
         "daily_growth_schedule",
         "refresh_tracked_videos_schedule",
+        "analysis_schedule",
     }
     assert {s.name for s in repo.sensor_defs} == {
         "registration_requests_sensor",

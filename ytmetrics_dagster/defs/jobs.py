@@ -10,8 +10,14 @@ hourly_snapshot_job = dg.define_asset_job(
 
 daily_growth_job = dg.define_asset_job(
     name="daily_growth_job",
-    selection=dg.AssetSelection.assets("video_growth_daily"),
-    description="Roll a complete UTC day of hourly growth up into daily growth.",
+    selection=dg.AssetSelection.assets("video_growth_daily", "channel_growth_daily"),
+    description="Roll a complete UTC day of hourly growth up into video and channel daily growth.",
+)
+
+analysis_job = dg.define_asset_job(
+    name="analysis_job",
+    selection=dg.AssetSelection.assets("video_launch_curves", "video_milestone_projections"),
+    description="Refresh launch curves (with channel medians) and milestone projections.",
 )
 
 tracked_videos_job = dg.define_asset_job(

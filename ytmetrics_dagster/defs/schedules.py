@@ -5,6 +5,7 @@ import os
 import dagster as dg
 
 from ytmetrics_dagster.defs.jobs import (
+    analysis_job,
     daily_growth_job,
     hourly_snapshot_job,
     tracked_videos_job,
@@ -45,4 +46,13 @@ refresh_tracked_videos_schedule = dg.ScheduleDefinition(
     run_config=tracked_videos_run_config(refresh_active=True),
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Daily: refresh titles and details of active videos, apply stragglers.",
+)
+
+analysis_schedule = dg.ScheduleDefinition(
+    name="analysis_schedule",
+    job=analysis_job,
+    cron_schedule="25 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly, after the snapshot: launch curves and milestone projections.",
 )

@@ -8,10 +8,12 @@ for ``date_trunc``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse import analysis
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 
 INTERVALS = ("hour", "day", "week", "month")
@@ -148,3 +150,162 @@ def video_metrics(
         first, last = series.iloc[0], series.iloc[-1]
         growth = {m: _growth(first[m], last[m]) for m in ("views", "likes", "comments")}
     return VideoMetrics(video=video, series=series, growth=growth, days=days, interval=interval)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    import json
+
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def launch_curve(engine: Engine, video_id: str, now: datetime | None = None) -> pd.DataFrame:
+    """The video's launch curve computed now (not waiting for the hourly analysis job)."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(analysis.launch_curve_sql() + " ORDER BY age_hours"),
+            conn,
+            params=analysis._launch_params(now or datetime.now(UTC), video_id),
+        )
+
+
+def channel_median_curve(engine: Engine, channel_id: str | None) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                "SELECT age_label, age_hours, videos, median_views, median_likes, median_comments "
+                "FROM ytmetrics.channel_launch_curves WHERE channel_id = :c ORDER BY age_hours"
+            ),
+            conn,
+            params={"c": channel_id},
+        )
+
+
+def milestone(engine: Engine, video_id: str, now: datetime | None = None) -> dict | None:
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                text(analysis.milestone_sql()),
+                analysis._milestone_params(now or datetime.now(UTC), video_id),
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        return None
+    out = {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k, v in row.items()
+        if k != "video_id"
+    }
+    out["window_hours_configured"] = analysis.TREND_WINDOW_HOURS
+    return out
+
+
+def analyze_video_performance(
+    engine: Engine, video_id: str, days: int = 7, interval: str = "hour"
+) -> dict:
+    """Everything known about one video's performance, from real observations only: the
+    series, growth, velocity, engagement, launch curve against the channel median, and the
+    next milestone's ETA (method and window stated). JSON-serialisable."""
+    metrics = video_metrics(engine, video_id, days=days, interval=interval)
+    with engine.connect() as conn:
+        latest = (
+            conn.execute(
+                text(
+                    """
+                SELECT observed_at, view_count, like_count, comment_count, source
+                FROM ytmetrics.metric_snapshots WHERE video_id = :v
+                ORDER BY snapshot_hour DESC LIMIT 1
+                """
+                ),
+                {"v": video_id},
+            )
+            .mappings()
+            .first()
+        )
+        sources = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT DISTINCT source FROM ytmetrics.metric_snapshots WHERE video_id = :v"),
+                {"v": video_id},
+            )
+        ]
+    curve = launch_curve(engine, video_id)
+    median = channel_median_curve(engine, metrics.video.get("channel_id"))
+    position = []
+    if len(curve) and len(median):
+        joined = curve.merge(median, on=["age_label", "age_hours"], how="inner")
+        joined = joined[joined.views.notna() & joined.median_views.notna()]
+        position = [
+            {
+                "age": r.age_label,
+                "views": r.views,
+                "channel_median_views": r.median_views,
+                "ratio_to_median": (r.views / r.median_views) if r.median_views else None,
+                "channel_videos": int(r.videos),
+            }
+            for r in joined.itertuples()
+        ]
+    engagement = None
+    if (
+        latest
+        and latest["view_count"]
+        and (latest["like_count"] is not None or latest["comment_count"] is not None)
+    ):
+        engagement = ((latest["like_count"] or 0) + (latest["comment_count"] or 0)) / latest[
+            "view_count"
+        ]
+    ms = milestone(engine, video_id)
+    video = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in metrics.video.items()}
+    return {
+        "video": video,
+        "period": {"days": days, "interval": interval},
+        "data_sources": sources,
+        "observations": int(metrics.series.observations.sum()) if len(metrics.series) else 0,
+        "series": _records(metrics.series),
+        "growth": metrics.growth,
+        "latest": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in latest.items()}
+        if latest
+        else None,
+        "velocity": {
+            "views_per_hour_recent": ms["views_per_hour"] if ms else None,
+            "window": f"{ms['window_start']} .. {ms['observed_at']}"
+            if ms and ms["window_start"]
+            else None,
+        },
+        "engagement_rate": engagement,
+        "launch_curve": _records(curve),
+        "vs_channel_median": position,
+        "milestone": ms,
+    }
+
+
+def top_growing(
+    engine: Engine, hours: int = 24, limit: int = 10, channel_id: str | None = None
+) -> pd.DataFrame:
+    """Videos ranked by views gained over the last ``hours`` (from the hourly growth table)."""
+    if not 1 <= hours <= 24 * 366:
+        raise InvalidQueryError("hours must be between 1 and 8784")
+    if not 1 <= limit <= 1000:
+        raise InvalidQueryError("limit must be between 1 and 1000")
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                """
+                SELECT g.video_id, v.title, v.channel_title,
+                       sum(g.views_gained) AS views_gained,
+                       sum(g.views_gained) / nullif(sum(g.hours_elapsed), 0) AS views_per_hour,
+                       max(g.view_count) AS views
+                FROM ytmetrics.video_growth_hourly g
+                JOIN ytmetrics.videos v USING (video_id)
+                WHERE g.snapshot_hour > now() - make_interval(hours => :hours)
+                  AND g.views_gained IS NOT NULL
+                  AND (CAST(:channel AS text) IS NULL OR v.channel_id = CAST(:channel AS text))
+                GROUP BY g.video_id, v.title, v.channel_title
+                ORDER BY views_gained DESC, g.video_id
+                LIMIT :limit
+                """
+            ),
+            conn,
+            params={"hours": hours, "limit": limit, "channel": channel_id},
+        )

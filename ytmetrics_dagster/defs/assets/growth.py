@@ -5,6 +5,23 @@ import dagster as dg
 from ytmetrics_dagster.defs.partitions import daily_partitions, hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.warehouse import growth as growth_store
+from ytmetrics_dagster.warehouse.quality import growth_window_reconciliation
+
+GROWTH_CHECKS = [
+    dg.AssetCheckSpec(
+        "one_row_per_observation",
+        asset="video_growth_hourly",
+        blocking=True,
+        description="Exactly one growth row per snapshot row in the window.",
+    ),
+    dg.AssetCheckSpec(
+        "totals_reconcile",
+        asset="video_growth_hourly",
+        blocking=True,
+        description="Views gained over the window equal, per video, the last observed views "
+        "minus the views before the window, computed straight from the snapshots.",
+    ),
+]
 
 
 @dg.asset(
@@ -13,6 +30,7 @@ from ytmetrics_dagster.warehouse import growth as growth_store
     partitions_def=hourly_partitions,
     deps=["video_metric_snapshots"],
     backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=GROWTH_CHECKS,
     description=(
         "Per video per observed hour (table ytmetrics.video_growth_hourly): counters, gains "
         "since the previous real observation (however long ago), hours elapsed and views/hour "
@@ -26,13 +44,32 @@ def video_growth_hourly(
     engine = warehouse.get_engine()
     rows = growth_store.rebuild_hourly_growth(engine, window.start, window.end)
     summary = growth_store.hourly_summary(engine, window.start, window.end)
+    recon = growth_window_reconciliation(engine, window.start, window.end)
     return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="one_row_per_observation",
+                passed=recon["growth_rows"] == recon["snapshot_rows"],
+                metadata={
+                    "growth_rows": recon["growth_rows"],
+                    "snapshot_rows": recon["snapshot_rows"],
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name="totals_reconcile",
+                passed=recon["growth_total"] == recon["snapshot_total"],
+                metadata={
+                    "growth_total": recon["growth_total"],
+                    "snapshot_total": recon["snapshot_total"],
+                },
+            ),
+        ],
         metadata={
             "dagster/row_count": rows,
             "views_gained": summary["views_gained"],
             "first_observations": summary["first_observations"],
             "window": f"{window.start.isoformat()} .. {window.end.isoformat()}",
-        }
+        },
     )
 
 

@@ -16,11 +16,35 @@ from ytmetrics_dagster.defs.resources import (
 )
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
+from ytmetrics_dagster.warehouse.quality import snapshot_window_problems
 from ytmetrics_dagster.warehouse.quota import check_budget, units_for_ids
 
 # When the simulator replays a closed hour, it observes at this minute of the hour, the
 # same minute the hourly schedule runs at by default.
 SIMULATED_OBSERVATION_MINUTE = 5
+# YouTube corrects counts downward now and then (spam views removed); beyond this it is news.
+VIEWS_DECREASE_TOLERANCE = 0.001
+
+SNAPSHOT_CHECKS = [
+    dg.AssetCheckSpec(
+        "counts_non_negative",
+        asset="video_metric_snapshots",
+        blocking=True,
+        description="No negative view, like or comment count in the hours written.",
+    ),
+    dg.AssetCheckSpec(
+        "one_row_per_video_hour",
+        asset="video_metric_snapshots",
+        blocking=True,
+        description="No duplicate (video, hour) in the hours written.",
+    ),
+    dg.AssetCheckSpec(
+        "views_not_decreasing",
+        asset="video_metric_snapshots",
+        description="Views fell by more than 0.1 % since the previous observation (warning only: "
+        "YouTube does correct counts downward).",
+    ),
+]
 
 
 class SnapshotConfig(dg.Config):
@@ -73,6 +97,7 @@ def observation_time(
     deps=["tracked_videos"],
     pool="youtube_api",
     retry_policy=youtube_retry_policy,
+    check_specs=SNAPSHOT_CHECKS,
     # A backfill is one run that observes its hours in order, each hour its own transaction;
     # it holds one youtube_api pool slot throughout instead of queueing hundreds of runs.
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -157,7 +182,29 @@ def video_metric_snapshots(
             config.unavailable_after_misses,
             ", ".join(newly_unavailable[:20]),
         )
+    problems = snapshot_window_problems(
+        engine, windows[0].start, windows[-1].end, VIEWS_DECREASE_TOLERANCE
+    )
+    checks = [
+        dg.AssetCheckResult(
+            check_name="counts_non_negative",
+            passed=problems["negative"] == 0,
+            metadata={"negative_rows": problems["negative"]},
+        ),
+        dg.AssetCheckResult(
+            check_name="one_row_per_video_hour",
+            passed=problems["duplicates"] == 0,
+            metadata={"duplicates": problems["duplicates"]},
+        ),
+        dg.AssetCheckResult(
+            check_name="views_not_decreasing",
+            passed=problems["decreasing"] == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"decreasing": problems["decreasing"], "worst_ratio": problems["worst_ratio"]},
+        ),
+    ]
     return dg.MaterializeResult(
+        check_results=checks,
         metadata={
             "dagster/row_count": totals["rows"],
             "newly_unavailable": len(newly_unavailable),
@@ -174,5 +221,5 @@ def video_metric_snapshots(
             "fetch_seconds": round(fetch_seconds, 3),
             "write_seconds": round(write_seconds, 3),
             **quota_metadata(engine, youtube.budget, cadence),
-        }
+        },
     )

@@ -1,0 +1,70 @@
+"""Analysis assets over the growth tables: channel daily growth, launch curves, milestones."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from ytmetrics_dagster.defs.partitions import daily_partitions
+from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.warehouse import analysis
+
+
+@dg.asset(
+    group_name="analysis",
+    kinds={"postgres"},
+    partitions_def=daily_partitions,
+    deps=["video_growth_daily", "tracked_videos"],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description=(
+        "Per channel per UTC day (table ytmetrics.channel_growth_daily): views, likes and "
+        "comments gained by its tracked videos, videos published that day, and the day's top video."
+    ),
+)
+def channel_growth_daily(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    rows = analysis.rebuild_channel_growth_daily(warehouse.get_engine(), window.start, window.end)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+@dg.asset(
+    group_name="analysis",
+    kinds={"postgres"},
+    deps=["video_metric_snapshots", "tracked_videos"],
+    description=(
+        "Views/likes/comments of every video at 1 h, 6 h, 24 h, 48 h, 7 d and 30 d after "
+        "published_at (tables ytmetrics.video_launch_curves and channel_launch_curves). Values "
+        "are linearly interpolated between the two observations around each age and flagged as "
+        "such; NULL where no observations lie within max(2 h, half the age) around it. The "
+        "channel median curve lets a new video be compared with its siblings at the same age."
+    ),
+)
+def video_launch_curves(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    counts = analysis.rebuild_launch_curves(warehouse.get_engine(), datetime.now(UTC))
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": counts["video_rows"],
+            "channel_curve_rows": counts["channel_rows"],
+        }
+    )
+
+
+@dg.asset(
+    group_name="analysis",
+    kinds={"postgres"},
+    deps=["video_metric_snapshots"],
+    description=(
+        "Per active video (table ytmetrics.video_milestones): the next views milestone (1k, 10k, "
+        "100k, 1M, ...) and its ETA, by " + analysis.MILESTONE_METHOD + "."
+    ),
+)
+def video_milestone_projections(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    rows = analysis.rebuild_milestones(warehouse.get_engine(), datetime.now(UTC))
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "method": analysis.MILESTONE_METHOD}
+    )

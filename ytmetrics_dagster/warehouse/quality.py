@@ -1,0 +1,92 @@
+"""Data-quality queries behind the Dagster asset checks. Each returns plain numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+
+def snapshot_window_problems(
+    engine: Engine, start: datetime, end: datetime, tolerance: float
+) -> dict:
+    """Negative counters, duplicate (video, hour) rows, and views that fell by more than
+    ``tolerance`` (a fraction) since the video's previous observation, in [start, end)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                """
+                WITH win AS (
+                    SELECT * FROM ytmetrics.metric_snapshots
+                    WHERE snapshot_hour >= :start AND snapshot_hour < :end
+                ),
+                prev AS (
+                    SELECT w.video_id, w.snapshot_hour, w.view_count, p.view_count AS prev_views
+                    FROM win w
+                    CROSS JOIN LATERAL (
+                        SELECT s.view_count FROM ytmetrics.metric_snapshots s
+                        WHERE s.video_id = w.video_id AND s.snapshot_hour < w.snapshot_hour
+                        ORDER BY s.snapshot_hour DESC LIMIT 1
+                    ) p
+                )
+                SELECT
+                    (SELECT count(*) FROM win
+                     WHERE view_count < 0 OR like_count < 0 OR comment_count < 0) AS negative,
+                    (SELECT count(*) FROM (SELECT video_id, snapshot_hour FROM win
+                                           GROUP BY 1, 2 HAVING count(*) > 1) d) AS duplicates,
+                    (SELECT count(*) FROM prev
+                     WHERE view_count < prev_views * (1 - :tolerance)) AS decreasing,
+                    (SELECT coalesce(min(CAST(view_count AS double precision) / nullif(prev_views, 0)), 1)
+                     FROM prev) AS worst_ratio
+                """
+            ),
+            {"start": start, "end": end, "tolerance": tolerance},
+        ).one()
+        return {
+            "negative": int(row.negative),
+            "duplicates": int(row.duplicates),
+            "decreasing": int(row.decreasing),
+            "worst_ratio": float(row.worst_ratio),
+        }
+
+
+def latest_snapshot_hour(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT max(snapshot_hour) FROM ytmetrics.metric_snapshots")
+        ).scalar_one()
+
+
+def growth_window_reconciliation(engine: Engine, start: datetime, end: datetime) -> dict:
+    """Growth rows versus snapshot rows in [start, end), and the window's total views gained
+    versus the same total computed straight from the snapshots."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                """
+                WITH snaps AS (
+                    SELECT video_id, snapshot_hour, view_count FROM ytmetrics.metric_snapshots
+                    WHERE snapshot_hour >= :start AND snapshot_hour < :end
+                ),
+                per_video AS (
+                    SELECT s.video_id,
+                           (array_agg(s.view_count ORDER BY s.snapshot_hour DESC))[1] AS last_views,
+                           (array_agg(s.view_count ORDER BY s.snapshot_hour))[1] AS first_views,
+                           (SELECT p.view_count FROM ytmetrics.metric_snapshots p
+                            WHERE p.video_id = s.video_id AND p.snapshot_hour < :start
+                            ORDER BY p.snapshot_hour DESC LIMIT 1) AS before_views
+                    FROM snaps s GROUP BY s.video_id
+                )
+                SELECT
+                    (SELECT count(*) FROM snaps) AS snapshot_rows,
+                    (SELECT count(*) FROM ytmetrics.video_growth_hourly
+                     WHERE snapshot_hour >= :start AND snapshot_hour < :end) AS growth_rows,
+                    (SELECT coalesce(sum(views_gained), 0) FROM ytmetrics.video_growth_hourly
+                     WHERE snapshot_hour >= :start AND snapshot_hour < :end) AS growth_total,
+                    (SELECT coalesce(sum(last_views - coalesce(before_views, first_views)), 0)
+                     FROM per_video) AS snapshot_total
+                """
+            ),
+            {"start": start, "end": end},
+        ).one()
+        return {k: int(v) for k, v in row._mapping.items()}
