@@ -28,7 +28,9 @@ from ytmetrics_dagster.warehouse.migrate import SchemaOutOfDateError, require_cu
 from ytmetrics_dagster.warehouse.queries import (
     INTERVALS,
     InvalidQueryError,
+    analyze_video_performance,
     list_videos,
+    top_growing,
     video_metrics,
 )
 from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, record_calls
@@ -207,6 +209,30 @@ def cmd_db(args) -> int:
     return EXIT_OK
 
 
+def cmd_mcp(args) -> int:
+    from ytmetrics_dagster.mcp_server import main as serve
+
+    serve()
+    return EXIT_OK
+
+
+def cmd_top(args) -> int:
+    frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
+    _emit(frame, args.format, {"hours": args.hours})
+    return EXIT_OK
+
+
+def cmd_analyze(args) -> int:
+    print(
+        json.dumps(
+            analyze_video_performance(_engine(), args.video_id, args.days, args.interval),
+            indent=2,
+            default=str,
+        )
+    )
+    return EXIT_OK
+
+
 def cmd_dev(args) -> int:
     from ytmetrics_dagster.devserver import run_dev
 
@@ -254,6 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video_id")
     p.add_argument("--delete-metrics", action="store_true")
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("top", help="videos that gained the most views recently")
+    p.add_argument("--hours", type=_positive, default=24)
+    p.add_argument("--limit", type=_positive, default=10)
+    p.add_argument("--channel", metavar="CHANNEL_ID")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_top)
+
+    p = sub.add_parser("analyze", help="a video's performance analysis as JSON (as the MCP tool)")
+    p.add_argument("video_id")
+    p.add_argument("--days", type=_positive, default=7)
+    p.add_argument("--interval", choices=INTERVALS, default="hour")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("mcp", help="serve the MCP tools over stdio")
+    p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser("track-channel", help="track a channel: its new uploads are registered")
     p.add_argument("channel", metavar="ID_OR_HANDLE_OR_URL")
