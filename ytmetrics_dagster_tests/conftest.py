@@ -28,6 +28,7 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
+    "alerts",
     "api_calls",
     "channels",
     "channel_growth_daily",

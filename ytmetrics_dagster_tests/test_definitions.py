@@ -37,13 +37,16 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "registration_requests_sensor",
         "new_videos_snapshot_sensor",
         "channel_uploads_sensor",
+        "run_failure_alert_sensor",
+        "quota_alert_sensor",
+        "viral_video_sensor",
     }
     assert "register_videos" in {j.name for j in repo.get_all_jobs()}
     for schedule in repo.schedule_defs:
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     for sensor in repo.sensor_defs:
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    assert set(repo.get_top_level_resources()) >= {"youtube", "warehouse"}
+    assert set(repo.get_top_level_resources()) >= {"youtube", "warehouse", "alerting"}
 
 
 def test_api_bound_assets_share_the_youtube_pool():

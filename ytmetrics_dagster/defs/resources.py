@@ -91,6 +91,25 @@ class YouTubeResource(dg.ConfigurableResource):
             client.close()
 
 
+class AlertingResource(dg.ConfigurableResource):
+    """Where alerts go besides the alerts table. The URL is a secret (EnvVar)."""
+
+    webhook_url: str | None = None
+    quota_alert_fraction: float = 0.8
+    viral_multiple: float = 3.0
+    viral_min_channel_videos: int = 3
+
+
+def build_alerting() -> AlertingResource:
+    return AlertingResource(
+        webhook_url=dg.EnvVar("YTMETRICS_ALERT_WEBHOOK_URL")
+        if os.environ.get("YTMETRICS_ALERT_WEBHOOK_URL")
+        else None,
+        quota_alert_fraction=float(os.environ.get("YTMETRICS_QUOTA_ALERT_FRACTION", "0.8")),
+        viral_multiple=float(os.environ.get("YTMETRICS_VIRAL_MULTIPLE", "3")),
+    )
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     settings = load_settings()
     youtube = YouTubeResource(
@@ -98,7 +117,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         api_key=dg.EnvVar("YOUTUBE_API_KEY") if settings.youtube_api_key else None,
         base_url=settings.youtube_api_url,
     )
-    return {"youtube": youtube, "warehouse": WarehouseResource()}
+    return {"youtube": youtube, "warehouse": WarehouseResource(), "alerting": build_alerting()}
 
 
 @dg.definitions
