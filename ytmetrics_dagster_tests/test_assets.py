@@ -48,6 +48,8 @@ def test_tracked_videos_registers_found_and_rejects_unknown(engine, resources):
     assert metadata["rejected"].value == 1
     assert metadata["active"].value == 3
     assert metadata["source"].value == "simulator"
+    assert metadata["added_last_24h"].value == 3
+    assert all(v in metadata["recently_added"].value for v in good)
 
     videos = rows(engine, "SELECT * FROM ytmetrics.videos ORDER BY video_id")
     assert sorted(videos.video_id) == sorted(good)

@@ -81,3 +81,13 @@ def test_dagster_cli_validates_the_project():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_table_asset_documents_its_columns():
+    repo = load().get_repository_def()
+    for key in repo.asset_graph.get_all_asset_keys():
+        spec = repo.asset_graph.get(key)
+        assert spec.description, key
+        schema = spec.metadata.get("dagster/column_schema")
+        assert schema is not None and len(schema.columns) >= 5, key
+        assert spec.metadata["dagster/table_name"].startswith("ytmetrics."), key

@@ -309,3 +309,50 @@ def top_growing(
             conn,
             params={"hours": hours, "limit": limit, "channel": channel_id},
         )
+
+
+def recently_added(engine: Engine, limit: int = 10) -> tuple[pd.DataFrame, int]:
+    """The most recently added videos, and how many were added in the last 24 hours."""
+    with engine.connect() as conn:
+        frame = pd.read_sql_query(
+            text(
+                "SELECT video_id, title, channel_title, published_at, status, added_at "
+                "FROM ytmetrics.videos ORDER BY added_at DESC, video_id LIMIT :n"
+            ),
+            conn,
+            params={"n": limit},
+        )
+        last_day = conn.execute(
+            text(
+                "SELECT count(*) FROM ytmetrics.videos WHERE added_at > now() - interval '24 hours'"
+            )
+        ).scalar_one()
+    return frame, int(last_day)
+
+
+def top_growers_between(
+    engine: Engine, start: datetime, end: datetime, limit: int = 10
+) -> pd.DataFrame:
+    """Videos with the most views gained in [start, end) of the hourly growth table."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                """
+                SELECT g.video_id, v.title, sum(g.views_gained) AS views_gained,
+                       round(CAST(sum(g.views_gained) / nullif(sum(g.hours_elapsed), 0) AS numeric), 1)
+                           AS views_per_hour,
+                       max(g.view_count) AS views
+                FROM ytmetrics.video_growth_hourly g JOIN ytmetrics.videos v USING (video_id)
+                WHERE g.snapshot_hour >= :start AND g.snapshot_hour < :end AND g.views_gained IS NOT NULL
+                GROUP BY g.video_id, v.title
+                ORDER BY views_gained DESC, g.video_id
+                LIMIT :n
+                """
+            ),
+            conn,
+            params={"start": start, "end": end, "n": limit},
+        )
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False) if len(frame) else "_none_"

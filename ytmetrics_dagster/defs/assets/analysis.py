@@ -6,10 +6,17 @@ import dagster as dg
 
 from ytmetrics_dagster.defs.partitions import daily_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.defs.schemas import (
+    CHANNEL_GROWTH_DAILY,
+    LAUNCH_CURVES,
+    MILESTONES,
+    column_schema,
+)
 from ytmetrics_dagster.warehouse import analysis
 
 
 @dg.asset(
+    metadata=column_schema(CHANNEL_GROWTH_DAILY, "channel_growth_daily"),
     group_name="analysis",
     kinds={"postgres"},
     partitions_def=daily_partitions,
@@ -29,6 +36,7 @@ def channel_growth_daily(
 
 
 @dg.asset(
+    metadata=column_schema(LAUNCH_CURVES, "video_launch_curves"),
     group_name="analysis",
     kinds={"postgres"},
     deps=["video_metric_snapshots", "tracked_videos"],
@@ -53,6 +61,7 @@ def video_launch_curves(
 
 
 @dg.asset(
+    metadata=column_schema(MILESTONES, "video_milestones"),
     group_name="analysis",
     kinds={"postgres"},
     deps=["video_metric_snapshots"],

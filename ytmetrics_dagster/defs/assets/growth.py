@@ -4,8 +4,10 @@ import dagster as dg
 
 from ytmetrics_dagster.defs.partitions import daily_partitions, hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.defs.schemas import GROWTH_DAILY, GROWTH_HOURLY, column_schema
 from ytmetrics_dagster.warehouse import growth as growth_store
 from ytmetrics_dagster.warehouse.quality import growth_window_reconciliation
+from ytmetrics_dagster.warehouse.queries import markdown, top_growers_between
 
 GROWTH_CHECKS = [
     dg.AssetCheckSpec(
@@ -25,6 +27,7 @@ GROWTH_CHECKS = [
 
 
 @dg.asset(
+    metadata=column_schema(GROWTH_HOURLY, "video_growth_hourly"),
     group_name="metrics",
     kinds={"postgres"},
     partitions_def=hourly_partitions,
@@ -68,12 +71,16 @@ def video_growth_hourly(
             "dagster/row_count": rows,
             "views_gained": summary["views_gained"],
             "first_observations": summary["first_observations"],
+            "top_growers": dg.MetadataValue.md(
+                markdown(top_growers_between(engine, window.start, window.end))
+            ),
             "window": f"{window.start.isoformat()} .. {window.end.isoformat()}",
         },
     )
 
 
 @dg.asset(
+    metadata=column_schema(GROWTH_DAILY, "video_growth_daily"),
     group_name="metrics",
     kinds={"postgres"},
     partitions_def=daily_partitions,
@@ -96,6 +103,9 @@ def video_growth_daily(
         "dagster/row_count": rows,
         "views_gained": summary["views_gained"],
         "window": f"{window.start.date()} .. {window.end.date()}",
+        "top_growers": dg.MetadataValue.md(
+            markdown(top_growers_between(engine, window.start, window.end))
+        ),
     }
     if summary["mean_engagement_rate"] is not None:
         metadata["mean_engagement_rate"] = summary["mean_engagement_rate"]

@@ -14,6 +14,7 @@ from ytmetrics_dagster.defs.resources import (
     YouTubeResource,
     youtube_retry_policy,
 )
+from ytmetrics_dagster.defs.schemas import METRIC_SNAPSHOTS, column_schema
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.quality import snapshot_window_problems
@@ -91,6 +92,7 @@ def observation_time(
 
 
 @dg.asset(
+    metadata=column_schema(METRIC_SNAPSHOTS, "metric_snapshots"),
     group_name="metrics",
     kinds={"postgres", "youtube"},
     partitions_def=hourly_partitions,

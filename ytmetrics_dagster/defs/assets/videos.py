@@ -11,7 +11,9 @@ from ytmetrics_dagster.defs.resources import (
     YouTubeResource,
     youtube_retry_policy,
 )
+from ytmetrics_dagster.defs.schemas import VIDEOS, column_schema
 from ytmetrics_dagster.warehouse import videos as video_store
+from ytmetrics_dagster.warehouse.queries import markdown, recently_added
 from ytmetrics_dagster.warehouse.quota import check_budget, units_for_ids
 
 
@@ -27,6 +29,7 @@ class TrackedVideosConfig(dg.Config):
 
 
 @dg.asset(
+    metadata=column_schema(VIDEOS, "videos"),
     group_name="videos",
     kinds={"postgres", "youtube"},
     pool="youtube_api",
@@ -81,6 +84,7 @@ def tracked_videos(
     video_store.refresh_details(engine, refreshed, source=source, now=now)
     returned = sorted(d.video_id for d in refreshed if d.video_id in unavailable_before)
     counts = video_store.status_counts(engine)
+    recent, added_24h = recently_added(engine, limit=10)
     context.log.info(
         "registered %d, rejected %d, refreshed %d, returned from unavailable %d (%d API calls, source=%s)",
         outcome["registered"],
@@ -96,6 +100,8 @@ def tracked_videos(
             "active": counts["active"],
             "unavailable": counts["unavailable"],
             "removed": counts["removed"],
+            "added_last_24h": added_24h,
+            "recently_added": dg.MetadataValue.md(markdown(recent)),
             "registered": outcome["registered"],
             "rejected": outcome["rejected"],
             "refreshed": len(refreshed),
