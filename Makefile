@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format simulator db-url db-upgrade db-stop clean
+.PHONY: run test lint notebook simulator benchmark db-url db-upgrade db-stop clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+notebook: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
+	$(BIN)/ytmetrics db upgrade
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser notebooks/video_growth.ipynb
+
+benchmark: $(VENV)/.installed
+	$(BIN)/python benchmarks/snapshot_benchmark.py
+	$(BIN)/python benchmarks/growth_benchmark.py
 
 simulator: $(VENV)/.installed
 	$(BIN)/python -m ytmetrics_dagster.youtube.simulator

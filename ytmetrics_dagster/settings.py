@@ -3,7 +3,8 @@
 YTMETRICS_DATABASE_URL     external Postgres for the warehouse; unset -> embedded Postgres
 YOUTUBE_API_KEY            the real API; unset -> the offline simulator (data labelled simulated)
 YTMETRICS_YOUTUBE_API_URL  API base URL (default https://www.googleapis.com/youtube/v3)
-YTMETRICS_HOME             where embedded data lives (default ./.ytmetrics)
+YTMETRICS_HOME             where embedded data lives (default: .ytmetrics/ in the project
+                           checkout containing the current directory, else ./.ytmetrics)
 DAGSTER_HOME               Dagster instance home (default $YTMETRICS_HOME/dagster_home)
 """
 
@@ -40,11 +41,20 @@ def _env(name: str) -> str | None:
     return value or None
 
 
+def _default_home() -> Path:
+    # From anywhere inside the checkout (notebooks/ included) use the project's data.
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "workspace.yaml").is_file() and (folder / "ytmetrics_dagster").is_dir():
+            return folder / ".ytmetrics"
+    return cwd / ".ytmetrics"
+
+
 def load_settings() -> Settings:
     home = _env("YTMETRICS_HOME")
     return Settings(
         database_url=_env("YTMETRICS_DATABASE_URL"),
         youtube_api_key=_env("YOUTUBE_API_KEY"),
         youtube_api_url=_env("YTMETRICS_YOUTUBE_API_URL"),
-        home=Path(home).resolve() if home else (Path.cwd() / ".ytmetrics").resolve(),
+        home=Path(home).resolve() if home else _default_home(),
     )

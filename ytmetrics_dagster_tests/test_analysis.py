@@ -274,7 +274,11 @@ def test_growth_checks_reconcile(engine, resources):
     )
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["one_row_per_observation"].passed and checks["totals_reconcile"].passed
-    top = result.asset_materializations_for_node("video_growth_hourly")[0].metadata["top_growers"].value
+    top = (
+        result.asset_materializations_for_node("video_growth_hourly")[0]
+        .metadata["top_growers"]
+        .value
+    )
     assert top.count("\n") >= 4  # header, rule, three videos
     assert checks["one_row_per_observation"].metadata["growth_rows"].value == 6
 

@@ -356,3 +356,40 @@ def top_growers_between(
 
 def markdown(frame: pd.DataFrame) -> str:
     return frame.to_markdown(index=False) if len(frame) else "_none_"
+
+
+def video_growth_series(engine: Engine, video_id: str, days: int = 7) -> pd.DataFrame:
+    """A video's hourly growth rows (real observations; gaps stay gaps)."""
+    get_video(engine, video_id)
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                """
+                SELECT snapshot_hour, observed_at, view_count, views_gained, hours_elapsed, views_per_hour
+                FROM ytmetrics.video_growth_hourly
+                WHERE video_id = :v AND snapshot_hour > now() - make_interval(days => :days)
+                ORDER BY snapshot_hour
+                """
+            ),
+            conn,
+            params={"v": video_id, "days": days},
+        )
+
+
+def channel_recent_launch_curves(engine: Engine, channel_id: str, videos: int = 10) -> pd.DataFrame:
+    """Launch curves of the channel's most recently published tracked videos."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                """
+                SELECT c.video_id, v.title, v.published_at, c.age_label, c.age_hours, c.views, c.interpolated
+                FROM ytmetrics.video_launch_curves c JOIN ytmetrics.videos v USING (video_id)
+                WHERE c.channel_id = :c AND c.video_id IN (
+                    SELECT video_id FROM ytmetrics.videos WHERE channel_id = :c
+                    ORDER BY published_at DESC NULLS LAST LIMIT :n)
+                ORDER BY v.published_at DESC, c.age_hours
+                """
+            ),
+            conn,
+            params={"c": channel_id, "n": videos},
+        )
