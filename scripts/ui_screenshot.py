@@ -1,0 +1,124 @@
+"""Look at the Dagster UI as a person would: start `ytmetrics dev` on a free port with a fresh
+embedded database, let the sensors register the demo videos and observe them, then have a
+headless Chromium load the asset graph and save a screenshot.
+
+    apt-get install chromium      # Debian's package; once
+    .venv/bin/python scripts/ui_screenshot.py [--out docs/asset-graph.png] [--wait 120]
+
+Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
+
+
+def screenshot(chromium: str, url: str, out: Path, profile: Path) -> None:
+    subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--window-size=1600,1000",
+            "--virtual-time-budget=20000",
+            f"--screenshot={out}",
+            url,
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=str(ROOT / "docs" / "asset-graph.png"))
+    parser.add_argument(
+        "--wait", type=float, default=120, help="seconds to let sensors and runs work"
+    )
+    parser.add_argument("--path", default="/asset-groups", help="UI page to capture")
+    args = parser.parse_args()
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("chromium not found: apt-get install chromium", file=sys.stderr)
+        return 2
+    home = Path(tempfile.mkdtemp(prefix="ytm-ui-"))
+    port = free_port()
+    env = {**os.environ, "YTMETRICS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home")}
+    env.pop("YTMETRICS_DATABASE_URL", None)
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "ytmetrics_dagster.cli", "dev", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/server_info", 180)
+        time.sleep(args.wait)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        screenshot(chromium, f"http://127.0.0.1:{port}{args.path}", out, home / "chromium")
+        print(f"saved {out}")
+        return 0
+    finally:
+        os.killpg(ui.pid, signal.SIGINT)
+        try:
+            ui.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(ui.pid, signal.SIGKILL)
+        subprocess.run(
+            [sys.executable, "-m", "ytmetrics_dagster.cli", "db", "stop"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
