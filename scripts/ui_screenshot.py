@@ -1,8 +1,10 @@
 """Look at the Dagster UI as a person would: start `ytmetrics dev` on a free port with a fresh
-embedded database, let the sensors register the demo videos and observe them, then have a
-headless Chromium load the asset graph and save a screenshot.
+embedded database, let the sensors register the demo videos and observe them, then drive a
+headless Chromium (Playwright) to dismiss the first-visit dialog, open the asset graph of the
+metrics group and save a screenshot.
 
-    apt-get install chromium      # Debian's package; once
+    apt-get install chromium                        # Debian's package; once
+    .venv/bin/pip install -e ".[ui]"                # playwright (its driver; no browser download)
     .venv/bin/python scripts/ui_screenshot.py [--out docs/asset-graph.png] [--wait 120]
 
 Everything stays on 127.0.0.1.
@@ -55,21 +57,20 @@ def wait_for(url: str, seconds: float) -> None:
     raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
 
 
-def screenshot(chromium: str, url: str, out: Path, profile: Path) -> None:
-    subprocess.run(
-        [
-            chromium,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            "--window-size=1600,1000",
-            "--virtual-time-budget=20000",
-            f"--screenshot={out}",
-            url,
-        ],
-        check=True,
-        timeout=120,
-        capture_output=True,
-    )
+def screenshot(chromium: str, base: str, path: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS[1:])
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(base + "/overview", wait_until="networkidle")
+        skip = page.get_by_role("button", name="Skip")
+        if skip.count():
+            skip.first.click()
+        page.goto(base + path, wait_until="networkidle")
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(out))
+        browser.close()
 
 
 def main() -> int:
@@ -78,7 +79,11 @@ def main() -> int:
     parser.add_argument(
         "--wait", type=float, default=120, help="seconds to let sensors and runs work"
     )
-    parser.add_argument("--path", default="/asset-groups", help="UI page to capture")
+    parser.add_argument(
+        "--path",
+        default="/locations/ytmetrics_dagster/asset-groups/metrics",
+        help="UI page to capture",
+    )
     args = parser.parse_args()
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -102,7 +107,7 @@ def main() -> int:
         time.sleep(args.wait)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        screenshot(chromium, f"http://127.0.0.1:{port}{args.path}", out, home / "chromium")
+        screenshot(chromium, f"http://127.0.0.1:{port}", args.path, out)
         print(f"saved {out}")
         return 0
     finally:

@@ -37,7 +37,7 @@ from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, recor
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations, remove_video
 from ytmetrics_dagster.youtube.errors import YouTubeError
 from ytmetrics_dagster.youtube.factory import build_client
-from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_channel, parse_video_id
+from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_channel, parse_video_inputs
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 FORMATS = ("table", "json", "csv")
@@ -69,12 +69,7 @@ def _emit(frame: pd.DataFrame, fmt: str, extra: dict | None = None) -> None:
 
 
 def cmd_register(args) -> int:
-    parsed, errors = [], []
-    for raw in args.inputs:
-        try:
-            parsed.append((raw, parse_video_id(raw)))
-        except InvalidVideoInput as err:
-            errors.append(str(err))
+    parsed, errors = parse_video_inputs(args.inputs)
     if errors:
         for message in errors:
             print(f"error: {message}", file=sys.stderr)
@@ -146,11 +141,15 @@ def _existing(value: str) -> int | None:
     return number
 
 
-def cmd_track_channel(args) -> int:
+def _channel_ref(raw: str):
     try:
-        ref = parse_channel(args.channel)
+        return parse_channel(raw)
     except InvalidVideoInput as err:
         raise UserInputError(str(err)) from None
+
+
+def cmd_track_channel(args) -> int:
+    ref = _channel_ref(args.channel)
     engine = _engine()
     settings = load_settings()
     budget = Budget()
@@ -173,10 +172,7 @@ def cmd_track_channel(args) -> int:
 
 
 def cmd_untrack_channel(args) -> int:
-    try:
-        ref = parse_channel(args.channel)
-    except InvalidVideoInput as err:
-        raise UserInputError(str(err)) from None
+    ref = _channel_ref(args.channel)
     channel_id = untrack_channel(_engine(), ref.label, datetime.now(UTC))
     print(
         f"stopped polling {channel_id}; its videos stay tracked (remove them with `ytmetrics remove`)"

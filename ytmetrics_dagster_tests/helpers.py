@@ -36,3 +36,18 @@ def comments_off_id() -> str:
 
 def nonexistent_id() -> str:
     return find(lambda p: not p.exists, 1, "ghost")[0]
+
+
+def current_hour() -> datetime:
+    """The hour in progress, waiting out its last seconds so a test that observes "now" does
+    not straddle an hour boundary."""
+    import time
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    left = (hour + timedelta(hours=1) - now).total_seconds()
+    if left < 30:
+        time.sleep(left + 1)
+        hour += timedelta(hours=1)
+    return hour

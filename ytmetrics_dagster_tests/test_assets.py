@@ -14,7 +14,15 @@ from ytmetrics_dagster.defs.resources import YouTubeResource
 from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
 from ytmetrics_dagster.youtube.models import VideoDetails
 
-from .helpers import CATALOG, DAY, comments_off_id, hidden_likes_id, nonexistent_id, normal_ids
+from .helpers import (
+    CATALOG,
+    DAY,
+    comments_off_id,
+    current_hour,
+    hidden_likes_id,
+    nonexistent_id,
+    normal_ids,
+)
 
 
 def register(engine, resources, ids):
@@ -159,7 +167,7 @@ def test_real_api_observes_the_current_hour(engine, resources, simulator):
         resources,
         youtube=YouTubeResource(api_key="test-key-not-shown", base_url=simulator.base_url),
     )
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = current_hour()
     result = snapshot(real, now)
     assert result.success
     stored = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots")

@@ -14,7 +14,7 @@ from ytmetrics_dagster.warehouse.quota import next_reset, quota_day
 from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
 from ytmetrics_dagster.youtube.models import VideoDetails
 
-from .helpers import CATALOG, DAY, normal_ids
+from .helpers import CATALOG, DAY, current_hour, normal_ids
 
 SECRET = "AIzaSy-test-secret-key-0123456789"
 
@@ -140,7 +140,7 @@ def test_persistent_transient_errors_end_in_a_clear_failure(engine, resources, s
 
 def test_key_and_access_errors_fail_fast_with_an_actionable_message(engine, resources, simulator):
     register(engine, resources, normal_ids(3))
-    now = datetime.now(UTC)
+    now = current_hour()
     for fault, words in (
         ("keyInvalid", "YOUTUBE_API_KEY"),
         ("accessNotConfigured", "enable the API"),
@@ -155,7 +155,7 @@ def test_key_and_access_errors_fail_fast_with_an_actionable_message(engine, reso
 def test_the_api_key_appears_nowhere_in_the_event_log(engine, resources, simulator):
     register(engine, resources, normal_ids(60))
     keyed = with_key(resources, simulator)
-    now = datetime.now(UTC)
+    now = current_hour()
     with dg.instance_for_test() as instance:
         simulator.state.script(
             "videos", ["500", "502", "drop", "rateLimitExceeded", "ok", "keyInvalid"]

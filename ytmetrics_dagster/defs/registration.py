@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.warehouse.videos import queue_registrations
-from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_video_id
+from ytmetrics_dagster.youtube.ids import parse_video_inputs
 
 
 class RegisterVideosConfig(dg.Config):
@@ -23,12 +23,7 @@ class RegisterVideosConfig(dg.Config):
 def queue_video_registrations(
     context: dg.OpExecutionContext, config: RegisterVideosConfig, warehouse: WarehouseResource
 ) -> list[int]:
-    parsed, errors = [], []
-    for raw in config.inputs:
-        try:
-            parsed.append((raw, parse_video_id(raw)))
-        except InvalidVideoInput as err:
-            errors.append(str(err))
+    parsed, errors = parse_video_inputs(config.inputs)
     if errors or not parsed:
         raise dg.Failure(
             description="nothing was queued: " + ("; ".join(errors) or "no inputs given"),

@@ -266,14 +266,10 @@ def due_video_ids(
                 SELECT v.video_id
                 FROM ytmetrics.videos v
                 CROSS JOIN LATERAL (
-                    SELECT t.every_hours
-                    FROM jsonb_to_recordset(CAST(:tiers AS jsonb))
-                         AS t(pos integer, max_age_hours double precision, every_hours integer)
-                    WHERE t.max_age_hours IS NULL
-                       OR extract(epoch FROM CAST(:hour AS timestamptz) - v.published_at) / 3600.0
-                          < t.max_age_hours
-                    ORDER BY t.pos
-                    LIMIT 1
+                    SELECT ytmetrics.cadence_interval(
+                        CAST(:tiers AS jsonb),
+                        extract(epoch FROM CAST(:hour AS timestamptz) - v.published_at) / 3600.0
+                    ) AS every_hours
                 ) tier
                 LEFT JOIN LATERAL (
                     SELECT max(s.snapshot_hour) AS last_hour
@@ -308,20 +304,14 @@ def active_by_interval(engine: Engine, tiers: list[dict], now: datetime) -> dict
         rows = conn.execute(
             text(
                 """
-                SELECT tier.every_hours, count(*) AS n
+                SELECT ytmetrics.cadence_interval(
+                           CAST(:tiers AS jsonb),
+                           extract(epoch FROM CAST(:now AS timestamptz) - v.published_at) / 3600.0
+                       ) AS every_hours,
+                       count(*) AS n
                 FROM ytmetrics.videos v
-                CROSS JOIN LATERAL (
-                    SELECT t.every_hours
-                    FROM jsonb_to_recordset(CAST(:tiers AS jsonb))
-                         AS t(pos integer, max_age_hours double precision, every_hours integer)
-                    WHERE t.max_age_hours IS NULL
-                       OR extract(epoch FROM CAST(:now AS timestamptz) - v.published_at) / 3600.0
-                          < t.max_age_hours
-                    ORDER BY t.pos
-                    LIMIT 1
-                ) tier
                 WHERE v.status = 'active'
-                GROUP BY tier.every_hours
+                GROUP BY 1
                 """
             ),
             {"tiers": _json(tiers), "now": now},

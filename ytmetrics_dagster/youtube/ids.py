@@ -132,3 +132,15 @@ def parse_channel(raw: str) -> ChannelRef:
             raw, "this is a video; use `ytmetrics register`", "a YouTube channel id, handle or URL"
         )
     return ref
+
+
+def parse_video_inputs(inputs: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Parse every input: ((raw, video_id) pairs, error messages). Callers queue nothing
+    unless the error list is empty."""
+    parsed, errors = [], []
+    for raw in inputs:
+        try:
+            parsed.append((raw, parse_video_id(raw)))
+        except InvalidVideoInput as err:
+            errors.append(str(err))
+    return parsed, errors
