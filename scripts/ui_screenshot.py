@@ -13,6 +13,7 @@ Everything stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -58,16 +59,16 @@ def wait_for(url: str, seconds: float) -> None:
 
 
 def screenshot(chromium: str, base: str, path: str, out: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS[1:])
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(base + "/overview", wait_until="networkidle")
-        skip = page.get_by_role("button", name="Skip")
-        if skip.count():
-            skip.first.click()
         page.goto(base + path, wait_until="networkidle")
+        # Dagster shows a one-time "join the community" dialog shortly after the first load.
+        with contextlib.suppress(PlaywrightTimeout):
+            page.get_by_role("button", name="Skip").click(timeout=10_000)
         page.wait_for_timeout(3000)
         page.screenshot(path=str(out))
         browser.close()
