@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ytmetrics_dagster.youtube.simulator import Catalog
 
@@ -51,3 +51,34 @@ def current_hour() -> datetime:
         time.sleep(left + 1)
         hour += timedelta(hours=1)
     return hour
+
+
+def hour_range(first: datetime, last: datetime) -> dict[str, str]:
+    """Run tags that make one run cover the hourly partitions first..last (a backfill range)."""
+    return {
+        "dagster/asset_partition_range_start": first.strftime("%Y-%m-%d-%H:%M"),
+        "dagster/asset_partition_range_end": last.strftime("%Y-%m-%d-%H:%M"),
+    }
+
+
+def track_gone_video(engine, gone_before: datetime) -> str:
+    """A simulated video that went away between a day before ``gone_before`` and it, tracked
+    since before then (YouTube would no longer let it be registered today)."""
+    from ytmetrics_dagster.warehouse.videos import apply_registrations
+    from ytmetrics_dagster.youtube.models import VideoDetails
+
+    gone = CATALOG.find_ids(
+        lambda p: (
+            p.exists
+            and p.gone_at is not None
+            and p.published_at < DAY - timedelta(days=2)
+            and DAY - timedelta(days=1) < p.gone_at < gone_before
+        ),
+        prefix="gone",
+    )[0]
+    p = CATALOG.profile(gone)
+    details = VideoDetails(
+        gone, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
+    )
+    apply_registrations(engine, [], [details], source="simulator", now=DAY)
+    return gone

@@ -21,7 +21,7 @@ from ytmetrics_dagster.warehouse import queries
 from ytmetrics_dagster.warehouse.growth import rebuild_daily_growth, rebuild_hourly_growth
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations
 
-from .helpers import CATALOG, DAY, normal_ids, steady
+from .helpers import CATALOG, DAY, hour_range, normal_ids, steady
 
 HOUR = "%Y-%m-%d-%H:%M"
 
@@ -35,13 +35,6 @@ def snap(resources, at, **kwargs):
     return dg.materialize(
         [video_metric_snapshots], partition_key=at.strftime(HOUR), resources=resources, **kwargs
     )
-
-
-def hour_range(first, last):
-    return {
-        "dagster/asset_partition_range_start": first.strftime(HOUR),
-        "dagster/asset_partition_range_end": last.strftime(HOUR),
-    }
 
 
 def day_range(first, last):

@@ -11,8 +11,7 @@ from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growt
 from ytmetrics_dagster.defs.assets.snapshots import observation_time, video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
-from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
-from ytmetrics_dagster.youtube.models import VideoDetails
+from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import (
     CATALOG,
@@ -22,6 +21,7 @@ from .helpers import (
     hidden_likes_id,
     nonexistent_id,
     normal_ids,
+    track_gone_video,
 )
 
 
@@ -122,23 +122,9 @@ def test_rerunning_a_partition_replaces_exactly_that_partition(engine, resources
 
 
 def test_videos_missing_from_the_answer_are_counted_not_invented(engine, resources):
-    gone = CATALOG.find_ids(
-        lambda p: (
-            p.exists
-            and p.gone_at is not None
-            and p.published_at < DAY - timedelta(days=2)
-            and DAY - timedelta(days=1) < p.gone_at < DAY + timedelta(hours=5)
-        ),
-        prefix="gone",
-    )[0]
     keep = normal_ids(2)
     register(engine, resources, keep)
-    # tracked since before it went away (YouTube would no longer let us register it today)
-    p = CATALOG.profile(gone)
-    details = VideoDetails(
-        gone, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
-    )
-    apply_registrations(engine, [], [details], source="simulator", now=DAY)
+    gone = track_gone_video(engine, gone_before=DAY + timedelta(hours=5))
     result = snapshot(resources, DAY + timedelta(hours=6))
     metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
     assert metadata["videos_missing"].value == 1

@@ -11,10 +11,9 @@ from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
 from ytmetrics_dagster.warehouse.quota import next_reset, quota_day
-from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
-from ytmetrics_dagster.youtube.models import VideoDetails
+from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import CATALOG, DAY, current_hour, normal_ids
+from .helpers import DAY, current_hour, normal_ids, track_gone_video
 
 SECRET = "AIzaSy-test-secret-key-0123456789"
 
@@ -173,22 +172,9 @@ def test_the_api_key_appears_nowhere_in_the_event_log(engine, resources, simulat
 
 
 def test_videos_missing_three_hours_become_unavailable_and_come_back(engine, resources, simulator):
-    gone = CATALOG.find_ids(
-        lambda p: (
-            p.exists
-            and p.gone_at is not None
-            and p.published_at < DAY - timedelta(days=2)
-            and DAY - timedelta(days=1) < p.gone_at < DAY
-        ),
-        prefix="gone",
-    )[0]
     keep = normal_ids(2)
     register(engine, resources, keep)
-    p = CATALOG.profile(gone)
-    details = VideoDetails(
-        gone, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
-    )
-    apply_registrations(engine, [], [details], source="simulator", now=DAY)
+    gone = track_gone_video(engine, gone_before=DAY)
 
     def status() -> tuple[str, int]:
         with engine.connect() as conn:
