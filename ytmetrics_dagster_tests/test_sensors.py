@@ -1,5 +1,8 @@
 """Sensors evaluated on a Dagster instance whose storage is the embedded Postgres."""
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import dagster as dg
 import pytest
 
@@ -39,7 +42,7 @@ def test_registration_sensor_launches_once_per_new_request(instance, engine, dat
     assert isinstance(request, dg.RunRequest)
     assert request.run_key == "registration-requests-through-2"
     assert request.run_config["ops"]["tracked_videos"]["config"]["refresh_active"] is False
-    assert context.cursor == "2"
+    assert json.loads(context.cursor)["max_id"] == 2
 
     # same cursor, nothing new: no second run
     again = dg.build_sensor_context(
@@ -53,7 +56,21 @@ def test_registration_sensor_launches_once_per_new_request(instance, engine, dat
     )
     request = registration_requests_sensor(later)
     assert request.run_key == "registration-requests-through-3"
-    assert later.cursor == "3"
+    assert json.loads(later.cursor)["max_id"] == 3
+
+    # the run never applied them (failed, cancelled): after 15 minutes they get a new run
+    stale = json.dumps({"max_id": 3, "at": (datetime.now(UTC) - timedelta(minutes=16)).isoformat()})
+    retry = dg.build_sensor_context(
+        instance=instance, cursor=stale, resources={"warehouse": warehouse}
+    )
+    request = registration_requests_sensor(retry)
+    assert isinstance(request, dg.RunRequest) and request.run_key.startswith(
+        "registration-requests-retry-3-"
+    )
+    fresh = dg.build_sensor_context(
+        instance=instance, cursor=retry.cursor, resources={"warehouse": warehouse}
+    )
+    assert isinstance(registration_requests_sensor(fresh), dg.SkipReason)
 
 
 def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine, resources):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 from sqlalchemy import Engine, text
 
-from ytmetrics_dagster.warehouse.growth import _utc_date
+from ytmetrics_dagster.warehouse.growth import utc_date
 
 # Ages at which launch curves are read: (label, hours after published_at).
 LAUNCH_AGES = (("1h", 1), ("6h", 6), ("24h", 24), ("48h", 48), ("7d", 168), ("30d", 720))
@@ -168,10 +169,10 @@ def rebuild_channel_growth_daily(engine: Engine, start: datetime, end: datetime)
             text(
                 "DELETE FROM ytmetrics.channel_growth_daily WHERE day >= CAST(:start AS date) AND day < CAST(:end AS date)"
             ),
-            {"start": _utc_date(start), "end": _utc_date(end)},
+            {"start": utc_date(start), "end": utc_date(end)},
         )
         return conn.execute(
-            text(_CHANNEL_DAILY_SQL), {"start": _utc_date(start), "end": _utc_date(end)}
+            text(_CHANNEL_DAILY_SQL), {"start": utc_date(start), "end": utc_date(end)}
         ).rowcount
 
 
@@ -204,8 +205,12 @@ def rebuild_launch_curves(engine: Engine, now: datetime) -> dict[str, int]:
     return {"video_rows": rows, "channel_rows": channel_rows}
 
 
-def launch_curve_sql() -> str:
-    return _LAUNCH_SQL
+def launch_curve_frame(engine: Engine, video_id: str, now: datetime) -> pd.DataFrame:
+    """One video's launch curve computed now, with the same SQL as the table."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(_LAUNCH_SQL + " ORDER BY age_hours"), conn, params=_launch_params(now, video_id)
+        )
 
 
 def rebuild_milestones(engine: Engine, now: datetime) -> int:
@@ -226,5 +231,10 @@ def _milestone_params(now: datetime, video_id: str | None) -> dict:
     return {"now": now, "vid": video_id, "window": TREND_WINDOW_HOURS, "method": MILESTONE_METHOD}
 
 
-def milestone_sql() -> str:
-    return _MILESTONES_SQL
+def milestone_row(engine: Engine, video_id: str, now: datetime) -> dict | None:
+    """One video's milestone projection computed now, with the same SQL as the table."""
+    with engine.connect() as conn:
+        row = (
+            conn.execute(text(_MILESTONES_SQL), _milestone_params(now, video_id)).mappings().first()
+        )
+    return dict(row) if row else None

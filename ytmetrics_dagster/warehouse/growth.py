@@ -7,7 +7,7 @@ values. Nothing is interpolated. Each call replaces exactly its window, in one t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine, text
 
@@ -124,14 +124,12 @@ def rebuild_daily_growth(engine: Engine, start: datetime, end: datetime) -> int:
             text(
                 "DELETE FROM ytmetrics.video_growth_daily WHERE day >= CAST(:start AS date) AND day < CAST(:end AS date)"
             ),
-            {"start": _utc_date(start), "end": _utc_date(end)},
+            {"start": utc_date(start), "end": utc_date(end)},
         )
         return conn.execute(text(_DAILY_SQL), {"start": start, "end": end}).rowcount
 
 
-def _utc_date(value: datetime) -> date:
-    from datetime import UTC
-
+def utc_date(value: datetime) -> date:
     return value.astimezone(UTC).date()
 
 
@@ -167,7 +165,7 @@ def daily_summary(engine: Engine, start: datetime, end: datetime) -> dict:
                 WHERE day >= CAST(:start AS date) AND day < CAST(:end AS date)
                 """
             ),
-            {"start": _utc_date(start), "end": _utc_date(end)},
+            {"start": utc_date(start), "end": utc_date(end)},
         ).one()
         return {
             "rows": int(row.rows),

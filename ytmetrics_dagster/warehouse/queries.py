@@ -160,12 +160,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def launch_curve(engine: Engine, video_id: str, now: datetime | None = None) -> pd.DataFrame:
     """The video's launch curve computed now (not waiting for the hourly analysis job)."""
-    with engine.connect() as conn:
-        return pd.read_sql_query(
-            text(analysis.launch_curve_sql() + " ORDER BY age_hours"),
-            conn,
-            params=analysis._launch_params(now or datetime.now(UTC), video_id),
-        )
+    return analysis.launch_curve_frame(engine, video_id, now or datetime.now(UTC))
 
 
 def channel_median_curve(engine: Engine, channel_id: str | None) -> pd.DataFrame:
@@ -181,15 +176,7 @@ def channel_median_curve(engine: Engine, channel_id: str | None) -> pd.DataFrame
 
 
 def milestone(engine: Engine, video_id: str, now: datetime | None = None) -> dict | None:
-    with engine.connect() as conn:
-        row = (
-            conn.execute(
-                text(analysis.milestone_sql()),
-                analysis._milestone_params(now or datetime.now(UTC), video_id),
-            )
-            .mappings()
-            .first()
-        )
+    row = analysis.milestone_row(engine, video_id, now or datetime.now(UTC))
     if row is None:
         return None
     out = {
