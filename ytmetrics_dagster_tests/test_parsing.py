@@ -101,3 +101,13 @@ def test_secret_is_redacted_from_error_messages():
     )
     error = error_from_response(400, body, secret="SECRET123")
     assert "SECRET123" not in str(error)
+
+
+def test_batch_get_stats_counts_as_numbers_or_strings():
+    item = {
+        "kind": "youtube#videoStats",
+        "id": "Ks-_Mh1QhMc",
+        "statistics": {"viewCount": 12, "likeCount": "3"},
+    }
+    stats = parse_statistics(item)
+    assert (stats.view_count, stats.like_count, stats.comment_count) == (12, 3, None)

@@ -113,3 +113,13 @@ def test_simulator_speaks_the_api_error_shape(simulator):
     assert response.status_code == 400
     assert response.json()["error"]["errors"][0]["reason"] == "invalidPart"
     assert response.headers["X-YTMetrics-Simulator"] == "1"
+
+
+def test_the_first_failure_cancels_batches_not_yet_sent(simulator):
+    simulator.state.latency_seconds = 0.05
+    simulator.state.script("videos", ["quotaExceeded"])
+    with client(simulator, max_workers=2) as c, pytest.raises(QuotaExceededError):
+        c.video_statistics(normal_ids(1000))  # 20 batches
+    # at most what the two workers had in flight or picked up before the cancellation
+    assert simulator.state.requests_by_method["videos"] <= 2 * 2
+    assert sum(call.units for call in c.call_log) == simulator.state.requests_by_method["videos"]

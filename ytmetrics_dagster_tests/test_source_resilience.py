@@ -13,7 +13,7 @@ from ytmetrics_dagster.defs.resources import YouTubeResource
 from ytmetrics_dagster.warehouse.quota import next_reset, quota_day
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import DAY, current_hour, normal_ids, track_gone_video
+from .helpers import CATALOG, DAY, current_hour, normal_ids, track_gone_video
 
 SECRET = "AIzaSy-test-secret-key-0123456789"
 
@@ -244,3 +244,61 @@ def test_batches_are_fetched_concurrently_within_the_bound(engine, resources, si
     simulator.state.max_in_flight = 0
     assert snapshot(bounded, DAY + timedelta(hours=8)).success
     assert 2 <= simulator.state.max_in_flight <= 4
+
+
+def test_batch_get_stats_alternates_buckets_and_doubles_capacity(engine, resources, simulator):
+    ids = normal_ids(120)
+    register(engine, resources, ids)
+    both = dict(
+        resources, youtube=YouTubeResource(base_url=simulator.base_url, use_batch_get_stats=True)
+    )
+    before = dict(simulator.state.requests_by_method)
+    result = snapshot(both, DAY + timedelta(hours=9))
+    assert result.success
+    sent = {
+        m: simulator.state.requests_by_method.get(m, 0) - before.get(m, 0)
+        for m in simulator.state.requests_by_method
+    }
+    assert sent == {"videos": 2, "videos:batchGetStats": 1}
+    assert snapshot_rows(engine) == 120
+    calls = ledger(engine)
+    snap = calls[calls.run_id == result.run_id]
+    assert snap.groupby("bucket").units.sum().to_dict() == {"default": 2, "batchGetStats": 1}
+    md = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
+    assert md["quota_batch_get_stats_units_used_today"].value == 1
+
+    # the same observation either way
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(text("SELECT video_id, view_count FROM ytmetrics.metric_snapshots")).all()
+        )
+    assert stored == {
+        v: CATALOG.profile(v).statistics_at(DAY + timedelta(hours=9, minutes=5)).view_count
+        for v in ids
+    }
+
+
+def test_batch_get_stats_bucket_is_budgeted_on_its_own(engine, resources, simulator):
+    register(engine, resources, normal_ids(120))
+    tight = dict(
+        resources,
+        youtube=YouTubeResource(
+            base_url=simulator.base_url, use_batch_get_stats=True, batch_stats_daily_units=0
+        ),
+    )
+    calls_before = simulator.state.requests_by_method["videos"]
+    result = snapshot(tight, DAY + timedelta(hours=10), raise_on_error=False)
+    assert not result.success
+    assert (
+        "batchGetStats bucket"
+        in result.failure_data_for_node("video_metric_snapshots").error.message
+    )
+    assert simulator.state.requests_by_method["videos"] == calls_before
+    # and the simulator keeps the two quotas apart: videos.list exhausted, batchGetStats fine
+    simulator.state.quota_limit = simulator.state.units_used_today()
+    both = dict(
+        resources, youtube=YouTubeResource(base_url=simulator.base_url, use_batch_get_stats=True)
+    )
+    failed = snapshot(both, DAY + timedelta(hours=11), raise_on_error=False)
+    assert "quota exceeded" in failed.failure_data_for_node("video_metric_snapshots").error.message
+    assert simulator.state.requests_by_method.get("videos:batchGetStats", 0) >= 0

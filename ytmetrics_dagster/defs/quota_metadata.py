@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from ytmetrics_dagster.cadence import Cadence, cadence_from_env
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
 from ytmetrics_dagster.warehouse.videos import active_by_interval
+from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
 IDS_PER_UNIT = 50
 HOURS_PER_DAY = 24
@@ -22,6 +23,9 @@ def quota_metadata(engine: Engine, budget: Budget, cadence: Cadence | None = Non
     spare = max(0, budget.collection_units - need)
     return {
         "quota_units_used_today": units_used(engine, quota_day(now)),
+        "quota_batch_get_stats_units_used_today": units_used(
+            engine, quota_day(now), BATCH_STATS_BUCKET
+        ),
         "quota_units_per_day_needed": need,
         "quota_units_per_day_budget": budget.collection_units,
         "quota_more_hourly_videos_fit": spare // HOURS_PER_DAY * IDS_PER_UNIT,

@@ -53,6 +53,9 @@ class YouTubeResource(dg.ConfigurableResource):
     max_workers: int = 8
     daily_quota_units: int = 10_000
     discovery_reserve_units: int = 500
+    # Optional: alternate statistics batches with videos:batchGetStats (its own daily bucket).
+    use_batch_get_stats: bool = False
+    batch_stats_daily_units: int = 10_000
 
     @property
     def simulated(self) -> bool:
@@ -60,7 +63,9 @@ class YouTubeResource(dg.ConfigurableResource):
 
     @property
     def budget(self) -> Budget:
-        return Budget(self.daily_quota_units, self.discovery_reserve_units)
+        return Budget(
+            self.daily_quota_units, self.discovery_reserve_units, self.batch_stats_daily_units
+        )
 
     def get_client(self) -> YouTubeClient:
         return build_client(
@@ -116,6 +121,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         # EnvVar keeps the key's value out of the UI and the run config.
         api_key=dg.EnvVar("YOUTUBE_API_KEY") if settings.youtube_api_key else None,
         base_url=settings.youtube_api_url,
+        use_batch_get_stats=os.environ.get("YTMETRICS_USE_BATCH_GET_STATS", "") in ("1", "true"),
     )
     return {"youtube": youtube, "warehouse": WarehouseResource(), "alerting": build_alerting()}
 

@@ -91,6 +91,8 @@ def units_used(engine: Engine, day: date, bucket: str = "default") -> int:
 class Budget:
     daily_units: int = 10_000
     discovery_reserve_units: int = 500
+    # videos:batchGetStats draws from its own daily bucket
+    batch_stats_daily_units: int = 10_000
 
     @property
     def collection_units(self) -> int:
@@ -98,19 +100,30 @@ class Budget:
 
 
 def check_budget(
-    engine: Engine, budget: Budget, needed: int, now: datetime, *, purpose: str
+    engine: Engine,
+    budget: Budget,
+    needed: int,
+    now: datetime,
+    *,
+    purpose: str,
+    bucket: str = "default",
 ) -> int:
     """Raise QuotaBudgetExceeded, before any call, when ``needed`` units would overspend
-    today's collection budget. Returns the units already used today."""
+    today's collection budget of ``bucket``. Returns the units already used today."""
     day = quota_day(now)
-    used = units_used(engine, day)
-    left = budget.collection_units - used
+    used = units_used(engine, day, bucket)
+    if bucket == "default":
+        limit, total = budget.collection_units, budget.daily_units
+        reserve = f", {budget.discovery_reserve_units} reserved for discovery"
+    else:
+        limit = total = budget.batch_stats_daily_units
+        reserve = f", {bucket} bucket"
+    left = limit - used
     if needed > left:
         reset = next_reset(now)
         raise QuotaBudgetExceeded(
             f"{purpose} needs {needed} quota units but only {max(left, 0)} are left today "
-            f"({used} of {budget.daily_units} used on quota day {day}, "
-            f"{budget.discovery_reserve_units} reserved for discovery); the quota resets at "
+            f"({used} of {total} used on quota day {day}{reserve}); the quota resets at "
             f"{reset.astimezone(PACIFIC):%Y-%m-%d %H:%M %Z} ({reset:%H:%M} UTC)"
         )
     return used

@@ -19,6 +19,7 @@ from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.quality import snapshot_window_problems
 from ytmetrics_dagster.warehouse.quota import check_budget, units_for_ids
+from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
 # When the simulator replays a closed hour, it observes at this minute of the hour, the
 # same minute the hourly schedule runs at by default.
@@ -143,13 +144,30 @@ def video_metric_snapshots(
     fetch_seconds = write_seconds = 0.0
     observed_at = now
     with youtube.session(engine, context.run.run_id) as client:
-        needed = sum(units_for_ids(len(ids)) for _, _, ids in plan)
-        check_budget(engine, youtube.budget, needed, now, purpose=f"{len(plan)} snapshot hour(s)")
+        calls = [units_for_ids(len(ids)) for _, _, ids in plan]
+        purpose = f"{len(plan)} snapshot hour(s)"
+        if youtube.use_batch_get_stats:
+            # batches alternate: videos.list takes the even ones, batchGetStats the odd ones
+            check_budget(
+                engine, youtube.budget, sum((c + 1) // 2 for c in calls), now, purpose=purpose
+            )
+            check_budget(
+                engine,
+                youtube.budget,
+                sum(c // 2 for c in calls),
+                now,
+                purpose=purpose,
+                bucket=BATCH_STATS_BUCKET,
+            )
+        else:
+            check_budget(engine, youtube.budget, sum(calls), now, purpose=purpose)
         for hour, as_of, video_ids in plan:
             started = datetime.now(UTC)
             observations, missing = [], []
             if video_ids:
-                result = client.video_statistics(video_ids, as_of=as_of)
+                result = client.video_statistics(
+                    video_ids, as_of=as_of, use_batch_get_stats=youtube.use_batch_get_stats
+                )
                 observations, missing, source = result.items, result.missing, result.source
                 totals["api_calls"] += result.api_calls
             fetched = datetime.now(UTC)

@@ -96,6 +96,7 @@ class SimulatorState:
 
     catalog: Catalog = field(default_factory=Catalog)
     quota_limit: int = 10_000
+    batch_quota_limit: int = 10_000
     latency_seconds: float = 0.0
     invalid_keys: set[str] = field(default_factory=lambda: {"INVALID-KEY"})
     scripted: dict[str, deque] = field(default_factory=dict)
@@ -130,6 +131,7 @@ class SimulatorState:
             self.units_by_day.clear()
             self.requests_by_method.clear()
             self.quota_limit = 10_000
+            self.batch_quota_limit = 10_000
             self.latency_seconds = 0.0
             self.max_in_flight = 0
             self.now_override = None
@@ -143,14 +145,17 @@ class SimulatorState:
                 return None if fault == "ok" else fault
         return None
 
-    def charge(self, units: int) -> bool:
-        """Spend quota for today (Pacific); False when the day's quota is exhausted."""
-        day = datetime.now(PACIFIC).date().isoformat()
+    def charge(self, units: int, bucket: str = "default") -> bool:
+        """Spend quota for today (Pacific) from a bucket; False when it is exhausted."""
+        key = datetime.now(PACIFIC).date().isoformat() + (
+            "" if bucket == "default" else ":" + bucket
+        )
+        limit = self.quota_limit if bucket == "default" else self.batch_quota_limit
         with self.lock:
-            used = self.units_by_day.get(day, 0)
-            if used + units > self.quota_limit:
+            used = self.units_by_day.get(key, 0)
+            if used + units > limit:
                 return False
-            self.units_by_day[day] = used + units
+            self.units_by_day[key] = used + units
             return True
 
     def now(self) -> datetime:
@@ -267,6 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         handlers = {
             "videos": self._videos,
+            "videos:batchGetStats": self._batch_get_stats,
             "channels": self._channels,
             "playlistItems": self._playlist_items,
         }
@@ -373,6 +379,33 @@ class _Handler(BaseHTTPRequestHandler):
         self._list("playlistItem", items, str(offset + size) if more else None, total=len(uploads))
 
     def _videos(self, state: SimulatorState, query: dict[str, str]) -> None:
+        resources = self._visible_videos(state, query, "default")
+        if resources is not None:
+            self._list("video", [_video_resource(p, parts, at) for p, parts, at in resources])
+
+    def _batch_get_stats(self, state: SimulatorState, query: dict[str, str]) -> None:
+        resources = self._visible_videos(state, query, "batchGetStats")
+        if resources is None:
+            return
+        items = []
+        for profile, parts, at in resources:
+            item = _video_resource(profile, parts & {"statistics", "id"}, at)
+            item["kind"] = "youtube#videoStats"
+            if "snippet" in parts:
+                item["snippet"] = {
+                    "publishTime": profile.published_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+                }
+            items.append(item)
+        self._send(
+            200,
+            json.dumps(
+                {"kind": "youtube#batchGetStatsResponse", "etag": "simulated", "items": items}
+            ).encode(),
+        )
+
+    def _visible_videos(self, state: SimulatorState, query: dict[str, str], bucket: str):
+        """Validate, charge 1 unit from ``bucket``, and return (profile, parts, at) of the
+        requested videos visible at ``at``; None after sending an error response."""
         parts = {p.strip() for p in query.get("part", "").split(",") if p.strip()}
         if not parts or not parts <= {"snippet", "contentDetails", "statistics", "id"}:
             self._send(
@@ -404,21 +437,11 @@ class _Handler(BaseHTTPRequestHandler):
                     ),
                 )
                 return
-        if not state.charge(1):
+        if not state.charge(1, bucket):
             self._send_fault("quotaExceeded")
-            return
-        items = []
-        for vid in ids:
-            profile = state.catalog.profile(vid)
-            if profile.is_visible(at):
-                items.append(_video_resource(profile, parts, at))
-        body = {
-            "kind": "youtube#videoListResponse",
-            "etag": "simulated",
-            "items": items,
-            "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
-        }
-        self._send(200, json.dumps(body).encode())
+            return None
+        profiles = [state.catalog.profile(vid) for vid in ids]
+        return [(p, parts, at) for p in profiles if p.is_visible(at)]
 
 
 class _SimulatorHTTPServer(ThreadingHTTPServer):
