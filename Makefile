@@ -30,7 +30,7 @@ lint: $(VENV)/.installed
 notebook: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
 	$(BIN)/ytmetrics db upgrade
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser notebooks/video_growth.ipynb
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/video_growth.ipynb
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/snapshot_benchmark.py
