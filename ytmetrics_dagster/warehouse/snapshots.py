@@ -113,17 +113,3 @@ def _track_misses(conn, hour, seen: list[str], missing: list[str], limit: int, n
         {"missing": missing, "limit": limit, "now": now},
     )
     return sorted(r.video_id for r in rows)
-
-
-def partition_summary(engine: Engine, snapshot_hour: datetime) -> dict[str, int]:
-    with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                """
-                SELECT count(*) AS rows, coalesce(sum(view_count), 0) AS total_views
-                FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :hour
-                """
-            ),
-            {"hour": snapshot_hour},
-        ).one()
-        return {"rows": int(row.rows), "total_views": int(row.total_views)}
