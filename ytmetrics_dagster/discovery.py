@@ -27,9 +27,11 @@ class UnknownChannelOnYouTube(LookupError):
         super().__init__(f"YouTube has no channel {ref.label!r}")
 
 
-def _discovery_units_left(engine: Engine, budget: Budget) -> int:
-    # Discovery may spend the reserve: it is what the reserve is for.
-    return budget.daily_units - units_used(engine, quota_day(datetime.now(UTC)))
+def _discovery_units_left(engine: Engine, client: YouTubeClient, budget: Budget) -> int:
+    # Discovery may spend the reserve: it is what the reserve is for. This session's calls
+    # reach the ledger when it ends, so count them here too.
+    spent_now = sum(call.units for call in client.call_log)
+    return budget.daily_units - units_used(engine, quota_day(datetime.now(UTC))) - spent_now
 
 
 def uploads_until_known(
@@ -49,7 +51,7 @@ def uploads_until_known(
     found: list[str] = []
     token: str | None = None
     for _ in range(max_pages):
-        if _discovery_units_left(engine, budget) < 1:
+        if _discovery_units_left(engine, client, budget) < 1:
             raise QuotaBudgetExceeded("channel discovery stopped: today's YouTube quota is spent")
         page, token = client.playlist_page(playlist_id, token)
         ids = [v.video_id for v in page]
@@ -69,7 +71,8 @@ def uploads_until_known(
 
 
 def queue_uploads(engine: Engine, channel_id: str, video_ids: list[str]) -> int:
-    fresh = [v for v in video_ids if v not in channel_store.known_video_ids(engine, video_ids)]
+    known = channel_store.known_video_ids(engine, video_ids)
+    fresh = [v for v in video_ids if v not in known]
     # oldest first, so request ids follow publication order
     queue_registrations(
         engine, [(v, v) for v in reversed(fresh)], requested_by=f"channel:{channel_id}"

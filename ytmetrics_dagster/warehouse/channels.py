@@ -25,6 +25,9 @@ def upsert_channel(engine: Engine, info: ChannelInfo, *, source: str, now: datet
                     (channel_id, title, handle, uploads_playlist_id, status, source, tracked_at)
                 VALUES (:cid, :title, :handle, :uploads, 'tracked', :source, :now)
                 ON CONFLICT (channel_id) DO UPDATE SET
+                    -- tracking again after a pause: uploads of the pause are not "new"
+                    tracked_at = CASE WHEN channels.status = 'untracked'
+                                      THEN EXCLUDED.tracked_at ELSE channels.tracked_at END,
                     title = EXCLUDED.title, handle = EXCLUDED.handle,
                     uploads_playlist_id = EXCLUDED.uploads_playlist_id,
                     status = 'tracked', untracked_at = NULL, source = EXCLUDED.source
