@@ -295,6 +295,16 @@ def test_a_30_day_single_run_backfill_equals_hour_by_hour(engine, resources):
         tags=hour_range(start, last),
         run_config=tiered,
     ).success
+    # the cadence holds inside one backfill run: old videos once a day, the young one hourly
+    # for its first week
+    per_video = (
+        frame(engine, "SELECT video_id, count(*) AS n FROM ytmetrics.metric_snapshots GROUP BY 1")
+        .set_index("video_id")
+        .n
+    )
+    for old_video in normal_ids(2):
+        assert 30 <= per_video[old_video] <= 31
+    assert 7 * 24 <= per_video[young[0]] <= 7 * 24 + 30
 
     assert dg.materialize(
         [video_growth_hourly], resources=resources, tags=hour_range(start, last)

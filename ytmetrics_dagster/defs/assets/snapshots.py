@@ -126,16 +126,16 @@ def video_metric_snapshots(
     # Decide every hour before the first API call: a refused hour spends no quota.
     times = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
-    plan = [
-        (
-            hour,
-            as_of,
-            video_store.due_video_ids(
-                engine, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
-            ),
+
+    def due(hour: datetime, as_of: datetime | None) -> list[str]:
+        return video_store.due_video_ids(
+            engine, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
         )
-        for hour, as_of in times
-    ]
+
+    # Who is due depends on the observations before each hour, so in a multi-hour backfill
+    # it is decided hour by hour; the budget check uses the due lists as they stand now, an
+    # upper bound (a video observed in an earlier hour of the run can only drop out).
+    plan = [(hour, as_of, due(hour, as_of)) for hour, as_of in times]
 
     totals = {"rows": 0, "missing": 0, "api_calls": 0, "views": 0, "requested": 0}
     missing_ids: list[str] = []
@@ -161,7 +161,8 @@ def video_metric_snapshots(
             )
         else:
             check_budget(engine, youtube.budget, sum(calls), now, purpose=purpose)
-        for hour, as_of, video_ids in plan:
+        for i, (hour, as_of, planned_ids) in enumerate(plan):
+            video_ids = planned_ids if i == 0 else due(hour, as_of)
             started = datetime.now(UTC)
             observations, missing = [], []
             if video_ids:
