@@ -90,3 +90,26 @@ def growth_window_reconciliation(engine: Engine, start: datetime, end: datetime)
             {"start": start, "end": end},
         ).one()
         return {k: int(v) for k, v in row._mapping.items()}
+
+
+def sources_between(
+    engine: Engine, start: datetime | None = None, end: datetime | None = None
+) -> str:
+    """Where the observations came from ('simulator', 'youtube' or both): of the snapshots
+    in [start, end), or of the tracked videos when no window is given."""
+    with engine.connect() as conn:
+        if start is None or end is None:
+            value = conn.execute(
+                text(
+                    "SELECT string_agg(DISTINCT source, ',' ORDER BY source) FROM ytmetrics.videos"
+                )
+            ).scalar_one()
+        else:
+            value = conn.execute(
+                text(
+                    "SELECT string_agg(DISTINCT source, ',' ORDER BY source) FROM ytmetrics.metric_snapshots "
+                    "WHERE snapshot_hour >= :start AND snapshot_hour < :end"
+                ),
+                {"start": start, "end": end},
+            ).scalar_one()
+    return value or "none"

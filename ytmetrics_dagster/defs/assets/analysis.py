@@ -13,6 +13,7 @@ from ytmetrics_dagster.defs.schemas import (
     column_schema,
 )
 from ytmetrics_dagster.warehouse import analysis
+from ytmetrics_dagster.warehouse.quality import sources_between
 
 
 @dg.asset(
@@ -31,8 +32,14 @@ def channel_growth_daily(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     window = context.partition_time_window
-    rows = analysis.rebuild_channel_growth_daily(warehouse.get_engine(), window.start, window.end)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+    engine = warehouse.get_engine()
+    rows = analysis.rebuild_channel_growth_daily(engine, window.start, window.end)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "source": sources_between(engine, window.start, window.end),
+        }
+    )
 
 
 @dg.asset(
@@ -51,11 +58,13 @@ def channel_growth_daily(
 def video_launch_curves(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    counts = analysis.rebuild_launch_curves(warehouse.get_engine(), datetime.now(UTC))
+    engine = warehouse.get_engine()
+    counts = analysis.rebuild_launch_curves(engine, datetime.now(UTC))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": counts["video_rows"],
             "channel_curve_rows": counts["channel_rows"],
+            "source": sources_between(engine),
         }
     )
 
@@ -73,7 +82,12 @@ def video_launch_curves(
 def video_milestone_projections(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    rows = analysis.rebuild_milestones(warehouse.get_engine(), datetime.now(UTC))
+    engine = warehouse.get_engine()
+    rows = analysis.rebuild_milestones(engine, datetime.now(UTC))
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": rows, "method": analysis.MILESTONE_METHOD}
+        metadata={
+            "dagster/row_count": rows,
+            "method": analysis.MILESTONE_METHOD,
+            "source": sources_between(engine),
+        }
     )

@@ -6,7 +6,7 @@ from ytmetrics_dagster.defs.partitions import daily_partitions, hourly_partition
 from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.defs.schemas import GROWTH_DAILY, GROWTH_HOURLY, column_schema
 from ytmetrics_dagster.warehouse import growth as growth_store
-from ytmetrics_dagster.warehouse.quality import growth_window_reconciliation
+from ytmetrics_dagster.warehouse.quality import growth_window_reconciliation, sources_between
 from ytmetrics_dagster.warehouse.queries import markdown, top_growers_between
 
 GROWTH_CHECKS = [
@@ -71,6 +71,7 @@ def video_growth_hourly(
             "dagster/row_count": rows,
             "views_gained": summary["views_gained"],
             "first_observations": summary["first_observations"],
+            "source": sources_between(engine, window.start, window.end),
             "top_growers": dg.MetadataValue.md(
                 markdown(top_growers_between(engine, window.start, window.end))
             ),
@@ -102,6 +103,7 @@ def video_growth_daily(
     metadata = {
         "dagster/row_count": rows,
         "views_gained": summary["views_gained"],
+        "source": sources_between(engine, window.start, window.end),
         "window": f"{window.start.date()} .. {window.end.date()}",
         "top_growers": dg.MetadataValue.md(
             markdown(top_growers_between(engine, window.start, window.end))
