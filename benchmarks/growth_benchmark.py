@@ -23,11 +23,10 @@ from sqlalchemy import text
 
 from ytmetrics_dagster.warehouse import analysis, growth, queries
 from ytmetrics_dagster.warehouse.embedded import (
-    ensure_database,
     start_embedded_postgres,
     stop_embedded_postgres,
 )
-from ytmetrics_dagster.warehouse.engine import _with_database, _with_driver, get_engine
+from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 
 LOAD_VIDEOS = """
@@ -107,8 +106,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="ytm-growth-bench-"))
     try:
         server = start_embedded_postgres(root / "pgdata")
-        ensure_database(server, "ytmetrics_bench")
-        engine = get_engine(_with_driver(_with_database(server, "ytmetrics_bench"), "psycopg"))
+        engine = get_engine(database_on_server(server, "ytmetrics_bench", "psycopg"))
         upgrade(engine)
 
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

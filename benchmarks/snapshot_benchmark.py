@@ -33,11 +33,10 @@ from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.warehouse.embedded import (
-    ensure_database,
     start_embedded_postgres,
     stop_embedded_postgres,
 )
-from ytmetrics_dagster.warehouse.engine import _with_database, _with_driver, get_engine
+from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.youtube.simulator import Catalog
 
@@ -178,9 +177,10 @@ def main() -> None:
             except requests.ConnectionError:
                 time.sleep(0.1)
         server = start_embedded_postgres(root / "pgdata")
-        ensure_database(server, "ytmetrics_bench")
-        pg_uri = _with_database(server, "ytmetrics_bench")
-        url = _with_driver(pg_uri, "psycopg")
+        url = database_on_server(server, "ytmetrics_bench", "psycopg")
+        pg_uri = url.replace(
+            "postgresql+psycopg://", "postgresql://", 1
+        )  # plain libpq, for the baseline
         engine = get_engine(url)
         upgrade(engine)
         ids = visible_ids(max(args.sizes + args.baseline_sizes))

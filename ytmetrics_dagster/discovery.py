@@ -9,7 +9,7 @@ first), never ``search.list`` (100 units a call, about 100 calls a day).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -124,7 +124,6 @@ class PollResult:
     queued: int = 0
     pages: int = 0
     stopped_early: str | None = None
-    per_channel: dict[str, int] = field(default_factory=dict)
 
 
 def poll_channels(
@@ -167,5 +166,4 @@ def poll_channels(
         result.channels_polled += 1
         result.pages += client.calls - calls_before
         result.queued += queued
-        result.per_channel[channel_id] = queued
     return result

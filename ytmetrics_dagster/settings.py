@@ -21,11 +21,11 @@ class Settings:
     youtube_api_key: str | None
     youtube_api_url: str | None
     home: Path
+    dagster_home_env: str | None = None
 
     @property
     def dagster_home(self) -> Path:
-        env = os.environ.get("DAGSTER_HOME")
-        return Path(env) if env else self.home / "dagster_home"
+        return Path(self.dagster_home_env) if self.dagster_home_env else self.home / "dagster_home"
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -57,4 +57,5 @@ def load_settings() -> Settings:
         youtube_api_key=_env("YOUTUBE_API_KEY"),
         youtube_api_url=_env("YTMETRICS_YOUTUBE_API_URL"),
         home=Path(home).resolve() if home else _default_home(),
+        dagster_home_env=_env("DAGSTER_HOME"),
     )

@@ -17,12 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
-from ytmetrics_dagster.warehouse.embedded import (
-    ensure_database,
-    start_embedded_postgres,
-    stop_embedded_postgres,
-)
-from ytmetrics_dagster.warehouse.engine import _with_database, _with_driver, get_engine
+from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
+from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
@@ -55,8 +51,7 @@ def pg_server():
 
 @pytest.fixture(scope="session")
 def database_url(pg_server):
-    ensure_database(pg_server, "ytmetrics_test")
-    url = _with_driver(_with_database(pg_server, "ytmetrics_test"), "psycopg")
+    url = database_on_server(pg_server, "ytmetrics_test", "psycopg")
     upgrade(get_engine(url))
     # The CLI and anything resolving settings from the environment use the test database.
     previous = os.environ.get("YTMETRICS_DATABASE_URL")
@@ -70,8 +65,7 @@ def database_url(pg_server):
 
 @pytest.fixture(scope="session")
 def dagster_pg_url(pg_server):
-    ensure_database(pg_server, "dagster_test")
-    return _with_driver(_with_database(pg_server, "dagster_test"), "psycopg2")
+    return database_on_server(pg_server, "dagster_test", "psycopg2")
 
 
 @pytest.fixture

@@ -82,3 +82,10 @@ def track_gone_video(engine, gone_before: datetime) -> str:
     )
     apply_registrations(engine, [], [details], source="simulator", now=DAY)
     return gone
+
+
+def published_between(after: datetime, before: datetime, prefix: str) -> str:
+    """A simulated video that exists, never goes away and was published in (after, before)."""
+    return find(
+        lambda p: p.exists and p.gone_at is None and after < p.published_at < before, 1, prefix
+    )[0]

@@ -21,7 +21,7 @@ from ytmetrics_dagster.warehouse import queries
 from ytmetrics_dagster.warehouse.growth import rebuild_daily_growth, rebuild_hourly_growth
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations
 
-from .helpers import CATALOG, DAY, hour_range, normal_ids, steady
+from .helpers import CATALOG, DAY, hour_range, normal_ids, published_between, steady
 
 HOUR = "%Y-%m-%d-%H:%M"
 
@@ -128,14 +128,7 @@ def test_channel_growth_daily_sums_its_videos_and_names_the_top_one(engine, reso
 
 
 def test_launch_curves_interpolate_between_real_observations(engine, resources):
-    young = CATALOG.find_ids(
-        lambda p: (
-            p.exists
-            and p.gone_at is None
-            and DAY - timedelta(hours=30) < p.published_at < DAY - timedelta(hours=26)
-        ),
-        prefix="launch",
-    )[0]
+    young = published_between(DAY - timedelta(hours=30), DAY - timedelta(hours=26), "launch")
     profile = CATALOG.profile(young)
     register(engine, resources, [young])
     pub_hour = profile.published_at.replace(minute=0, second=0, microsecond=0)
@@ -278,15 +271,8 @@ def test_growth_checks_reconcile(engine, resources):
 
 def test_a_30_day_single_run_backfill_equals_hour_by_hour(engine, resources):
     start = DAY - timedelta(days=30)
-    young = CATALOG.find_ids(
-        lambda p: (
-            p.exists
-            and p.gone_at is None
-            and start + timedelta(days=3) < p.published_at < start + timedelta(days=4)
-        ),
-        prefix="backfill",
-    )
-    register(engine, resources, [*young[:1], *normal_ids(2)])
+    young = [published_between(start + timedelta(days=3), start + timedelta(days=4), "backfill")]
+    register(engine, resources, [*young, *normal_ids(2)])
     last = DAY - timedelta(hours=1)
     tiered = {"ops": {"video_metric_snapshots": {"config": {"cadence": "7d:1h,*:24h"}}}}
     assert dg.materialize(

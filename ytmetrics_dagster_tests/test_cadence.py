@@ -13,7 +13,7 @@ from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import CATALOG, DAY, normal_ids
+from .helpers import DAY, normal_ids, published_between
 
 TIERED = {
     "ops": {"video_metric_snapshots": {"config": {"cadence": "7d:1h,*:24h", "daily_hour_utc": 12}}}
@@ -39,14 +39,7 @@ def test_invalid_cadence_is_rejected(spec):
 
 
 def test_young_videos_hourly_older_ones_daily_at_the_fixed_hour(engine, resources):
-    young = CATALOG.find_ids(
-        lambda p: (
-            p.exists
-            and p.gone_at is None
-            and DAY - timedelta(days=3) < p.published_at < DAY - timedelta(days=1)
-        ),
-        prefix="young",
-    )[0]
+    young = published_between(DAY - timedelta(days=3), DAY - timedelta(days=1), "young")
     old = normal_ids(1)[0]
     queue_registrations(engine, [(young, young), (old, old)])
     assert dg.materialize([tracked_videos], resources=resources).success

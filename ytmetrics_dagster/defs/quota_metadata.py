@@ -5,11 +5,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from ytmetrics_dagster.cadence import Cadence, cadence_from_env
-from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
+from ytmetrics_dagster.warehouse.quota import IDS_PER_UNIT, Budget, quota_day, units_used
 from ytmetrics_dagster.warehouse.videos import active_by_interval
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
-IDS_PER_UNIT = 50
 HOURS_PER_DAY = 24
 
 
@@ -19,7 +18,7 @@ def quota_metadata(engine: Engine, budget: Budget, cadence: Cadence | None = Non
     cadence = cadence or cadence_from_env()
     now = datetime.now(UTC)
     per_interval = active_by_interval(engine, cadence.tiers_json(), now)
-    need = cadence.units_per_day(per_interval)
+    need = cadence.units_per_day(per_interval, IDS_PER_UNIT)
     spare = max(0, budget.collection_units - need)
     return {
         "quota_units_used_today": units_used(engine, quota_day(now)),

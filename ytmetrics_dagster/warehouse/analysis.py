@@ -5,12 +5,15 @@ transaction.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse import locks
 from ytmetrics_dagster.warehouse.growth import utc_date
+from ytmetrics_dagster.warehouse.locks import xact_lock
 
 # Ages at which launch curves are read: (label, hours after published_at).
 LAUNCH_AGES = (("1h", 1), ("6h", 6), ("24h", 24), ("48h", 48), ("7d", 168), ("30d", 720))
@@ -23,7 +26,6 @@ MILESTONE_METHOD = (
     "linear extrapolation of views/hour between the first and the last observation of the "
     f"{TREND_WINDOW_HOURS} h ending at the latest observation"
 )
-_ANALYSIS_LOCK_NS = 0x616E6C79  # "anly"
 
 _CHANNEL_DAILY_SQL = """
 WITH d AS (
@@ -157,14 +159,12 @@ FROM rated
 
 
 def _ages_json() -> str:
-    import json
-
     return json.dumps([{"age_label": label, "age_hours": hours} for label, hours in LAUNCH_AGES])
 
 
 def rebuild_channel_growth_daily(engine: Engine, start: datetime, end: datetime) -> int:
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, 1)"), {"ns": _ANALYSIS_LOCK_NS})
+        xact_lock(conn, locks.ANALYSIS, 1)
         conn.execute(
             text(
                 "DELETE FROM ytmetrics.channel_growth_daily WHERE day >= CAST(:start AS date) AND day < CAST(:end AS date)"
@@ -190,7 +190,7 @@ def rebuild_launch_curves(engine: Engine, now: datetime) -> dict[str, int]:
     """Replace both launch-curve tables (full refresh: every video's curve can change when a
     late observation lands)."""
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, 2)"), {"ns": _ANALYSIS_LOCK_NS})
+        xact_lock(conn, locks.ANALYSIS, 2)
         conn.execute(text("DELETE FROM ytmetrics.video_launch_curves"))
         conn.execute(text("DELETE FROM ytmetrics.channel_launch_curves"))
         rows = conn.execute(
@@ -215,7 +215,7 @@ def launch_curve_frame(engine: Engine, video_id: str, now: datetime) -> pd.DataF
 
 def rebuild_milestones(engine: Engine, now: datetime) -> int:
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, 3)"), {"ns": _ANALYSIS_LOCK_NS})
+        xact_lock(conn, locks.ANALYSIS, 3)
         conn.execute(text("DELETE FROM ytmetrics.video_milestones"))
         return conn.execute(
             text(

@@ -8,6 +8,7 @@ its ``postmaster.pid`` by the next caller.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -42,8 +43,6 @@ def stop_embedded_postgres(pgdata: Path) -> bool:
 
 
 def _is_root() -> bool:
-    import os
-
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 

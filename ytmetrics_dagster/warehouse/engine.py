@@ -20,7 +20,7 @@ class DatabaseUnavailableError(RuntimeError):
     """The warehouse cannot be reached; the message names where (never the password)."""
 
 
-def _with_driver(url: str, driver: str) -> str:
+def with_driver(url: str, driver: str) -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme not in ("postgres", "postgresql"):
@@ -44,8 +44,10 @@ def safe_url(url: str) -> str:
         return url.split(":", 1)[0] + "://…"
 
 
-def embedded_server_uri(settings: Settings) -> str:
-    return start_embedded_postgres(settings.embedded_pgdata)
+def database_on_server(server_uri: str, database: str, driver: str) -> str:
+    """SQLAlchemy URL of ``database`` on a Postgres server (created if missing)."""
+    ensure_database(server_uri, database)
+    return with_driver(_with_database(server_uri, database), driver)
 
 
 def warehouse_url(settings: Settings | None = None) -> str:
@@ -53,20 +55,18 @@ def warehouse_url(settings: Settings | None = None) -> str:
     (started on demand, database created on first use)."""
     settings = settings or load_settings()
     if settings.database_url:
-        return _with_driver(settings.database_url, "psycopg")
-    server = embedded_server_uri(settings)
-    ensure_database(server, WAREHOUSE_DB)
-    return _with_driver(_with_database(server, WAREHOUSE_DB), "psycopg")
+        return with_driver(settings.database_url, "psycopg")
+    server = start_embedded_postgres(settings.embedded_pgdata)
+    return database_on_server(server, WAREHOUSE_DB, "psycopg")
 
 
 def dagster_storage_url(settings: Settings | None = None) -> str:
     """URL for Dagster's own run/event/schedule storage (dagster-postgres speaks psycopg2)."""
     settings = settings or load_settings()
     if settings.database_url:
-        return _with_driver(settings.database_url, "psycopg2")
-    server = embedded_server_uri(settings)
-    ensure_database(server, DAGSTER_DB)
-    return _with_driver(_with_database(server, DAGSTER_DB), "psycopg2")
+        return with_driver(settings.database_url, "psycopg2")
+    server = start_embedded_postgres(settings.embedded_pgdata)
+    return database_on_server(server, DAGSTER_DB, "psycopg2")
 
 
 _engines: dict[str, Engine] = {}
@@ -96,6 +96,6 @@ def check_connection(engine: Engine) -> None:
             conn.execute(text("SELECT 1"))
     except OperationalError as err:
         raise DatabaseUnavailableError(
-            f"cannot reach the warehouse at {safe_url(str(engine.url.render_as_string(hide_password=True)))}: "
+            f"cannot reach the warehouse at {engine.url.render_as_string(hide_password=True)}: "
             f"{str(err.orig).strip().splitlines()[0] if err.orig else err}"
         ) from None

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine, text
 
-_GROWTH_LOCK_NS = 0x67726F77  # "grow"
+from ytmetrics_dagster.warehouse import locks
+from ytmetrics_dagster.warehouse.locks import xact_lock
 
 _HOURLY_SQL = """
 WITH win AS (
@@ -97,16 +98,10 @@ FROM per_day
 """
 
 
-def _lock(conn, key: int) -> None:
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": _GROWTH_LOCK_NS, "key": key}
-    )
-
-
 def rebuild_hourly_growth(engine: Engine, start: datetime, end: datetime) -> int:
     """Replace ``video_growth_hourly`` rows with snapshot_hour in [start, end)."""
     with engine.begin() as conn:
-        _lock(conn, 1)
+        xact_lock(conn, locks.GROWTH, 1)
         conn.execute(
             text(
                 "DELETE FROM ytmetrics.video_growth_hourly WHERE snapshot_hour >= :start AND snapshot_hour < :end"
@@ -119,7 +114,7 @@ def rebuild_hourly_growth(engine: Engine, start: datetime, end: datetime) -> int
 def rebuild_daily_growth(engine: Engine, start: datetime, end: datetime) -> int:
     """Replace ``video_growth_daily`` rows for the UTC days in [start, end)."""
     with engine.begin() as conn:
-        _lock(conn, 2)
+        xact_lock(conn, locks.GROWTH, 2)
         conn.execute(
             text(
                 "DELETE FROM ytmetrics.video_growth_daily WHERE day >= CAST(:start AS date) AND day < CAST(:end AS date)"
@@ -131,27 +126,6 @@ def rebuild_daily_growth(engine: Engine, start: datetime, end: datetime) -> int:
 
 def utc_date(value: datetime) -> date:
     return value.astimezone(UTC).date()
-
-
-def hourly_summary(engine: Engine, start: datetime, end: datetime) -> dict:
-    with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                """
-                SELECT count(*) AS rows,
-                       coalesce(sum(views_gained), 0) AS views_gained,
-                       count(*) FILTER (WHERE prev_observed_at IS NULL) AS first_observations
-                FROM ytmetrics.video_growth_hourly
-                WHERE snapshot_hour >= :start AND snapshot_hour < :end
-                """
-            ),
-            {"start": start, "end": end},
-        ).one()
-        return {
-            "rows": int(row.rows),
-            "views_gained": int(row.views_gained),
-            "first_observations": int(row.first_observations),
-        }
 
 
 def daily_summary(engine: Engine, start: datetime, end: datetime) -> dict:

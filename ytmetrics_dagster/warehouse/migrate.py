@@ -8,11 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from ytmetrics_dagster.warehouse import locks
+from ytmetrics_dagster.warehouse.locks import xact_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Serialises concurrent upgrades (two processes starting at once).
-_MIGRATION_LOCK_KEY = 0x79746D6D  # "ytmm"
 
 
 class SchemaOutOfDateError(RuntimeError):
@@ -36,8 +37,9 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Migrate under a lock, so two processes starting at once upgrade one after the other."""
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        xact_lock(conn, locks.MIGRATIONS)
         cfg = _config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -59,7 +59,8 @@ def latest_snapshot_hour(engine: Engine) -> datetime | None:
 
 def growth_window_reconciliation(engine: Engine, start: datetime, end: datetime) -> dict:
     """Growth rows versus snapshot rows in [start, end), and the window's total views gained
-    versus the same total computed straight from the snapshots."""
+    versus the same total computed straight from the snapshots (plus how many growth rows
+    are first observations, for the asset's metadata)."""
     with engine.connect() as conn:
         row = conn.execute(
             text(
@@ -83,6 +84,9 @@ def growth_window_reconciliation(engine: Engine, start: datetime, end: datetime)
                      WHERE snapshot_hour >= :start AND snapshot_hour < :end) AS growth_rows,
                     (SELECT coalesce(sum(views_gained), 0) FROM ytmetrics.video_growth_hourly
                      WHERE snapshot_hour >= :start AND snapshot_hour < :end) AS growth_total,
+                    (SELECT count(*) FROM ytmetrics.video_growth_hourly
+                     WHERE snapshot_hour >= :start AND snapshot_hour < :end
+                       AND prev_observed_at IS NULL) AS first_observations,
                     (SELECT coalesce(sum(last_views - coalesce(before_views, first_views)), 0)
                      FROM per_video) AS snapshot_total
                 """

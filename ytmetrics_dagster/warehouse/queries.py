@@ -7,6 +7,7 @@ for ``date_trunc``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -153,8 +154,6 @@ def video_metrics(
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    import json
-
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 

@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.youtube.client import MAX_IDS_PER_CALL
 from ytmetrics_dagster.youtube.models import ApiCall
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
-IDS_PER_UNIT = 50
+# videos.list and batchGetStats take up to 50 ids for 1 unit
+IDS_PER_UNIT = MAX_IDS_PER_CALL
 
 
 class QuotaBudgetExceeded(RuntimeError):

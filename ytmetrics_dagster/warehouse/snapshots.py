@@ -8,11 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse import locks
+from ytmetrics_dagster.warehouse.locks import xact_lock
 from ytmetrics_dagster.youtube.models import VideoStatistics
-
-# Advisory-lock namespace: concurrent runs of the same partition queue up instead of
-# interleaving their DELETE and COPY.
-_SNAPSHOT_LOCK_NS = 0x736E6170  # "snap"
 
 
 def replace_snapshot_partition(
@@ -31,12 +29,7 @@ def replace_snapshot_partition(
     ``unavailable_after_misses`` consecutive missed hours a video becomes ``unavailable`` and
     stops costing quota."""
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(:ns, CAST(extract(epoch FROM CAST(:hour AS timestamptz)) / 3600 AS integer))"
-            ),
-            {"ns": _SNAPSHOT_LOCK_NS, "hour": snapshot_hour},
-        )
+        xact_lock(conn, locks.SNAPSHOTS, int(snapshot_hour.timestamp()) // 3600)
         conn.execute(
             text("DELETE FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :hour"),
             {"hour": snapshot_hour},

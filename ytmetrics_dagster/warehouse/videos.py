@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,8 +79,6 @@ def pending_summary(engine: Engine) -> tuple[int, int | None]:
 
 
 def _json(rows: list[dict]) -> str:
-    import json
-
     return json.dumps(rows, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
 
 

@@ -46,7 +46,6 @@ def video_growth_hourly(
     window = context.partition_time_window  # a whole range in a single-run backfill
     engine = warehouse.get_engine()
     rows = growth_store.rebuild_hourly_growth(engine, window.start, window.end)
-    summary = growth_store.hourly_summary(engine, window.start, window.end)
     recon = growth_window_reconciliation(engine, window.start, window.end)
     return dg.MaterializeResult(
         check_results=[
@@ -69,8 +68,8 @@ def video_growth_hourly(
         ],
         metadata={
             "dagster/row_count": rows,
-            "views_gained": summary["views_gained"],
-            "first_observations": summary["first_observations"],
+            "views_gained": recon["growth_total"],
+            "first_observations": recon["first_observations"],
             "source": sources_between(engine, window.start, window.end),
             "top_growers": dg.MetadataValue.md(
                 markdown(top_growers_between(engine, window.start, window.end))

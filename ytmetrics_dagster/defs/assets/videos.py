@@ -48,11 +48,10 @@ def tracked_videos(
 ) -> dg.MaterializeResult:
     engine = warehouse.get_engine()
     pending = video_store.pending_registrations(engine, limit=config.max_requests)
-    refresh_ids = []
-    if config.refresh_active:
-        refresh_ids = video_store.active_video_ids(engine) + video_store.video_ids_with_status(
-            engine, "unavailable"
-        )
+    unavailable = video_store.video_ids_with_status(engine, "unavailable")
+    refresh_ids = (
+        video_store.active_video_ids(engine) + unavailable if config.refresh_active else []
+    )
     wanted = list(dict.fromkeys([r.video_id for r in pending] + refresh_ids))
 
     source = "simulator" if youtube.simulated else "youtube"
@@ -71,7 +70,7 @@ def tracked_videos(
 
     now = datetime.now(UTC)
     pending_ids = {r.video_id for r in pending}
-    unavailable_before = set(video_store.video_ids_with_status(engine, "unavailable"))
+    unavailable_before = set(unavailable)
     outcome = video_store.apply_registrations(
         engine,
         pending,

@@ -1,0 +1,16 @@
+"""Transaction-scoped advisory locks: writers of the same table window queue up instead of
+interleaving their DELETE and INSERT. One namespace per kind of writer."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+SNAPSHOTS = 0x736E6170  # "snap": key = the hour (hours since the epoch)
+GROWTH = 0x67726F77  # "grow": key 1 hourly, 2 daily
+ANALYSIS = 0x616E6C79  # "anly": key 1 channel daily, 2 launch curves, 3 milestones
+MIGRATIONS = 0x79746D6D  # "ytmm"
+
+
+def xact_lock(conn, namespace: int, key: int = 0) -> None:
+    """Take the advisory lock (namespace, key) until the current transaction ends."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": namespace, "key": key})
