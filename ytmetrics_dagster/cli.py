@@ -33,10 +33,10 @@ from ytmetrics_dagster.warehouse.queries import (
     top_growing,
     video_metrics,
 )
-from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, record_calls
+from ytmetrics_dagster.warehouse.quota import Budget, DurableLedger, QuotaBudgetExceeded
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations, remove_video
 from ytmetrics_dagster.youtube.errors import YouTubeError
-from ytmetrics_dagster.youtube.factory import build_client
+from ytmetrics_dagster.youtube.factory import MissingApiKeyError, build_client
 from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_channel, parse_video_inputs
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
@@ -153,13 +153,20 @@ def cmd_track_channel(args) -> int:
     engine = _engine()
     settings = load_settings()
     budget = Budget()
-    client = build_client(settings.youtube_api_key, settings.youtube_api_url)
+    try:
+        client = build_client(
+            settings.source,
+            settings.youtube_api_key,
+            settings.youtube_api_url,
+            ledger=DurableLedger(engine, run_id="cli:track-channel"),
+        )
+    except MissingApiKeyError as err:
+        raise UserInputError(str(err)) from None
     try:
         result = track_channel(engine, client, ref, budget=budget, existing=args.existing)
     except UnknownChannelOnYouTube as err:
         raise UserInputError(str(err)) from None
     finally:
-        record_calls(engine, client.call_log, run_id=None)
         client.close()
     info = result.channel
     print(

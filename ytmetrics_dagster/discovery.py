@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from ytmetrics_dagster.warehouse import channels as channel_store
-from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, quota_day, units_used
+from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, units_left
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.ids import ChannelRef
@@ -27,11 +27,10 @@ class UnknownChannelOnYouTube(LookupError):
         super().__init__(f"YouTube has no channel {ref.label!r}")
 
 
-def _discovery_units_left(engine: Engine, client: YouTubeClient, budget: Budget) -> int:
-    # Discovery may spend the reserve: it is what the reserve is for. This session's calls
-    # reach the ledger when it ends, so count them here too.
-    spent_now = sum(call.units for call in client.call_log)
-    return budget.daily_units - units_used(engine, quota_day(datetime.now(UTC))) - spent_now
+def _discovery_units_left(engine: Engine, budget: Budget) -> int:
+    # Discovery may spend the reserve: it is what the reserve is for. Every attempt is in the
+    # ledger before it is sent, and open reservations of running collections count as spent.
+    return units_left(engine, budget, datetime.now(UTC), discovery=True)
 
 
 def uploads_until_known(
@@ -51,7 +50,7 @@ def uploads_until_known(
     found: list[str] = []
     token: str | None = None
     for _ in range(max_pages):
-        if _discovery_units_left(engine, client, budget) < 1:
+        if _discovery_units_left(engine, budget) < 1:
             raise QuotaBudgetExceeded("channel discovery stopped: today's YouTube quota is spent")
         page, token = client.playlist_page(playlist_id, token)
         ids = [v.video_id for v in page]
@@ -99,7 +98,7 @@ def track_channel(
     if info is None:
         raise UnknownChannelOnYouTube(ref)
     now = datetime.now(UTC)
-    source = client.source_seen or "youtube"
+    source = client.source_seen or client.source_hint
     channel_store.upsert_channel(engine, info, source=source, now=now)
     queued = 0
     if existing is None or existing > 0:

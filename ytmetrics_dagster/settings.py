@@ -1,8 +1,12 @@
 """Configuration from the environment: one place reads it, everything else asks here.
 
 YTMETRICS_DATABASE_URL     external Postgres for the warehouse; unset -> embedded Postgres
-YOUTUBE_API_KEY            the real API; unset -> the offline simulator (data labelled simulated)
-YTMETRICS_YOUTUBE_API_URL  API base URL (default https://www.googleapis.com/youtube/v3)
+YTMETRICS_SOURCE           youtube (default) | simulator: where statistics come from. Never
+                           inferred from a missing key: with youtube and no key, API-bound
+                           runs fail before any call or write.
+YOUTUBE_API_KEY            the real API's key (required with YTMETRICS_SOURCE=youtube)
+YTMETRICS_YOUTUBE_API_URL  API base URL (default https://www.googleapis.com/youtube/v3; with
+                           the simulator, unset means one served in-process on 127.0.0.1)
 YTMETRICS_HOME             where embedded data lives (default: .ytmetrics/ in the project
                            checkout containing the current directory, else ./.ytmetrics)
 DAGSTER_HOME               Dagster instance home (default $YTMETRICS_HOME/dagster_home)
@@ -14,6 +18,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+SOURCES = ("youtube", "simulator")
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -22,6 +32,7 @@ class Settings:
     youtube_api_url: str | None
     home: Path
     dagster_home_env: str | None = None
+    source: str = "youtube"
 
     @property
     def dagster_home(self) -> Path:
@@ -33,7 +44,7 @@ class Settings:
 
     @property
     def uses_simulator(self) -> bool:
-        return not self.youtube_api_key
+        return self.source == "simulator"
 
 
 def _env(name: str) -> str | None:
@@ -50,6 +61,24 @@ def _default_home() -> Path:
     return cwd / ".ytmetrics"
 
 
+def source_setting() -> str:
+    """YTMETRICS_SOURCE, validated; unset means the real API."""
+    source = (_env("YTMETRICS_SOURCE") or "youtube").lower()
+    if source not in SOURCES:
+        raise ConfigurationError(
+            f"YTMETRICS_SOURCE must be one of {', '.join(SOURCES)}, got {source[:40]!r}"
+        )
+    return source
+
+
+def missing_key_message() -> str:
+    return (
+        "YTMETRICS_SOURCE is 'youtube' (the default) but YOUTUBE_API_KEY is not set: nothing "
+        "was fetched or written. Set YOUTUBE_API_KEY to collect from YouTube, or "
+        "YTMETRICS_SOURCE=simulator for the offline simulator (simulated data)."
+    )
+
+
 def load_settings() -> Settings:
     home = _env("YTMETRICS_HOME")
     return Settings(
@@ -58,4 +87,5 @@ def load_settings() -> Settings:
         youtube_api_url=_env("YTMETRICS_YOUTUBE_API_URL"),
         home=Path(home).resolve() if home else _default_home(),
         dagster_home_env=_env("DAGSTER_HOME"),
+        source=source_setting(),
     )

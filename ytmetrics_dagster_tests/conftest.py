@@ -9,6 +9,10 @@ import os
 os.environ.setdefault("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "0.2")
 # Most tests observe every video every hour; the cadence tests pass their tiers explicitly.
 os.environ.setdefault("YTMETRICS_CADENCE", "*:1h")
+# The tests run against the simulator, explicitly (the default is the real API).
+os.environ["YTMETRICS_SOURCE"] = "simulator"
+# Tests materialize partitions of November 2026, before a fresh database's first day.
+os.environ.setdefault("YTMETRICS_PARTITIONS_START", "2026-01-01")
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +30,10 @@ FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
     "alerts",
     "api_calls",
+    "quota_reservations",
+    "missed_hours",
+    "snapshot_batches",
+    "video_observation_state",
     "channels",
     "channel_growth_daily",
     "video_launch_curves",
@@ -98,6 +106,8 @@ def simulator(simulator_server):
 @pytest.fixture
 def resources(engine, database_url, simulator):
     return {
-        "youtube": YouTubeResource(base_url=simulator.base_url, backoff_factor=0.01),
+        "youtube": YouTubeResource(
+            source="simulator", base_url=simulator.base_url, backoff_factor=0.01
+        ),
         "warehouse": WarehouseResource(database_url=database_url),
     }

@@ -89,3 +89,22 @@ def published_between(after: datetime, before: datetime, prefix: str) -> str:
     return find(
         lambda p: p.exists and p.gone_at is None and after < p.published_at < before, 1, prefix
     )[0]
+
+
+def spend_units(engine, units: int, at: datetime, bucket: str = "default") -> None:
+    """Put ``units`` already spent today into the quota ledger (one settled row)."""
+    from sqlalchemy import text
+
+    from ytmetrics_dagster.warehouse.quota import quota_day
+
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                """
+                INSERT INTO ytmetrics.api_calls (called_at, quota_day, method, bucket, units,
+                    http_status, source, settled_at)
+                VALUES (:at, :day, 'videos', :bucket, :units, 200, 'simulator', :at)
+                """
+            ),
+            {"at": at, "day": quota_day(at), "bucket": bucket, "units": units},
+        )

@@ -20,16 +20,14 @@ from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, YouTubeResource
 from ytmetrics_dagster.warehouse.alerts import recent_alerts
-from ytmetrics_dagster.warehouse.quota import record_calls
 from ytmetrics_dagster.warehouse.videos import queue_registrations
-from ytmetrics_dagster.youtube.models import ApiCall
 from ytmetrics_dagster.youtube.simulator.catalog import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
 )
 
-from .helpers import CATALOG, DAY, normal_ids
+from .helpers import CATALOG, DAY, normal_ids, spend_units
 
 
 class Receiver:
@@ -103,7 +101,10 @@ def test_failed_collection_run_raises_an_alert(
             [video_metric_snapshots],
             partition_key=datetime.now(UTC).strftime("%Y-%m-%d-%H:00"),
             resources=dict(
-                resources, youtube=YouTubeResource(api_key="k-secret", base_url=simulator.base_url)
+                resources,
+                youtube=YouTubeResource(
+                    source="youtube", api_key="k-secret", base_url=simulator.base_url
+                ),
             ),
             instance=instance,
             raise_on_error=False,
@@ -126,18 +127,20 @@ def test_failed_collection_run_raises_an_alert(
             },
         ).for_run_failure()
         run_failure_alert_sensor(context)
-    alerts = recent_alerts(engine)
-    assert list(alerts.kind) == ["run_failure"]
-    assert failed.run_id[:8] in alerts.message.iloc[0]
+    alerts = recent_alerts(engine).set_index("kind")
+    # the run recorded the hour it could not observe; the sensor recorded the failed run
+    assert set(alerts.index) == {"run_failure", "missed_hour"}
+    assert failed.run_id[:8] in alerts.loc["run_failure"].message
+    assert "was not observed" in alerts.loc["missed_hour"].message
     assert receiver.bodies[0]["details"]["run_id"] == failed.run_id
     assert "k-secret" not in json.dumps(receiver.bodies)
 
 
 def test_quota_sensor_alerts_once_per_quota_day(engine, resources, receiver):
     now = datetime.now(UTC)
-    record_calls(engine, [ApiCall(now, "videos", 81, 200, None, "simulator")], run_id=None)
+    spend_units(engine, 81, now)
     alerting = AlertingResource(webhook_url=receiver.url, quota_alert_fraction=0.8)
-    youtube = YouTubeResource(daily_quota_units=100)
+    youtube = YouTubeResource(source="simulator", daily_quota_units=100)
     for _ in range(2):
         context = dg.build_sensor_context(
             resources={

@@ -73,7 +73,7 @@ def test_growth_bridges_a_video_that_went_unavailable_and_came_back(engine, reso
     )
     row = frame(
         engine,
-        "SELECT * FROM ytmetrics.video_growth_hourly WHERE video_id = :v AND snapshot_hour = :h",
+        "SELECT * FROM ytmetrics.growth_hourly WHERE video_id = :v AND snapshot_hour = :h",
         v=vid,
         h=DAY + timedelta(hours=14),
     ).iloc[0]
@@ -225,6 +225,9 @@ def test_decreasing_views_warn_but_do_not_block(engine, resources):
     snap(resources, DAY + timedelta(hours=1))
     with engine.begin() as conn:  # YouTube "corrected" the count downward since
         conn.execute(text("UPDATE ytmetrics.metric_snapshots SET view_count = view_count * 2"))
+        conn.execute(
+            text("UPDATE ytmetrics.video_observation_state SET last_views = last_views * 2")
+        )
     result = snap(resources, DAY + timedelta(hours=2))
     assert result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -284,7 +287,7 @@ def test_a_30_day_single_run_backfill_equals_hour_by_hour(engine, resources):
     # the cadence holds inside one backfill run: old videos once a day, the young one hourly
     # for its first week
     per_video = (
-        frame(engine, "SELECT video_id, count(*) AS n FROM ytmetrics.metric_snapshots GROUP BY 1")
+        frame(engine, "SELECT video_id, count(*) AS n FROM ytmetrics.snapshots GROUP BY 1")
         .set_index("video_id")
         .n
     )
@@ -299,7 +302,7 @@ def test_a_30_day_single_run_backfill_equals_hour_by_hour(engine, resources):
         [video_growth_daily], resources=resources, tags=day_range(start, last)
     ).success
     single_hourly = frame(
-        engine, "SELECT * FROM ytmetrics.video_growth_hourly ORDER BY video_id, snapshot_hour"
+        engine, "SELECT * FROM ytmetrics.growth_hourly ORDER BY video_id, snapshot_hour"
     )
     single_daily = frame(
         engine, "SELECT * FROM ytmetrics.video_growth_daily ORDER BY video_id, day"
@@ -323,9 +326,7 @@ def test_a_30_day_single_run_backfill_equals_hour_by_hour(engine, resources):
         ).success
     pd.testing.assert_frame_equal(
         single_hourly,
-        frame(
-            engine, "SELECT * FROM ytmetrics.video_growth_hourly ORDER BY video_id, snapshot_hour"
-        ),
+        frame(engine, "SELECT * FROM ytmetrics.growth_hourly ORDER BY video_id, snapshot_hour"),
     )
     pd.testing.assert_frame_equal(
         single_daily,

@@ -86,7 +86,7 @@ def test_snapshot_partition_holds_the_observation_of_every_active_video(engine, 
     assert metadata["source"].value == "simulator"
 
     observed = at + timedelta(minutes=5)
-    stored = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots").set_index("video_id")
+    stored = rows(engine, "SELECT * FROM ytmetrics.snapshots").set_index("video_id")
     for vid in ids:
         truth = CATALOG.profile(vid).statistics_at(observed)
         row = stored.loc[vid]
@@ -106,19 +106,19 @@ def test_rerunning_a_partition_replaces_exactly_that_partition(engine, resources
     h1, h2 = DAY + timedelta(hours=1), DAY + timedelta(hours=2)
     snapshot(resources, h1)
     snapshot(resources, h2)
-    before = rows(
-        engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id, snapshot_hour"
-    )
+    batches_sql = "SELECT snapshot_hour, run_id, kind FROM ytmetrics.snapshot_batches ORDER BY 1"
+    before = rows(engine, "SELECT * FROM ytmetrics.snapshots ORDER BY video_id, snapshot_hour")
+    batches_before = rows(engine, batches_sql)
     snapshot(resources, h2)
-    snapshot(resources, h2)
-    after = rows(
-        engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id, snapshot_hour"
-    )
+    last = snapshot(resources, h2)
+    after = rows(engine, "SELECT * FROM ytmetrics.snapshots ORDER BY video_id, snapshot_hour")
+    batches_after = rows(engine, batches_sql)
     assert len(after) == 8
-    pd.testing.assert_frame_equal(before.drop(columns=["run_id"]), after.drop(columns=["run_id"]))
-    # only h2's rows were rewritten
-    h1_runs = set(after[after.snapshot_hour == h1].run_id)
-    assert h1_runs == set(before[before.snapshot_hour == h1].run_id)
+    pd.testing.assert_frame_equal(before, after)
+    # each hour has one batch: h1's untouched, h2's from the last run only
+    assert list(batches_after.snapshot_hour) == [h1, h2]
+    assert batches_after.run_id[0] == batches_before.run_id[0]
+    assert batches_after.run_id[1] == last.run_id
 
 
 def test_videos_missing_from_the_answer_are_counted_not_invented(engine, resources):
@@ -129,7 +129,7 @@ def test_videos_missing_from_the_answer_are_counted_not_invented(engine, resourc
     metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
     assert metadata["videos_missing"].value == 1
     assert gone in metadata["missing_ids"].value
-    stored = rows(engine, "SELECT video_id FROM ytmetrics.metric_snapshots")
+    stored = rows(engine, "SELECT video_id FROM ytmetrics.snapshots")
     assert sorted(stored.video_id) == sorted(keep)
 
 
@@ -137,13 +137,15 @@ def test_real_api_refuses_to_observe_a_closed_hour(engine, resources, simulator)
     register(engine, resources, normal_ids(2))
     real = dict(
         resources,
-        youtube=YouTubeResource(api_key="test-key-not-shown", base_url=simulator.base_url),
+        youtube=YouTubeResource(
+            source="youtube", api_key="test-key-not-shown", base_url=simulator.base_url
+        ),
     )
     result = snapshot(real, DAY + timedelta(hours=3), raise_on_error=False)
     assert not result.success
     failure = result.failure_data_for_node("video_metric_snapshots")
     assert "reports only current statistics" in failure.error.message
-    assert rows(engine, "SELECT count(*) AS n FROM ytmetrics.metric_snapshots").n[0] == 0
+    assert rows(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
     assert simulator.state.requests_by_method.get("videos", 0) == 1  # only the registration
 
 
@@ -151,12 +153,14 @@ def test_real_api_observes_the_current_hour(engine, resources, simulator):
     register(engine, resources, normal_ids(2))
     real = dict(
         resources,
-        youtube=YouTubeResource(api_key="test-key-not-shown", base_url=simulator.base_url),
+        youtube=YouTubeResource(
+            source="youtube", api_key="test-key-not-shown", base_url=simulator.base_url
+        ),
     )
     now = current_hour()
     result = snapshot(real, now)
     assert result.success
-    stored = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots")
+    stored = rows(engine, "SELECT * FROM ytmetrics.snapshots")
     assert len(stored) == 2
     assert (stored.snapshot_hour == now).all()
     assert (stored.observed_at >= now).all()
@@ -168,11 +172,11 @@ def test_api_failure_writes_nothing_and_keeps_the_old_partition(engine, resource
     register(engine, resources, normal_ids(60))  # two batches
     at = DAY + timedelta(hours=4)
     assert snapshot(resources, at).success
-    before = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id")
+    before = rows(engine, "SELECT * FROM ytmetrics.snapshots ORDER BY video_id")
     simulator.state.script("videos", ["ok", "quotaExceeded"])
     result = snapshot(resources, at, raise_on_error=False)
     assert not result.success
-    after = rows(engine, "SELECT * FROM ytmetrics.metric_snapshots ORDER BY video_id")
+    after = rows(engine, "SELECT * FROM ytmetrics.snapshots ORDER BY video_id")
     pd.testing.assert_frame_equal(before, after)
 
 
@@ -191,9 +195,7 @@ def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources
         },
     )
     assert result.success
-    growth = rows(
-        engine, "SELECT * FROM ytmetrics.video_growth_hourly ORDER BY video_id, snapshot_hour"
-    )
+    growth = rows(engine, "SELECT * FROM ytmetrics.growth_hourly ORDER BY video_id, snapshot_hour")
     assert len(growth) == 12
     for vid in ids:
         g = growth[growth.video_id == vid].set_index("snapshot_hour")
@@ -212,9 +214,7 @@ def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources
 
     # a single hour re-computed alone gives the same row as the range did
     dg.materialize([video_growth_hourly], partition_key=hour_key(hours[3]), resources=resources)
-    again = rows(
-        engine, "SELECT * FROM ytmetrics.video_growth_hourly ORDER BY video_id, snapshot_hour"
-    )
+    again = rows(engine, "SELECT * FROM ytmetrics.growth_hourly ORDER BY video_id, snapshot_hour")
     pd.testing.assert_frame_equal(growth, again)
 
 
@@ -276,12 +276,20 @@ def test_a_snapshot_backfill_is_one_run_over_its_hours(engine, resources, simula
         [video_metric_snapshots], resources=resources, tags=range_tags(first, last)
     )
     assert result.success
-    metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
-    assert metadata["hours"].value == 6
-    assert metadata["api_calls"].value == 6
+    events = result.asset_materializations_for_node("video_metric_snapshots")
+    assert len(events) == 6
+    # every partition shows its own figures, never the run's totals
+    for event in events:
+        hour = datetime.strptime(event.partition, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+        assert event.metadata["hours_in_run"].value == 6
+        assert event.metadata["dagster/row_count"].value == 3
+        assert event.metadata["api_calls"].value == 1
+        assert event.metadata["total_views"].value == sum(
+            CATALOG.profile(v).statistics_at(hour + timedelta(minutes=5)).view_count for v in ids
+        )
     stored = rows(
         engine,
-        "SELECT snapshot_hour, count(*) AS n FROM ytmetrics.metric_snapshots GROUP BY 1 ORDER BY 1",
+        "SELECT snapshot_hour, count(*) AS n FROM ytmetrics.snapshots GROUP BY 1 ORDER BY 1",
     )
     assert list(stored.n) == [3] * 6
     assert list(stored.snapshot_hour) == [first + timedelta(hours=h) for h in range(6)]
@@ -292,7 +300,9 @@ def test_real_api_refuses_a_backfill_before_spending_quota(engine, resources, si
     calls_before = simulator.state.requests_by_method["videos"]
     real = dict(
         resources,
-        youtube=YouTubeResource(api_key="test-key-not-shown", base_url=simulator.base_url),
+        youtube=YouTubeResource(
+            source="youtube", api_key="test-key-not-shown", base_url=simulator.base_url
+        ),
     )
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     result = dg.materialize(
@@ -303,7 +313,7 @@ def test_real_api_refuses_a_backfill_before_spending_quota(engine, resources, si
     )
     assert not result.success
     assert simulator.state.requests_by_method["videos"] == calls_before
-    assert rows(engine, "SELECT count(*) AS n FROM ytmetrics.metric_snapshots").n[0] == 0
+    assert rows(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
 
 
 def test_observation_time_rules():

@@ -52,7 +52,7 @@ def test_young_videos_hourly_older_ones_daily_at_the_fixed_hour(engine, resource
         ).success
     with engine.connect() as conn:
         stored = pd.read_sql_query(
-            text("SELECT video_id, snapshot_hour FROM ytmetrics.metric_snapshots"), conn
+            text("SELECT video_id, snapshot_hour FROM ytmetrics.snapshots"), conn
         )
     observed = stored.groupby("video_id").snapshot_hour.apply(sorted).to_dict()
     assert observed[young] == hours
@@ -71,7 +71,7 @@ def test_young_videos_hourly_older_ones_daily_at_the_fixed_hour(engine, resource
     with engine.connect() as conn:
         row = conn.execute(
             text(
-                "SELECT hours_elapsed, views_gained, views_per_hour FROM ytmetrics.video_growth_hourly WHERE video_id = :v AND snapshot_hour = :h"
+                "SELECT hours_elapsed, views_gained, views_per_hour FROM ytmetrics.growth_hourly WHERE video_id = :v AND snapshot_hour = :h"
             ),
             {"v": old, "h": hours[2]},
         ).one()
@@ -91,7 +91,7 @@ def test_a_missed_daily_observation_is_caught_up(engine, resources):
         )
     with engine.connect() as conn:
         hours = sorted(
-            r[0] for r in conn.execute(text("SELECT snapshot_hour FROM ytmetrics.metric_snapshots"))
+            r[0] for r in conn.execute(text("SELECT snapshot_hour FROM ytmetrics.snapshots"))
         )
     # 12:00 on the 19th never ran: at 11:00 on the 20th the last observation is 24 h old, so
     # the video is caught up; 12:00 on the 20th is its regular daily hour.

@@ -194,7 +194,7 @@ def test_capacity_metadata_under_the_default_tiers(engine, simulator, database_u
     ids = normal_ids(60)  # all older than a week: daily
     queue_registrations(engine, [(v, v) for v in ids])
     resources = {
-        "youtube": YouTubeResource(base_url=simulator.base_url),
+        "youtube": YouTubeResource(source="simulator", base_url=simulator.base_url),
         "warehouse": WarehouseResource(database_url=database_url),
     }
     result = dg.materialize([tracked_videos], resources=resources)

@@ -116,7 +116,7 @@ def test_remove_keeps_or_deletes_history(engine, resources, capsys):
         statuses = dict(conn.execute(text("SELECT video_id, status FROM ytmetrics.videos")).all())
         per_video = dict(
             conn.execute(
-                text("SELECT video_id, count(*) FROM ytmetrics.metric_snapshots GROUP BY video_id")
+                text("SELECT video_id, count(*) FROM ytmetrics.snapshots GROUP BY video_id")
             ).all()
         )
     assert statuses == {a: "removed", b: "removed"}

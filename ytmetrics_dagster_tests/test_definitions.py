@@ -40,6 +40,7 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "run_failure_alert_sensor",
         "quota_alert_sensor",
         "viral_video_sensor",
+        "growth_automation_sensor",
     }
     assert "register_videos" in {j.name for j in repo.get_all_jobs()}
     for schedule in repo.schedule_defs:

@@ -40,14 +40,18 @@ def ledger(engine) -> pd.DataFrame:
 
 def snapshot_rows(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM ytmetrics.metric_snapshots")).scalar_one()
+        return conn.execute(text("SELECT count(*) FROM ytmetrics.snapshots")).scalar_one()
 
 
 def with_key(resources, simulator, **kwargs):
     return dict(
         resources,
         youtube=YouTubeResource(
-            api_key=SECRET, base_url=simulator.base_url, backoff_factor=0.01, **kwargs
+            source="youtube",
+            api_key=SECRET,
+            base_url=simulator.base_url,
+            backoff_factor=0.01,
+            **kwargs,
         ),
     )
 
@@ -71,9 +75,13 @@ def test_every_call_is_in_the_ledger_retries_included(engine, resources, simulat
     result = snapshot(resources, DAY + timedelta(hours=3))
     calls = ledger(engine)
     snap = calls[calls.run_id == result.run_id]
-    assert len(snap) == 3  # ceil(120 / 50) calls
-    assert snap.units.sum() == 4  # one call took two attempts, both charged
-    assert (snap.method == "videos").all() and (snap.http_status == 200).all()
+    # ceil(120 / 50) = 3 calls, one of which took two attempts: one row per attempt, each
+    # charged, each settled with its answer
+    assert len(snap) == 4 and snap.units.sum() == 4
+    assert (snap.method == "videos").all()
+    assert sorted(snap.http_status) == [200, 200, 200, 503]
+    assert snap.settled_at.notna().all()
+    assert snap.reservation_id.notna().all()  # spent under the run's reservation
     assert (snap.quota_day == quota_day(datetime.now(UTC))).all()
     metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
     assert metadata["quota_units_used_today"].value == calls.units.sum()
@@ -87,7 +95,10 @@ def test_budget_message_names_needed_left_and_reset(engine, resources, simulator
     tight = dict(
         resources,
         youtube=YouTubeResource(
-            base_url=simulator.base_url, daily_quota_units=7, discovery_reserve_units=2
+            source="simulator",
+            base_url=simulator.base_url,
+            daily_quota_units=7,
+            discovery_reserve_units=2,
         ),
     )
     calls_before = simulator.state.requests_by_method["videos"]
@@ -131,7 +142,7 @@ def test_persistent_transient_errors_end_in_a_clear_failure(engine, resources, s
     result = snapshot(resources, DAY + timedelta(hours=7), raise_on_error=False)
     assert not result.success
     error = result.failure_data_for_node("video_metric_snapshots").error
-    assert "Exceeded max_retries of 3" in error.message
+    assert "Exceeded max_retries of 5" in error.message
     assert error.cause.cls_name == "RateLimitedError"
     assert "rate limit" in error.cause.message
     assert snapshot_rows(engine) == 0
@@ -204,7 +215,7 @@ def test_videos_missing_three_hours_become_unavailable_and_come_back(engine, res
     with engine.connect() as conn:
         assert (
             conn.execute(
-                text("SELECT count(*) FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :h"),
+                text("SELECT count(*) FROM ytmetrics.snapshots WHERE snapshot_hour = :h"),
                 {"h": DAY + timedelta(hours=4)},
             ).scalar_one()
             == 2
@@ -240,7 +251,10 @@ def test_an_unavailable_video_that_reappears_is_reactivated(engine, resources, s
 def test_batches_are_fetched_concurrently_within_the_bound(engine, resources, simulator):
     register(engine, resources, normal_ids(500))  # 10 batches
     simulator.state.latency_seconds = 0.2
-    bounded = dict(resources, youtube=YouTubeResource(base_url=simulator.base_url, max_workers=4))
+    bounded = dict(
+        resources,
+        youtube=YouTubeResource(source="simulator", base_url=simulator.base_url, max_workers=4),
+    )
     simulator.state.max_in_flight = 0
     assert snapshot(bounded, DAY + timedelta(hours=8)).success
     assert 2 <= simulator.state.max_in_flight <= 4
@@ -250,7 +264,10 @@ def test_batch_get_stats_alternates_buckets_and_doubles_capacity(engine, resourc
     ids = normal_ids(120)
     register(engine, resources, ids)
     both = dict(
-        resources, youtube=YouTubeResource(base_url=simulator.base_url, use_batch_get_stats=True)
+        resources,
+        youtube=YouTubeResource(
+            source="simulator", base_url=simulator.base_url, use_batch_get_stats=True
+        ),
     )
     before = dict(simulator.state.requests_by_method)
     result = snapshot(both, DAY + timedelta(hours=9))
@@ -270,7 +287,7 @@ def test_batch_get_stats_alternates_buckets_and_doubles_capacity(engine, resourc
     # the same observation either way
     with engine.connect() as conn:
         stored = dict(
-            conn.execute(text("SELECT video_id, view_count FROM ytmetrics.metric_snapshots")).all()
+            conn.execute(text("SELECT video_id, view_count FROM ytmetrics.snapshots")).all()
         )
     assert stored == {
         v: CATALOG.profile(v).statistics_at(DAY + timedelta(hours=9, minutes=5)).view_count
@@ -283,7 +300,10 @@ def test_batch_get_stats_bucket_is_budgeted_on_its_own(engine, resources, simula
     tight = dict(
         resources,
         youtube=YouTubeResource(
-            base_url=simulator.base_url, use_batch_get_stats=True, batch_stats_daily_units=0
+            source="simulator",
+            base_url=simulator.base_url,
+            use_batch_get_stats=True,
+            batch_stats_daily_units=0,
         ),
     )
     calls_before = simulator.state.requests_by_method["videos"]
@@ -297,7 +317,10 @@ def test_batch_get_stats_bucket_is_budgeted_on_its_own(engine, resources, simula
     # and the simulator keeps the two quotas apart: videos.list exhausted, batchGetStats fine
     simulator.state.quota_limit = simulator.state.units_used_today()
     both = dict(
-        resources, youtube=YouTubeResource(base_url=simulator.base_url, use_batch_get_stats=True)
+        resources,
+        youtube=YouTubeResource(
+            source="simulator", base_url=simulator.base_url, use_batch_get_stats=True
+        ),
     )
     failed = snapshot(both, DAY + timedelta(hours=11), raise_on_error=False)
     assert "quota exceeded" in failed.failure_data_for_node("video_metric_snapshots").error.message

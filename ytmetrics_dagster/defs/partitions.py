@@ -1,11 +1,40 @@
-"""The time partitions every asset shares (UTC)."""
+"""The time partitions every asset shares (UTC).
+
+They start on the deployment's first day (stored in the warehouse when it was first migrated),
+not on a fixed date: a fresh deployment shows no months of "missing" partitions, and the UI
+does not slow down with hours nobody could have observed. ``YTMETRICS_PARTITIONS_START``
+(YYYY-MM-DD) overrides it, e.g. to keep older history visible after a restore.
+"""
 
 import os
+from datetime import date
 
 import dagster as dg
 
-# First partition; older hours cannot be observed anyway. Override for a fresh deployment.
-PARTITIONS_START = os.environ.get("YTMETRICS_PARTITIONS_START", "2026-01-01")
+from ytmetrics_dagster.warehouse.deployment import partitions_start
+from ytmetrics_dagster.warehouse.engine import get_engine, warehouse_url
+
+
+def _start() -> str:
+    override = os.environ.get("YTMETRICS_PARTITIONS_START", "").strip()
+    if override:
+        try:
+            return date.fromisoformat(override).isoformat()
+        except ValueError:
+            raise ValueError(
+                f"YTMETRICS_PARTITIONS_START must be a date YYYY-MM-DD, got {override[:40]!r}"
+            ) from None
+    try:
+        return partitions_start(get_engine(warehouse_url())).isoformat()
+    except Exception as err:
+        raise RuntimeError(
+            "cannot read the deployment's first day from the warehouse "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
+            "run `ytmetrics db upgrade`, or set YTMETRICS_PARTITIONS_START=YYYY-MM-DD"
+        ) from None
+
+
+PARTITIONS_START = _start()
 
 # end_offset=1: the hour in progress is a partition, so the hourly schedule can observe *now*.
 hourly_partitions = dg.HourlyPartitionsDefinition(

@@ -2,24 +2,36 @@
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.settings import load_settings
+from ytmetrics_dagster.settings import SOURCES, load_settings, missing_key_message
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current
-from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, record_calls
+from ytmetrics_dagster.warehouse.quota import (
+    Budget,
+    DurableLedger,
+    LedgerUnavailableError,
+    QuotaBudgetExceeded,
+    release,
+    reserve,
+)
+from ytmetrics_dagster.warehouse.sources import SourceMixError
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.errors import YouTubeError
 from ytmetrics_dagster.youtube.factory import build_client
 
 # Transient API failures the HTTP layer could not absorb (403 rateLimitExceeded, unreadable
-# bodies, 5xx after urllib3's own retries) get a few more tries at step level, spaced out.
+# bodies, 5xx after the client's own retries) get more tries at step level, spaced out
+# exponentially (30 s, 60 s, 2 min, 4 min, 8 min). The snapshot asset stops retrying at its
+# hour's deadline whatever is left here, so the total stays inside the hour.
 youtube_retry_policy = dg.RetryPolicy(
-    max_retries=3,
+    max_retries=5,
     delay=float(os.environ.get("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "30")),
     backoff=dg.Backoff.EXPONENTIAL,
     jitter=dg.Jitter.PLUS_MINUS,
@@ -42,13 +54,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class YouTubeResource(dg.ConfigurableResource):
-    """The YouTube Data API v3. Without an API key it talks to the offline simulator and
-    everything it collects is labelled ``source: simulator``."""
+    """The YouTube Data API v3 (``source='youtube'``, needs ``api_key``), or the offline
+    simulator (``source='simulator'``: everything it yields is labelled simulated). The
+    source is always explicit: a missing key never falls back to simulated data."""
 
+    source: str = "youtube"
     api_key: str | None = None
     base_url: str | None = None
-    timeout_seconds: float = 20.0
-    max_retries: int = 4
+    connect_timeout_seconds: float = 3.05
+    read_timeout_seconds: float = 10.0
+    max_retries: int = 2
     backoff_factor: float = 0.5
     max_workers: int = 8
     daily_quota_units: int = 10_000
@@ -59,7 +74,7 @@ class YouTubeResource(dg.ConfigurableResource):
 
     @property
     def simulated(self) -> bool:
-        return not self.api_key
+        return self.source == "simulator"
 
     @property
     def budget(self) -> Budget:
@@ -67,33 +82,88 @@ class YouTubeResource(dg.ConfigurableResource):
             self.daily_quota_units, self.discovery_reserve_units, self.batch_stats_daily_units
         )
 
-    def get_client(self) -> YouTubeClient:
+    def configuration_problem(self) -> str | None:
+        """Why this resource cannot call the API, or None."""
+        if self.source not in SOURCES:
+            return f"YTMETRICS_SOURCE must be one of {', '.join(SOURCES)}, got {self.source!r}"
+        if self.source == "youtube" and not self.api_key:
+            return missing_key_message()
+        return None
+
+    def check_configured(self) -> None:
+        problem = self.configuration_problem()
+        if problem:
+            raise dg.Failure(description=problem, allow_retries=False)
+
+    def get_client(self, ledger=None, deadline: float | None = None) -> YouTubeClient:
         return build_client(
+            self.source,
             self.api_key,
             self.base_url,
-            timeout_seconds=self.timeout_seconds,
+            ledger=ledger,
+            connect_timeout_seconds=self.connect_timeout_seconds,
+            read_timeout_seconds=self.read_timeout_seconds,
             max_retries=self.max_retries,
             backoff_factor=self.backoff_factor,
             max_workers=self.max_workers,
+            deadline=deadline,
         )
 
     @contextlib.contextmanager
-    def session(self, engine: Engine, run_id: str | None) -> Iterator[YouTubeClient]:
-        """A client whose every call lands in the quota ledger (whatever happens), and whose
-        failures become Dagster failures: retryable ones are left to the step RetryPolicy,
-        the rest (quota, key, access) fail at once without retries."""
-        client = self.get_client()
+    def session(
+        self,
+        engine: Engine,
+        run_id: str | None,
+        *,
+        purpose: str,
+        units: dict[str, int] | None = None,
+        deadline: datetime | None = None,
+        discovery: bool = False,
+    ) -> Iterator[YouTubeClient]:
+        """A client whose every attempt is in the quota ledger before it is sent, with
+        ``units`` per bucket reserved atomically first (none if the budget is short), no
+        attempt started after ``deadline``, and failures as Dagster failures: retryable ones
+        are left to the step RetryPolicy, the rest (quota, key, access, deadline) fail at once.
+        """
+        self.check_configured()
+        now = datetime.now(UTC)
+        hold_for = (deadline - now) if deadline else timedelta(hours=1)
+        reservations: dict[str, int] = {}
+        try:
+            for bucket, needed in (units or {}).items():
+                reservation = reserve(
+                    engine,
+                    self.budget,
+                    needed,
+                    now,
+                    purpose=purpose,
+                    run_id=run_id,
+                    bucket=bucket,
+                    hold_for=max(hold_for, timedelta(minutes=5)),
+                    discovery=discovery,
+                )
+                if reservation is not None:
+                    reservations[bucket] = reservation
+        except QuotaBudgetExceeded as err:
+            release(engine, reservations.values())
+            raise dg.Failure(description=str(err), allow_retries=False) from None
+        monotonic_deadline = (
+            time.monotonic() + (deadline - now).total_seconds() if deadline else None
+        )
+        client = self.get_client(DurableLedger(engine, run_id, reservations), monotonic_deadline)
         try:
             yield client
-        except QuotaBudgetExceeded as err:
+        except (QuotaBudgetExceeded, SourceMixError) as err:
             raise dg.Failure(description=str(err), allow_retries=False) from None
+        except LedgerUnavailableError:
+            raise  # the warehouse may come back: the step retry policy decides
         except YouTubeError as err:
             if err.retryable:
                 raise
             raise dg.Failure(description=str(err), allow_retries=False) from None
         finally:
-            record_calls(engine, client.call_log, run_id)
             client.close()
+            release(engine, reservations.values())
 
 
 class AlertingResource(dg.ConfigurableResource):
@@ -118,6 +188,7 @@ def build_alerting() -> AlertingResource:
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     settings = load_settings()
     youtube = YouTubeResource(
+        source=settings.source,
         # EnvVar keeps the key's value out of the UI and the run config.
         api_key=dg.EnvVar("YOUTUBE_API_KEY") if settings.youtube_api_key else None,
         base_url=settings.youtube_api_url,

@@ -62,8 +62,9 @@ def registration_requests_sensor(context: dg.SensorEvaluationContext, warehouse:
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "When tracked_videos registers new videos, re-observe the current hour at once so a "
-        "new video's first hour is not lost waiting for the next scheduled tick."
+        "When tracked_videos registers new videos, observe them into the current hour at once "
+        "(only them: ceil(k/50) calls for k new videos; the hour's other observations are kept) "
+        "so a new video's first hour is not lost waiting for the next scheduled tick."
     ),
 )
 def new_videos_snapshot_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
@@ -75,8 +76,21 @@ def new_videos_snapshot_sensor(context: dg.SensorEvaluationContext, asset_event:
     return dg.RunRequest(
         run_key=f"new-videos-{asset_event.run_id}",
         partition_key=partition_key,
+        run_config=dg.RunConfig(
+            ops={"video_metric_snapshots": {"config": {"new_videos_only": True}}}
+        ),
         tags={"ytmetrics/trigger": "new_videos"},
     )
+
+
+growth_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "growth_automation_sensor",
+    target=dg.AssetSelection.assets("video_growth_hourly"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Recomputes hourly growth of every snapshot hour (re)written outside the hourly "
+    "job (re-runs, backfills, new videos), so growth always follows the snapshots.",
+)
 
 
 CHANNEL_POLL_SECONDS = int(os.environ.get("YTMETRICS_CHANNEL_POLL_SECONDS", "300"))
@@ -96,8 +110,17 @@ CHANNEL_POLL_SECONDS = int(os.environ.get("YTMETRICS_CHANNEL_POLL_SECONDS", "300
 def channel_uploads_sensor(
     context: dg.SensorEvaluationContext, youtube: YouTubeResource, warehouse: WarehouseResource
 ):
+    problem = youtube.configuration_problem()
+    if problem:
+        return dg.SkipReason(problem)
     engine = warehouse.get_engine()
-    with youtube.session(engine, run_id="sensor:channel_uploads_sensor") as client:
+    with youtube.session(
+        engine,
+        "sensor:channel_uploads_sensor",
+        purpose="channel discovery",
+        discovery=True,
+        deadline=datetime.now(UTC) + timedelta(seconds=40),
+    ) as client:
         result = poll_channels(
             engine,
             client,

@@ -56,7 +56,7 @@ WITH ages AS (
     SELECT * FROM jsonb_to_recordset(CAST(:ages AS jsonb)) AS a(age_label text, age_hours integer)
 ),
 targets AS (
-    SELECT v.video_id, v.channel_id, a.age_label, a.age_hours,
+    SELECT v.video_id, v.video_key, v.channel_id, a.age_label, a.age_hours,
            v.published_at + make_interval(hours => a.age_hours) AS target,
            greatest(:min_bracket, a.age_hours * :fraction) AS max_bracket_hours
     FROM ytmetrics.videos v CROSS JOIN ages a
@@ -69,17 +69,23 @@ bracketed AS (
            b.comment_count AS b_comments, f.observed_at AS f_at, f.view_count AS f_views,
            f.like_count AS f_likes, f.comment_count AS f_comments
     FROM targets t
+    -- bounded by the widest usable bracket, so only a few day partitions are searched
     LEFT JOIN LATERAL (
-        SELECT s.observed_at, s.view_count, s.like_count, s.comment_count
+        SELECT o.observed_at, s.view_count, s.like_count, s.comment_count
         FROM ytmetrics.metric_snapshots s
-        WHERE s.video_id = t.video_id AND s.snapshot_hour <= t.target AND s.observed_at <= t.target
+        CROSS JOIN LATERAL (SELECT s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at) o
+        WHERE s.video_key = t.video_key AND s.snapshot_hour <= t.target
+          AND s.snapshot_hour >= t.target - make_interval(hours => CAST(ceil(t.max_bracket_hours) AS integer) + 1)
+          AND o.observed_at <= t.target
         ORDER BY s.snapshot_hour DESC LIMIT 1
     ) b ON true
     LEFT JOIN LATERAL (
-        SELECT s.observed_at, s.view_count, s.like_count, s.comment_count
+        SELECT o.observed_at, s.view_count, s.like_count, s.comment_count
         FROM ytmetrics.metric_snapshots s
-        WHERE s.video_id = t.video_id AND s.snapshot_hour >= t.target - interval '1 hour'
-          AND s.observed_at >= t.target
+        CROSS JOIN LATERAL (SELECT s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at) o
+        WHERE s.video_key = t.video_key AND s.snapshot_hour >= t.target - interval '1 hour'
+          AND s.snapshot_hour <= t.target + make_interval(hours => CAST(ceil(t.max_bracket_hours) AS integer))
+          AND o.observed_at >= t.target
         ORDER BY s.snapshot_hour LIMIT 1
     ) f ON true
 ),
@@ -117,21 +123,22 @@ GROUP BY channel_id, age_label, age_hours
 
 _MILESTONES_SQL = """
 WITH latest AS (
-    SELECT v.video_id, l.snapshot_hour, l.observed_at, l.view_count
+    -- the newest observation is kept per video by the snapshot write
+    SELECT v.video_id, v.video_key, st.last_hour AS snapshot_hour,
+           st.last_observed_at AS observed_at, st.last_views AS view_count
     FROM ytmetrics.videos v
-    CROSS JOIN LATERAL (
-        SELECT s.snapshot_hour, s.observed_at, s.view_count FROM ytmetrics.metric_snapshots s
-        WHERE s.video_id = v.video_id ORDER BY s.snapshot_hour DESC LIMIT 1
-    ) l
+    JOIN ytmetrics.video_observation_state st USING (video_key)
     WHERE v.status = 'active' AND (CAST(:vid AS text) IS NULL OR v.video_id = CAST(:vid AS text))
 ),
 windowed AS (
     SELECT l.*, f.observed_at AS first_at, f.view_count AS first_views
     FROM latest l
     CROSS JOIN LATERAL (
-        SELECT s.observed_at, s.view_count FROM ytmetrics.metric_snapshots s
-        WHERE s.video_id = l.video_id
+        SELECT s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at, s.view_count
+        FROM ytmetrics.metric_snapshots s
+        WHERE s.video_key = l.video_key
           AND s.snapshot_hour >= l.snapshot_hour - make_interval(hours => :window)
+          AND s.snapshot_hour <= l.snapshot_hour
         ORDER BY s.snapshot_hour LIMIT 1
     ) f
 ),

@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.sources import assert_source_allowed
 from ytmetrics_dagster.youtube.models import ChannelInfo
 
 
@@ -18,6 +19,7 @@ class UnknownChannelError(LookupError):
 
 def upsert_channel(engine: Engine, info: ChannelInfo, *, source: str, now: datetime) -> None:
     with engine.begin() as conn:
+        assert_source_allowed(conn, source)
         conn.execute(
             text(
                 """

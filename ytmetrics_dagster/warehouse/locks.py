@@ -9,8 +9,22 @@ SNAPSHOTS = 0x736E6170  # "snap": key = the hour (hours since the epoch)
 GROWTH = 0x67726F77  # "grow": key 1 hourly, 2 daily
 ANALYSIS = 0x616E6C79  # "anly": key 1 channel daily, 2 launch curves, 3 milestones
 MIGRATIONS = 0x79746D6D  # "ytmm"
+QUOTA = 0x71756F74  # "quot": key = quota day (days since the epoch) * 2 + bucket
+# Snapshot writes hold this shared, growth rebuilds exclusive: a rebuild never interleaves
+# with a snapshot write, so growth is computed from snapshots as committed.
+GROWTH_GATE = (0x67617465, 0)  # "gate"
 
 
 def xact_lock(conn, namespace: int, key: int = 0) -> None:
     """Take the advisory lock (namespace, key) until the current transaction ends."""
     conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": namespace, "key": key})
+
+
+def xact_lock_shared(conn, lock: tuple[int, int]) -> None:
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock_shared(:ns, :key)"), {"ns": lock[0], "key": lock[1]}
+    )
+
+
+def xact_lock_exclusive(conn, lock: tuple[int, int]) -> None:
+    xact_lock(conn, *lock)

@@ -7,11 +7,8 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 
 
-def snapshot_window_problems(
-    engine: Engine, start: datetime, end: datetime, tolerance: float
-) -> dict:
-    """Negative counters, duplicate (video, hour) rows, and views that fell by more than
-    ``tolerance`` (a fraction) since the video's previous observation, in [start, end)."""
+def snapshot_window_problems(engine: Engine, start: datetime, end: datetime) -> dict:
+    """Negative counters and duplicate (video, hour) rows in [start, end)."""
     with engine.connect() as conn:
         row = conn.execute(
             text(
@@ -19,41 +16,23 @@ def snapshot_window_problems(
                 WITH win AS (
                     SELECT * FROM ytmetrics.metric_snapshots
                     WHERE snapshot_hour >= :start AND snapshot_hour < :end
-                ),
-                prev AS (
-                    SELECT w.video_id, w.snapshot_hour, w.view_count, p.view_count AS prev_views
-                    FROM win w
-                    CROSS JOIN LATERAL (
-                        SELECT s.view_count FROM ytmetrics.metric_snapshots s
-                        WHERE s.video_id = w.video_id AND s.snapshot_hour < w.snapshot_hour
-                        ORDER BY s.snapshot_hour DESC LIMIT 1
-                    ) p
                 )
                 SELECT
                     (SELECT count(*) FROM win
                      WHERE view_count < 0 OR like_count < 0 OR comment_count < 0) AS negative,
-                    (SELECT count(*) FROM (SELECT video_id, snapshot_hour FROM win
-                                           GROUP BY 1, 2 HAVING count(*) > 1) d) AS duplicates,
-                    (SELECT count(*) FROM prev
-                     WHERE view_count < prev_views * (1 - :tolerance)) AS decreasing,
-                    (SELECT coalesce(min(CAST(view_count AS double precision) / nullif(prev_views, 0)), 1)
-                     FROM prev) AS worst_ratio
+                    (SELECT count(*) FROM (SELECT video_key, snapshot_hour FROM win
+                                           GROUP BY 1, 2 HAVING count(*) > 1) d) AS duplicates
                 """
             ),
-            {"start": start, "end": end, "tolerance": tolerance},
+            {"start": start, "end": end},
         ).one()
-        return {
-            "negative": int(row.negative),
-            "duplicates": int(row.duplicates),
-            "decreasing": int(row.decreasing),
-            "worst_ratio": float(row.worst_ratio),
-        }
+        return {"negative": int(row.negative), "duplicates": int(row.duplicates)}
 
 
 def latest_snapshot_hour(engine: Engine) -> datetime | None:
     with engine.connect() as conn:
         return conn.execute(
-            text("SELECT max(snapshot_hour) FROM ytmetrics.metric_snapshots")
+            text("SELECT max(snapshot_hour) FROM ytmetrics.snapshot_batches")
         ).scalar_one()
 
 
@@ -66,17 +45,17 @@ def growth_window_reconciliation(engine: Engine, start: datetime, end: datetime)
             text(
                 """
                 WITH snaps AS (
-                    SELECT video_id, snapshot_hour, view_count FROM ytmetrics.metric_snapshots
+                    SELECT video_key, snapshot_hour, view_count FROM ytmetrics.metric_snapshots
                     WHERE snapshot_hour >= :start AND snapshot_hour < :end
                 ),
                 per_video AS (
-                    SELECT s.video_id,
+                    SELECT s.video_key,
                            (array_agg(s.view_count ORDER BY s.snapshot_hour DESC))[1] AS last_views,
                            (array_agg(s.view_count ORDER BY s.snapshot_hour))[1] AS first_views,
                            (SELECT p.view_count FROM ytmetrics.metric_snapshots p
-                            WHERE p.video_id = s.video_id AND p.snapshot_hour < :start
+                            WHERE p.video_key = s.video_key AND p.snapshot_hour < :start
                             ORDER BY p.snapshot_hour DESC LIMIT 1) AS before_views
-                    FROM snaps s GROUP BY s.video_id
+                    FROM snaps s GROUP BY s.video_key
                 )
                 SELECT
                     (SELECT count(*) FROM snaps) AS snapshot_rows,
@@ -111,7 +90,7 @@ def sources_between(
         else:
             value = conn.execute(
                 text(
-                    "SELECT string_agg(DISTINCT source, ',' ORDER BY source) FROM ytmetrics.metric_snapshots "
+                    "SELECT string_agg(DISTINCT source, ',' ORDER BY source) FROM ytmetrics.snapshot_batches "
                     "WHERE snapshot_hour >= :start AND snapshot_hour < :end"
                 ),
                 {"start": start, "end": end},

@@ -123,7 +123,8 @@ def video_metrics(
             SELECT date_trunc(:interval, snapshot_hour) AS period,
                    snapshot_hour, view_count, like_count, comment_count
             FROM ytmetrics.metric_snapshots
-            WHERE video_id = :vid AND snapshot_hour > now() - make_interval(days => :days)
+            WHERE video_key = (SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid)
+              AND snapshot_hour > now() - make_interval(days => :days)
         ),
         per AS (
             SELECT period,
@@ -200,7 +201,7 @@ def analyze_video_performance(
                 text(
                     """
                 SELECT observed_at, view_count, like_count, comment_count, source
-                FROM ytmetrics.metric_snapshots WHERE video_id = :v
+                FROM ytmetrics.snapshots WHERE video_id = :v
                 ORDER BY snapshot_hour DESC LIMIT 1
                 """
                 ),
@@ -212,7 +213,7 @@ def analyze_video_performance(
         sources = [
             r[0]
             for r in conn.execute(
-                text("SELECT DISTINCT source FROM ytmetrics.metric_snapshots WHERE video_id = :v"),
+                text("SELECT DISTINCT source FROM ytmetrics.snapshots WHERE video_id = :v"),
                 {"v": video_id},
             )
         ]
@@ -278,17 +279,17 @@ def top_growing(
         return pd.read_sql_query(
             text(
                 """
-                SELECT g.video_id, v.title, v.channel_title,
+                SELECT v.video_id, v.title, v.channel_title,
                        sum(g.views_gained) AS views_gained,
                        sum(g.views_gained) / nullif(sum(g.hours_elapsed), 0) AS views_per_hour,
                        max(g.view_count) AS views
                 FROM ytmetrics.video_growth_hourly g
-                JOIN ytmetrics.videos v USING (video_id)
+                JOIN ytmetrics.videos v USING (video_key)
                 WHERE g.snapshot_hour > now() - make_interval(hours => :hours)
                   AND g.views_gained IS NOT NULL
                   AND (CAST(:channel AS text) IS NULL OR v.channel_id = CAST(:channel AS text))
-                GROUP BY g.video_id, v.title, v.channel_title
-                ORDER BY views_gained DESC, g.video_id
+                GROUP BY v.video_id, v.title, v.channel_title
+                ORDER BY views_gained DESC, v.video_id
                 LIMIT :limit
                 """
             ),
@@ -324,14 +325,14 @@ def top_growers_between(
         return pd.read_sql_query(
             text(
                 """
-                SELECT g.video_id, v.title, sum(g.views_gained) AS views_gained,
+                SELECT v.video_id, v.title, sum(g.views_gained) AS views_gained,
                        round(CAST(sum(g.views_gained) / nullif(sum(g.hours_elapsed), 0) AS numeric), 1)
                            AS views_per_hour,
                        max(g.view_count) AS views
-                FROM ytmetrics.video_growth_hourly g JOIN ytmetrics.videos v USING (video_id)
+                FROM ytmetrics.video_growth_hourly g JOIN ytmetrics.videos v USING (video_key)
                 WHERE g.snapshot_hour >= :start AND g.snapshot_hour < :end AND g.views_gained IS NOT NULL
-                GROUP BY g.video_id, v.title
-                ORDER BY views_gained DESC, g.video_id
+                GROUP BY v.video_id, v.title
+                ORDER BY views_gained DESC, v.video_id
                 LIMIT :n
                 """
             ),
@@ -353,7 +354,8 @@ def video_growth_series(engine: Engine, video_id: str, days: int = 7) -> pd.Data
                 """
                 SELECT snapshot_hour, observed_at, view_count, views_gained, hours_elapsed, views_per_hour
                 FROM ytmetrics.video_growth_hourly
-                WHERE video_id = :v AND snapshot_hour > now() - make_interval(days => :days)
+                WHERE video_key = (SELECT video_key FROM ytmetrics.videos WHERE video_id = :v)
+                  AND snapshot_hour > now() - make_interval(days => :days)
                 ORDER BY snapshot_hour
                 """
             ),

@@ -1,31 +1,48 @@
-"""The quota ledger: every YouTube API call recorded in Postgres, keyed by the quota day.
+"""The quota ledger and budget: every YouTube API attempt in Postgres, by quota day.
 
 YouTube's daily quota resets at midnight Pacific time, so the quota day is the Pacific date of
 the call. ``videos.list``, ``channels.list`` and ``playlistItems.list`` cost 1 unit per call;
-calls that fail are charged too (the API charges invalid requests).
+attempts that fail are charged too (the API charges invalid requests, and a timed-out request
+may have reached it).
+
+Durability: ``DurableLedger.before_send`` inserts and commits the attempt's row on its own
+connection before the attempt goes out; if that fails the attempt is not sent. A killed run or
+a dead warehouse can therefore leave a row whose answer is unknown, never a spent unit without
+a row.
+
+Atomic budget: a run reserves the units it needs (``reserve``) under an advisory lock of the
+quota day, against the units already spent plus the units other open reservations still hold.
+Two runs that together exceed what is left cannot both start spending.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
-from ytmetrics_dagster.youtube.client import MAX_IDS_PER_CALL
-from ytmetrics_dagster.youtube.models import ApiCall
+from ytmetrics_dagster.warehouse import locks
+from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET, MAX_IDS_PER_CALL
+
+log = logging.getLogger(__name__)
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 # videos.list and batchGetStats take up to 50 ids for 1 unit
 IDS_PER_UNIT = MAX_IDS_PER_CALL
+BUCKETS = ("default", BATCH_STATS_BUCKET)
 
 
 class QuotaBudgetExceeded(RuntimeError):
     pass
+
+
+class LedgerUnavailableError(RuntimeError):
+    """The attempt could not be recorded, so it was not sent."""
 
 
 def quota_day(at: datetime) -> date:
@@ -42,51 +59,112 @@ def units_for_ids(n_ids: int) -> int:
     return math.ceil(n_ids / IDS_PER_UNIT)
 
 
-def record_calls(engine: Engine, calls: Sequence[ApiCall], run_id: str | None) -> int:
-    if not calls:
-        return 0
-    rows = [
-        {
-            "called_at": c.called_at.isoformat(),
-            "quota_day": quota_day(c.called_at).isoformat(),
-            "method": c.method,
-            "bucket": c.bucket,
-            "units": c.units,
-            "http_status": c.http_status,
-            "reason": c.reason,
-            "source": c.source,
-        }
-        for c in calls
-    ]
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                """
-                INSERT INTO ytmetrics.api_calls
-                    (called_at, quota_day, method, bucket, units, http_status, reason, source, run_id)
-                SELECT r.called_at, r.quota_day, r.method, r.bucket, r.units, r.http_status,
-                       r.reason, r.source, :run_id
-                FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-                    called_at timestamptz, quota_day date, method text, bucket text, units integer,
-                    http_status integer, reason text, source text)
-                """
-            ),
-            {"rows": json.dumps(rows), "run_id": run_id},
-        )
-    return len(rows)
+# Reasons come from the server; bounded so a hostile answer cannot bloat the ledger.
+MAX_REASON = 200
+
+
+class DurableLedger:
+    """The ``CallLedger`` of the YouTube client, writing ``ytmetrics.api_calls``."""
+
+    def __init__(
+        self, engine: Engine, run_id: str | None, reservations: dict[str, int] | None = None
+    ):
+        self._engine = engine
+        self.run_id = run_id
+        self.reservations = dict(reservations or {})
+
+    def before_send(self, method: str, bucket: str, source: str) -> int:
+        now = datetime.now(UTC)
+        try:
+            with self._engine.begin() as conn:
+                return conn.execute(
+                    text(
+                        """
+                        INSERT INTO ytmetrics.api_calls (called_at, quota_day, method, bucket,
+                            units, source, run_id, reservation_id)
+                        VALUES (:at, :day, :method, :bucket, 1, :source, :run_id, :reservation)
+                        RETURNING call_id
+                        """
+                    ),
+                    {
+                        "at": now,
+                        "day": quota_day(now),
+                        "method": method,
+                        "bucket": bucket,
+                        "source": source,
+                        "run_id": self.run_id,
+                        "reservation": self.reservations.get(bucket),
+                    },
+                ).scalar_one()
+        except SQLAlchemyError as err:
+            raise LedgerUnavailableError(
+                f"not sending YouTube API {method}: the quota ledger cannot record it "
+                f"({type(err).__name__})"
+            ) from None
+
+    def settle(
+        self, token: object, http_status: int | None, reason: str | None, source: str
+    ) -> None:
+        # The unit is already on record; a lost outcome only leaves the row unsettled.
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    text(
+                        """
+                        UPDATE ytmetrics.api_calls
+                        SET http_status = :status, reason = :reason, source = :source,
+                            settled_at = :now
+                        WHERE call_id = :id
+                        """
+                    ),
+                    {
+                        "status": http_status,
+                        "reason": (reason or None) and reason[:MAX_REASON],
+                        "source": source,
+                        "now": datetime.now(UTC),
+                        "id": token,
+                    },
+                )
+        except SQLAlchemyError as err:
+            log.warning("could not settle API call %s in the ledger: %s", token, type(err).__name__)
 
 
 def units_used(engine: Engine, day: date, bucket: str = "default") -> int:
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT coalesce(sum(units), 0) FROM ytmetrics.api_calls "
-                    "WHERE quota_day = :day AND bucket = :bucket"
-                ),
-                {"day": day, "bucket": bucket},
-            ).scalar_one()
-        )
+        return _spent(conn, day, bucket)
+
+
+def _spent(conn: Connection, day: date, bucket: str) -> int:
+    return int(
+        conn.execute(
+            text(
+                "SELECT coalesce(sum(units), 0) FROM ytmetrics.api_calls "
+                "WHERE quota_day = :day AND bucket = :bucket"
+            ),
+            {"day": day, "bucket": bucket},
+        ).scalar_one()
+    )
+
+
+def _held(conn: Connection, day: date, bucket: str, now: datetime) -> int:
+    """Units open reservations still hold: reserved minus already spent under them."""
+    return int(
+        conn.execute(
+            text(
+                """
+                SELECT coalesce(sum(greatest(r.units - coalesce(c.spent, 0), 0)), 0)
+                FROM ytmetrics.quota_reservations r
+                LEFT JOIN LATERAL (
+                    SELECT sum(units) AS spent FROM ytmetrics.api_calls
+                    WHERE reservation_id = r.reservation_id
+                ) c ON true
+                WHERE r.quota_day = :day AND r.bucket = :bucket
+                  AND r.released_at IS NULL AND r.expires_at > :now
+                """
+            ),
+            {"day": day, "bucket": bucket, "now": now},
+        ).scalar_one()
+    )
 
 
 @dataclass(frozen=True)
@@ -100,6 +178,110 @@ class Budget:
     def collection_units(self) -> int:
         return max(0, self.daily_units - self.discovery_reserve_units)
 
+    def limit(self, bucket: str, *, discovery: bool = False) -> int:
+        if bucket == BATCH_STATS_BUCKET:
+            return self.batch_stats_daily_units
+        return self.daily_units if discovery else self.collection_units
+
+
+def _exceeded(
+    purpose: str,
+    needed: int,
+    left: int,
+    used: int,
+    held: int,
+    budget: Budget,
+    bucket: str,
+    day,
+    now,
+) -> QuotaBudgetExceeded:
+    if bucket == "default":
+        total = budget.daily_units
+        reserve = f", {budget.discovery_reserve_units} reserved for discovery"
+    else:
+        total = budget.batch_stats_daily_units
+        reserve = f", {bucket} bucket"
+    pending = f", {held} held by runs in progress" if held else ""
+    reset = next_reset(now)
+    return QuotaBudgetExceeded(
+        f"{purpose} needs {needed} quota units but only {max(left, 0)} are left today "
+        f"({used} of {total} used on quota day {day}{pending}{reserve}); the quota resets at "
+        f"{reset.astimezone(PACIFIC):%Y-%m-%d %H:%M %Z} ({reset:%H:%M} UTC)"
+    )
+
+
+def reserve(
+    engine: Engine,
+    budget: Budget,
+    needed: int,
+    now: datetime,
+    *,
+    purpose: str,
+    run_id: str | None,
+    bucket: str = "default",
+    hold_for: timedelta = timedelta(hours=1),
+    discovery: bool = False,
+) -> int | None:
+    """Reserve ``needed`` units of today's budget of ``bucket`` atomically, or raise
+    QuotaBudgetExceeded (before any call) saying what is needed, left and when it resets.
+    Returns the reservation id (None when nothing is needed)."""
+    if needed <= 0:
+        return None
+    day = quota_day(now)
+    with engine.begin() as conn:
+        locks.xact_lock(conn, locks.QUOTA, day.toordinal() * 2 + BUCKETS.index(bucket))
+        used = _spent(conn, day, bucket)
+        held = _held(conn, day, bucket, now)
+        left = budget.limit(bucket, discovery=discovery) - used - held
+        if needed > left:
+            raise _exceeded(purpose, needed, left, used, held, budget, bucket, day, now)
+        return conn.execute(
+            text(
+                """
+                INSERT INTO ytmetrics.quota_reservations
+                    (quota_day, bucket, units, purpose, run_id, created_at, expires_at)
+                VALUES (:day, :bucket, :units, :purpose, :run_id, :now, :expires)
+                RETURNING reservation_id
+                """
+            ),
+            {
+                "day": day,
+                "bucket": bucket,
+                "units": needed,
+                "purpose": purpose[:200],
+                "run_id": run_id,
+                "now": now,
+                "expires": now + hold_for,
+            },
+        ).scalar_one()
+
+
+def release(engine: Engine, reservation_ids) -> None:
+    ids = [r for r in reservation_ids if r is not None]
+    if not ids:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE ytmetrics.quota_reservations SET released_at = now() "
+                    "WHERE reservation_id = ANY(:ids) AND released_at IS NULL"
+                ),
+                {"ids": ids},
+            )
+    except SQLAlchemyError as err:
+        # an unreleased reservation expires by itself
+        log.warning("could not release quota reservations %s: %s", ids, type(err).__name__)
+
+
+def units_left(engine: Engine, budget: Budget, now: datetime, *, discovery: bool = False) -> int:
+    """What may still be spent today from the default bucket, counting open reservations."""
+    day = quota_day(now)
+    with engine.connect() as conn:
+        used = _spent(conn, day, "default")
+        held = _held(conn, day, "default", now)
+    return budget.limit("default", discovery=discovery) - used - held
+
 
 def check_budget(
     engine: Engine,
@@ -110,22 +292,13 @@ def check_budget(
     purpose: str,
     bucket: str = "default",
 ) -> int:
-    """Raise QuotaBudgetExceeded, before any call, when ``needed`` units would overspend
-    today's collection budget of ``bucket``. Returns the units already used today."""
+    """Raise QuotaBudgetExceeded when ``needed`` units would overspend today's budget of
+    ``bucket`` (counting open reservations), without reserving. Returns units spent today."""
     day = quota_day(now)
-    used = units_used(engine, day, bucket)
-    if bucket == "default":
-        limit, total = budget.collection_units, budget.daily_units
-        reserve = f", {budget.discovery_reserve_units} reserved for discovery"
-    else:
-        limit = total = budget.batch_stats_daily_units
-        reserve = f", {bucket} bucket"
-    left = limit - used
+    with engine.connect() as conn:
+        used = _spent(conn, day, bucket)
+        held = _held(conn, day, bucket, now)
+    left = budget.limit(bucket) - used - held
     if needed > left:
-        reset = next_reset(now)
-        raise QuotaBudgetExceeded(
-            f"{purpose} needs {needed} quota units but only {max(left, 0)} are left today "
-            f"({used} of {total} used on quota day {day}{reserve}); the quota resets at "
-            f"{reset.astimezone(PACIFIC):%Y-%m-%d %H:%M %Z} ({reset:%H:%M} UTC)"
-        )
+        raise _exceeded(purpose, needed, left, used, held, budget, bucket, day, now)
     return used

@@ -1,16 +1,185 @@
-"""Writes to ``metric_snapshots``: one hourly partition replaced whole, in one transaction."""
+"""Writes to ``metric_snapshots``: one hour replaced whole, or new videos added to an hour.
+
+Storage (see migration 0007): day partitions, one lean row per (video_key, hour) holding the
+counters and the observation's offset in seconds; the hour's run, source and figures are one
+row of ``snapshot_batches``. Every write also keeps ``video_observation_state`` (each video's
+two newest observations), so the hourly work never reads the history, and keeps count of the
+videos YouTube did not return.
+
+Concurrency: writers of one hour queue on an advisory lock for that hour. Growth rebuilds hold
+the exclusive side of a gate that every snapshot write holds shared, so a growth rebuild never
+runs while an hour is being (re)written, and sees either none or all of that write.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-from ytmetrics_dagster.warehouse import locks
-from ytmetrics_dagster.warehouse.locks import xact_lock
+from ytmetrics_dagster.warehouse import locks, partitions
+from ytmetrics_dagster.warehouse.sources import assert_source_allowed
 from ytmetrics_dagster.youtube.models import VideoStatistics
+
+HOUR = timedelta(hours=1)
+# Offsets are stored as smallint seconds after the hour.
+MAX_OBSERVED_SECONDS = 32_767
+
+
+class ObservationTimeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SnapshotWrite:
+    rows: int
+    newly_unavailable: list[str] = field(default_factory=list)
+    # views that fell by more than the tolerance since the previous observation
+    decreasing: int = 0
+    worst_ratio: float = 1.0
+    skipped_already_observed: int = 0
+
+
+def _hour_key(hour: datetime) -> int:
+    return int(hour.timestamp()) // 3600
+
+
+def _observed_seconds(hour: datetime, observed_at: datetime) -> int:
+    seconds = int((observed_at - hour).total_seconds())
+    if not 0 <= seconds <= MAX_OBSERVED_SECONDS:
+        raise ObservationTimeError(
+            f"observation at {observed_at.isoformat()} cannot belong to the hour "
+            f"{hour.isoformat()} (it must be taken during or shortly after that hour)"
+        )
+    return seconds
+
+
+def _lock_hour(conn: Connection, hour: datetime) -> None:
+    locks.xact_lock_shared(conn, locks.GROWTH_GATE)
+    locks.xact_lock(conn, locks.SNAPSHOTS, _hour_key(hour))
+
+
+def _stage(conn: Connection, observations: Sequence[VideoStatistics]) -> int:
+    """COPY the observations into a temporary table keyed by video_key; returns how many
+    belong to tracked videos (an id we do not know is a bug upstream: raise)."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE new_obs (video_id text, view_count bigint, like_count integer,"
+        " comment_count integer) ON COMMIT DROP"
+    )
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(
+        "COPY new_obs (video_id, view_count, like_count, comment_count) FROM STDIN"
+    ) as copy:
+        for o in observations:
+            copy.write_row((o.video_id, o.view_count, o.like_count, o.comment_count))
+    cursor.close()
+    conn.exec_driver_sql("ALTER TABLE new_obs ADD COLUMN video_key integer")
+    conn.exec_driver_sql(
+        "UPDATE new_obs n SET video_key = v.video_key FROM ytmetrics.videos v"
+        " WHERE v.video_id = n.video_id"
+    )
+    unknown = conn.execute(
+        text("SELECT array_agg(video_id) FROM new_obs WHERE video_key IS NULL")
+    ).scalar_one()
+    if unknown:
+        raise ValueError(f"observations for videos that are not tracked: {sorted(unknown)[:5]}")
+    return len(observations)
+
+
+_DECREASING_SQL = """
+SELECT count(*) FILTER (WHERE n.view_count < b.views * (1 - :tolerance)) AS decreasing,
+       coalesce(min(CAST(n.view_count AS double precision) / nullif(b.views, 0)), 1) AS worst
+FROM new_obs n
+JOIN ytmetrics.video_observation_state st USING (video_key)
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN st.last_hour < :hour THEN st.last_views
+                WHEN st.prev_hour < :hour THEN st.prev_views END AS views
+) b
+WHERE b.views IS NOT NULL
+"""
+
+# The common case: the hour written is the video's newest. Older hours (simulator backfills)
+# are left to _rebuild_state.
+_ADVANCE_STATE_SQL = """
+INSERT INTO ytmetrics.video_observation_state AS st
+    (video_key, last_hour, last_observed_at, last_views, last_likes, last_comments)
+SELECT video_key, :hour, :observed_at, view_count, like_count, comment_count
+FROM new_obs
+WHERE video_key = ANY(:keys)
+ON CONFLICT (video_key) DO UPDATE SET
+    prev_hour        = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_hour ELSE st.prev_hour END,
+    prev_observed_at = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_observed_at ELSE st.prev_observed_at END,
+    prev_views       = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_views ELSE st.prev_views END,
+    prev_likes       = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_likes ELSE st.prev_likes END,
+    prev_comments    = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_comments ELSE st.prev_comments END,
+    last_hour        = EXCLUDED.last_hour,
+    last_observed_at = EXCLUDED.last_observed_at,
+    last_views       = EXCLUDED.last_views,
+    last_likes       = EXCLUDED.last_likes,
+    last_comments    = EXCLUDED.last_comments
+WHERE st.last_hour <= EXCLUDED.last_hour
+RETURNING video_key
+"""
+
+# The two newest observations of some videos, from the history (rare paths only).
+_REBUILD_STATE_SQL = """
+INSERT INTO ytmetrics.video_observation_state
+    (video_key, last_hour, last_observed_at, last_views, last_likes, last_comments,
+     prev_hour, prev_observed_at, prev_views, prev_likes, prev_comments)
+SELECT k.video_key, l.snapshot_hour, l.snapshot_hour + make_interval(secs => l.observed_seconds),
+       l.view_count, l.like_count, l.comment_count,
+       p.snapshot_hour, p.snapshot_hour + make_interval(secs => p.observed_seconds),
+       p.view_count, p.like_count, p.comment_count
+FROM unnest(CAST(:keys AS integer[])) AS k(video_key)
+CROSS JOIN LATERAL (
+    SELECT * FROM ytmetrics.metric_snapshots s
+    WHERE s.video_key = k.video_key ORDER BY s.snapshot_hour DESC LIMIT 1
+) l
+LEFT JOIN LATERAL (
+    SELECT * FROM ytmetrics.metric_snapshots s
+    WHERE s.video_key = k.video_key AND s.snapshot_hour < l.snapshot_hour
+    ORDER BY s.snapshot_hour DESC LIMIT 1
+) p ON true
+"""
+
+
+def rebuild_state(conn: Connection, video_keys: Sequence[int]) -> None:
+    """Recompute the observation state of these videos from their stored history."""
+    keys = sorted(set(video_keys))
+    if not keys:
+        return
+    conn.execute(
+        text("DELETE FROM ytmetrics.video_observation_state WHERE video_key = ANY(:keys)"),
+        {"keys": keys},
+    )
+    conn.execute(text(_REBUILD_STATE_SQL), {"keys": keys})
+
+
+def _update_state(conn: Connection, hour: datetime, observed_at: datetime, keys: list[int]) -> None:
+    advanced = {
+        r.video_key
+        for r in conn.execute(
+            text(_ADVANCE_STATE_SQL), {"hour": hour, "observed_at": observed_at, "keys": keys}
+        )
+    }
+    rebuild_state(conn, [k for k in keys if k not in advanced])
+
+
+def _record_batch(conn: Connection, hour: datetime, kind: str, **facts) -> None:
+    conn.execute(
+        text(
+            """
+            INSERT INTO ytmetrics.snapshot_batches
+                (snapshot_hour, kind, source, run_id, observed_at, videos_due, videos_written,
+                 videos_missing, api_calls)
+            VALUES (:hour, :kind, :source, :run_id, :observed_at, :videos_due, :videos_written,
+                    :videos_missing, :api_calls)
+            """
+        ),
+        {"hour": hour, "kind": kind, **facts},
+    )
 
 
 def replace_snapshot_partition(
@@ -23,36 +192,63 @@ def replace_snapshot_partition(
     run_id: str | None = None,
     missing_ids: Sequence[str] = (),
     unavailable_after_misses: int = 3,
+    videos_due: int | None = None,
+    api_calls: int | None = None,
+    decrease_tolerance: float = 0.001,
 ) -> SnapshotWrite:
-    """Make the partition ``snapshot_hour`` hold exactly ``observations`` (COPY), and in the
-    same transaction keep count of videos YouTube did not return: after
-    ``unavailable_after_misses`` consecutive missed hours a video becomes ``unavailable`` and
-    stops costing quota."""
+    """Make the hour ``snapshot_hour`` hold exactly ``observations``, in one transaction, and
+    keep count of the videos YouTube did not return: after ``unavailable_after_misses``
+    consecutive missed observations a video becomes ``unavailable`` and stops costing quota."""
+    seconds = _observed_seconds(snapshot_hour, observed_at)
     with engine.begin() as conn:
-        xact_lock(conn, locks.SNAPSHOTS, int(snapshot_hour.timestamp()) // 3600)
+        _lock_hour(conn, snapshot_hour)
+        assert_source_allowed(conn, source)
+        partitions.prepare_window(conn, "metric_snapshots", snapshot_hour, snapshot_hour + HOUR)
+        _stage(conn, observations)
+        replaced = [
+            r.video_key
+            for r in conn.execute(
+                text(
+                    "DELETE FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :hour "
+                    "RETURNING video_key"
+                ),
+                {"hour": snapshot_hour},
+            )
+        ]
         conn.execute(
-            text("DELETE FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :hour"),
+            text("DELETE FROM ytmetrics.snapshot_batches WHERE snapshot_hour = :hour"),
             {"hour": snapshot_hour},
         )
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(
-            "COPY ytmetrics.metric_snapshots (video_id, snapshot_hour, observed_at, view_count,"
-            " like_count, comment_count, source, run_id) FROM STDIN"
-        ) as copy:
-            for o in observations:
-                copy.write_row(
-                    (
-                        o.video_id,
-                        snapshot_hour,
-                        observed_at,
-                        o.view_count,
-                        o.like_count,
-                        o.comment_count,
-                        source,
-                        run_id,
-                    )
-                )
-        cursor.close()
+        conn.execute(
+            text(
+                """
+                INSERT INTO ytmetrics.metric_snapshots
+                    (snapshot_hour, view_count, video_key, like_count, comment_count, observed_seconds)
+                SELECT :hour, view_count, video_key, like_count, comment_count, :seconds
+                FROM new_obs ORDER BY video_key
+                """
+            ),
+            {"hour": snapshot_hour, "seconds": seconds},
+        )
+        decreasing = conn.execute(
+            text(_DECREASING_SQL), {"hour": snapshot_hour, "tolerance": decrease_tolerance}
+        ).one()
+        keys = [r[0] for r in conn.execute(text("SELECT video_key FROM new_obs"))]
+        _update_state(conn, snapshot_hour, observed_at, keys)
+        # videos whose earlier observation of this hour is gone: their state may name it
+        rebuild_state(conn, sorted(set(replaced) - set(keys)))
+        _record_batch(
+            conn,
+            snapshot_hour,
+            "hour",
+            source=source,
+            run_id=run_id,
+            observed_at=observed_at,
+            videos_due=videos_due,
+            videos_written=len(keys),
+            videos_missing=len(missing_ids),
+            api_calls=api_calls,
+        )
         newly_unavailable = _track_misses(
             conn,
             snapshot_hour,
@@ -61,13 +257,95 @@ def replace_snapshot_partition(
             unavailable_after_misses,
             observed_at,
         )
-    return SnapshotWrite(rows=len(observations), newly_unavailable=newly_unavailable)
+    return SnapshotWrite(
+        rows=len(keys),
+        newly_unavailable=newly_unavailable,
+        decreasing=int(decreasing.decreasing),
+        worst_ratio=float(decreasing.worst),
+    )
 
 
-@dataclass(frozen=True)
-class SnapshotWrite:
-    rows: int
-    newly_unavailable: list[str]
+def add_new_video_observations(
+    engine: Engine,
+    snapshot_hour: datetime,
+    observations: Sequence[VideoStatistics],
+    *,
+    observed_at: datetime,
+    source: str,
+    run_id: str | None = None,
+    missing_ids: Sequence[str] = (),
+    unavailable_after_misses: int = 3,
+    videos_due: int | None = None,
+    api_calls: int | None = None,
+) -> SnapshotWrite:
+    """Add observations of videos the hour does not hold yet (newly registered videos),
+    leaving every existing observation of the hour as it is."""
+    seconds = _observed_seconds(snapshot_hour, observed_at)
+    with engine.begin() as conn:
+        _lock_hour(conn, snapshot_hour)
+        assert_source_allowed(conn, source)
+        partitions.prepare_window(conn, "metric_snapshots", snapshot_hour, snapshot_hour + HOUR)
+        _stage(conn, observations)
+        added = [
+            r.video_key
+            for r in conn.execute(
+                text(
+                    """
+                    INSERT INTO ytmetrics.metric_snapshots
+                        (snapshot_hour, view_count, video_key, like_count, comment_count, observed_seconds)
+                    SELECT :hour, view_count, video_key, like_count, comment_count, :seconds
+                    FROM new_obs ORDER BY video_key
+                    ON CONFLICT (video_key, snapshot_hour) DO NOTHING
+                    RETURNING video_key
+                    """
+                ),
+                {"hour": snapshot_hour, "seconds": seconds},
+            )
+        ]
+        if added:
+            _update_state(conn, snapshot_hour, observed_at, added)
+        _record_batch(
+            conn,
+            snapshot_hour,
+            "new_videos",
+            source=source,
+            run_id=run_id,
+            observed_at=observed_at,
+            videos_due=videos_due,
+            videos_written=len(added),
+            videos_missing=len(missing_ids),
+            api_calls=api_calls,
+        )
+        # a missed new video counts once, like any other miss
+        newly_unavailable = _track_misses(
+            conn,
+            snapshot_hour,
+            [o.video_id for o in observations],
+            list(missing_ids),
+            unavailable_after_misses,
+            observed_at,
+        )
+    return SnapshotWrite(
+        rows=len(added),
+        newly_unavailable=newly_unavailable,
+        skipped_already_observed=len(observations) - len(added),
+    )
+
+
+def observed_video_ids(engine: Engine, snapshot_hour: datetime) -> set[str]:
+    """Ids of the videos the hour already holds an observation of."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT v.video_id FROM ytmetrics.metric_snapshots s
+                JOIN ytmetrics.videos v USING (video_key)
+                WHERE s.snapshot_hour = :hour
+                """
+            ),
+            {"hour": snapshot_hour},
+        )
+        return {r.video_id for r in rows}
 
 
 def _track_misses(conn, hour, seen: list[str], missing: list[str], limit: int, now) -> list[str]:

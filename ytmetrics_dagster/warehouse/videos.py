@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.sources import assert_source_allowed
 from ytmetrics_dagster.youtube.models import VideoDetails
 
 VIDEO_STATUSES = ("active", "unavailable", "removed")
@@ -149,6 +150,7 @@ def apply_registrations(
     ]
     with engine.begin() as conn:
         if found:
+            assert_source_allowed(conn, source)
             conn.execute(
                 text(_UPSERT_VIDEOS),
                 {"rows": _json(_details_rows(found, source)), "now": now, "reactivate": True},
@@ -176,6 +178,7 @@ def refresh_details(
     if not details:
         return 0
     with engine.begin() as conn:
+        assert_source_allowed(conn, source)
         conn.execute(
             text(_UPSERT_VIDEOS),
             {"rows": _json(_details_rows(details, source)), "now": now, "reactivate": False},
@@ -239,16 +242,31 @@ def remove_video(
             raise UnknownVideoError(video_id)
         deleted = {"snapshots": 0, "growth_hourly": 0, "growth_daily": 0}
         if delete_metrics:
-            for key, table in (
-                ("snapshots", "metric_snapshots"),
-                ("growth_hourly", "video_growth_hourly"),
-                ("growth_daily", "video_growth_daily"),
-            ):
-                # table names come from the fixed tuple above, never from input
-                deleted[key] = conn.execute(
-                    text("DELETE FROM ytmetrics." + table + " WHERE video_id = :vid"),  # noqa: S608
-                    {"vid": video_id},
-                ).rowcount
+            key = {"vid": video_id}
+            deleted["snapshots"] = conn.execute(
+                text(
+                    "DELETE FROM ytmetrics.metric_snapshots WHERE video_key ="
+                    " (SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid)"
+                ),
+                key,
+            ).rowcount
+            deleted["growth_hourly"] = conn.execute(
+                text(
+                    "DELETE FROM ytmetrics.video_growth_hourly WHERE video_key ="
+                    " (SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid)"
+                ),
+                key,
+            ).rowcount
+            deleted["growth_daily"] = conn.execute(
+                text("DELETE FROM ytmetrics.video_growth_daily WHERE video_id = :vid"), key
+            ).rowcount
+            conn.execute(
+                text(
+                    "DELETE FROM ytmetrics.video_observation_state WHERE video_key ="
+                    " (SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid)"
+                ),
+                key,
+            )
         return deleted
 
 
@@ -257,13 +275,18 @@ def due_video_ids(
 ) -> list[str]:
     """Active videos due for observation in ``hour`` under the age-tiered cadence (see
     ytmetrics_dagster.cadence): their tier's interval divides the hour, or their last
-    observation is at least one interval old, or they were never observed."""
+    observation before the hour is at least one interval old, or they were never observed.
+
+    The last observation comes from ``video_observation_state`` (kept by every snapshot
+    write), so the cost does not grow with history; only for an hour older than a video's
+    two newest observations (simulator backfills) is the history consulted."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 """
                 SELECT v.video_id
                 FROM ytmetrics.videos v
+                LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
                 CROSS JOIN LATERAL (
                     SELECT ytmetrics.cadence_interval(
                         CAST(:tiers AS jsonb),
@@ -271,18 +294,24 @@ def due_video_ids(
                     ) AS every_hours
                 ) tier
                 LEFT JOIN LATERAL (
+                    SELECT CASE WHEN st.last_hour < :hour THEN st.last_hour
+                                WHEN st.prev_hour < :hour THEN st.prev_hour END AS last_hour
+                ) known ON true
+                LEFT JOIN LATERAL (
                     SELECT max(s.snapshot_hour) AS last_hour
                     FROM ytmetrics.metric_snapshots s
-                    WHERE s.video_id = v.video_id AND s.snapshot_hour < :hour
-                ) last ON true
+                    WHERE st.prev_hour >= :hour
+                      AND s.video_key = v.video_key AND s.snapshot_hour < :hour
+                ) history ON true
                 WHERE v.status = 'active'
                   AND (v.published_at IS NULL OR v.published_at <= :observe_at)
                   AND (
                       tier.every_hours = 1
                       OR mod(CAST(floor(extract(epoch FROM CAST(:hour AS timestamptz)) / 3600) AS bigint)
                              - :anchor, tier.every_hours) = 0
-                      OR last.last_hour IS NULL
-                      OR last.last_hour <= CAST(:hour AS timestamptz) - make_interval(hours => tier.every_hours)
+                      OR coalesce(known.last_hour, history.last_hour) IS NULL
+                      OR coalesce(known.last_hour, history.last_hour)
+                         <= CAST(:hour AS timestamptz) - make_interval(hours => tier.every_hours)
                   )
                 ORDER BY v.video_id
                 """

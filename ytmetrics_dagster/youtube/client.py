@@ -7,20 +7,30 @@ Design rules that come from the API itself:
   report them as missing rather than guessing.
 - The key goes in the ``X-Goog-Api-Key`` header, never in a URL, so it cannot leak through
   exception messages or logs that print URLs.
-- Transient failures (429, 5xx, dropped connections) are retried by urllib3's ``Retry`` with
-  exponential backoff and jitter; quota and key errors are not retried.
+
+And from running unattended:
+- Every attempt is handed to the call ledger *before* it is sent (the ledger writes it to
+  Postgres and commits), so a killed process or a dead database never hides a spent unit: if
+  the ledger cannot record the attempt, it is not sent.
+- Retries follow urllib3's ``Retry`` policy (429/5xx and connection failures, exponential
+  backoff with jitter, Retry-After), driven here one attempt at a time so that each attempt
+  is recorded, no attempt starts after the deadline, and after the first hard failure of a
+  multi-batch fetch no further attempt of any batch is sent.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from typing import Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from ytmetrics_dagster.youtube.errors import (
@@ -48,6 +58,7 @@ from ytmetrics_dagster.youtube.parsing import (
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
 MAX_IDS_PER_CALL = 50
 SIMULATOR_HEADER = "X-YTMetrics-Simulator"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 STATISTICS_FIELDS = "items(id,statistics(viewCount,likeCount,commentCount))"
 DETAILS_FIELDS = (
@@ -59,6 +70,49 @@ BATCH_GET_STATS = "videos:batchGetStats"
 BATCH_STATS_BUCKET = "batchGetStats"
 CHANNEL_FIELDS = "items(id,snippet(title,customUrl),contentDetails(relatedPlaylists(uploads)))"
 PLAYLIST_FIELDS = "nextPageToken,items(contentDetails(videoId,videoPublishedAt))"
+
+
+class CallLedger(Protocol):
+    """Where attempts are recorded. ``before_send`` must have durably recorded the attempt
+    when it returns (or raise: the attempt is then not sent); ``settle`` adds the outcome."""
+
+    def before_send(self, method: str, bucket: str, source: str) -> object: ...
+
+    def settle(
+        self, token: object, http_status: int | None, reason: str | None, source: str
+    ) -> None: ...
+
+
+class MemoryLedger:
+    """Keeps attempts in memory only: for callers that record them themselves."""
+
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+        self._lock = threading.Lock()
+
+    def before_send(self, method: str, bucket: str, source: str) -> int:
+        with self._lock:
+            self.calls.append(ApiCall(datetime.now(UTC), method, 1, None, None, source, bucket))
+            return len(self.calls) - 1
+
+    def settle(
+        self, token: object, http_status: int | None, reason: str | None, source: str
+    ) -> None:
+        with self._lock:
+            call = self.calls[int(token)]  # type: ignore[call-overload]
+            self.calls[int(token)] = ApiCall(  # type: ignore[call-overload]
+                call.called_at, call.method, 1, http_status, reason, source, call.bucket
+            )
+
+
+class DeadlineExceededError(YouTubeUnavailableError):
+    """The work's deadline passed before the API answered; nothing more is sent."""
+
+    retryable = False
+
+
+class FetchCancelledError(YouTubeError):
+    """Another batch of the same fetch failed; this one was not sent."""
 
 
 def chunked(values: Sequence[str], size: int = MAX_IDS_PER_CALL) -> list[list[str]]:
@@ -73,33 +127,42 @@ class YouTubeClient:
         base_url: str = DEFAULT_BASE_URL,
         api_key: str | None = None,
         *,
-        timeout_seconds: float = 20.0,
-        max_retries: int = 4,
+        ledger: CallLedger | None = None,
+        source: str = "youtube",
+        connect_timeout_seconds: float = 3.05,
+        read_timeout_seconds: float = 10.0,
+        max_retries: int = 2,
         backoff_factor: float = 0.5,
+        backoff_max_seconds: float = 20.0,
         max_workers: int = 8,
+        deadline: float | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self.timeout_seconds = timeout_seconds
-        self.max_workers = max(1, max_workers)
-        self._max_retries = max_retries
-        self._lock = threading.Lock()
-        self.call_log: list[ApiCall] = []
+        self.ledger: CallLedger = ledger or MemoryLedger()
+        # what the rows are labelled until a response says otherwise (the simulator marks its
+        # responses, so data fetched from it is labelled simulated whatever the mode)
+        self.source_hint = source
         self.source_seen: str | None = None
-
-        retry = Retry(
+        self.timeout = (connect_timeout_seconds, read_timeout_seconds)
+        self.max_workers = max(1, max_workers)
+        # time.monotonic() after which no attempt is started
+        self.deadline = deadline
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.attempts = 0
+        self._retry = Retry(
             total=max_retries,
-            connect=max_retries,
-            read=max_retries,
-            status=max_retries,
             backoff_factor=backoff_factor,
             backoff_jitter=backoff_factor,
-            status_forcelist=(429, 500, 502, 503, 504),
+            backoff_max=backoff_max_seconds,
+            status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=self.max_workers)
+        # retries are driven by get(); the adapter itself never retries
+        adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=self.max_workers)
         self._session = requests.Session()
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -116,57 +179,105 @@ class YouTubeClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # -- transport -----------------------------------------------------------------------
-
-    def _log(self, method: str, units: int, status: int | None, reason: str | None) -> None:
-        call = ApiCall(
-            datetime.now(UTC),
-            method,
-            units,
-            status,
-            reason,
-            self.source_seen or "youtube",
-            bucket=BATCH_STATS_BUCKET if method == BATCH_GET_STATS else "default",
-        )
-        with self._lock:
-            self.call_log.append(call)
-
     @property
     def calls(self) -> int:
+        """Attempts sent (each is charged by the quota)."""
         with self._lock:
-            return len(self.call_log)
+            return self.attempts
+
+    @property
+    def call_log(self) -> list[ApiCall]:
+        """The attempts, when the ledger keeps them in memory."""
+        return list(getattr(self.ledger, "calls", []))
+
+    def stop(self) -> None:
+        """No further attempt is sent by any thread of this client."""
+        self._stop.set()
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _seconds_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _may_send(self, method: str) -> tuple[float, float]:
+        if self._stop.is_set():
+            raise FetchCancelledError(f"YouTube API {method}: not sent, the fetch was stopped")
+        left = self._seconds_left()
+        if left is not None and left < 1.0:
+            raise DeadlineExceededError(
+                f"YouTube API {method}: the deadline passed before an answer came; gave up"
+            )
+        connect, read = self.timeout
+        return (connect, read) if left is None else (min(connect, left), min(read, left))
+
+    def _send(self, method: str, url: str, params: dict, bucket: str):
+        timeout = self._may_send(method)
+        token = self.ledger.before_send(method, bucket, self.source_seen or self.source_hint)
+        with self._lock:
+            self.attempts += 1
+        try:
+            response = self._session.get(url, params=params, timeout=timeout)
+        except requests.RequestException as err:
+            self.ledger.settle(
+                token, None, type(err).__name__, self.source_seen or self.source_hint
+            )
+            return None, err
+        self.source_seen = "simulator" if response.headers.get(SIMULATOR_HEADER) else "youtube"
+        return (response, token), None
+
+    def _back_off(self, retry: Retry, response=None) -> None:
+        delay = retry.get_backoff_time()
+        if response is not None:
+            delay = retry.get_retry_after(response) or delay
+        left = self._seconds_left()
+        if left is not None and delay > left - 1.0:
+            raise DeadlineExceededError(
+                f"YouTube API: retrying would pass the deadline ({left:.0f} s left); gave up"
+            )
+        if self._stop.wait(delay):
+            raise FetchCancelledError("YouTube API: not retried, the fetch was stopped")
 
     def get(self, method: str, params: dict[str, str]) -> dict:
-        """One API call. Raises a ``YouTubeError`` subclass on any failure."""
+        """One API call (with retries). Raises a ``YouTubeError`` subclass on any failure."""
         url = f"{self.base_url}/{method}"
-        try:
-            response = self._session.get(url, params=params, timeout=self.timeout_seconds)
-        except requests.RequestException as err:
-            # Retries were exhausted; charge every attempt. str(err) may name the URL (never
-            # the key: it is a header), but scrub anyway.
-            self._log(method, self._max_retries + 1, None, type(err).__name__)
-            raise YouTubeUnavailableError(
-                f"YouTube API {method} request failed after retries: "
-                + redact(f"{type(err).__name__}: {err}", self._api_key)[:300]
-            ) from None
-        retries = getattr(response.raw, "retries", None)
-        attempts = 1 + len(getattr(retries, "history", ()) or ())
-        self.source_seen = "simulator" if response.headers.get(SIMULATOR_HEADER) else "youtube"
-        if response.status_code != 200:
-            error = error_from_response(response.status_code, response.text, self._api_key)
-            self._log(method, attempts, response.status_code, error.reason)
-            raise error
-        self._log(method, attempts, 200, None)
-        try:
-            payload = json.loads(response.content)
-            if not isinstance(payload, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            raise YouTubeUnavailableError(
-                f"YouTube API {method} returned an unreadable body "
-                f"({len(response.content)} bytes, HTTP {response.status_code})"
-            ) from None
-        return payload
+        bucket = BATCH_STATS_BUCKET if method == BATCH_GET_STATS else "default"
+        retry = self._retry
+        while True:
+            sent, err = self._send(method, url, params, bucket)
+            if err is not None:
+                try:
+                    retry = retry.increment("GET", url, error=err)
+                except MaxRetryError:
+                    raise YouTubeUnavailableError(
+                        f"YouTube API {method} request failed after {len(retry.history) + 1} "
+                        "attempts: " + redact(f"{type(err).__name__}: {err}", self._api_key)[:300]
+                    ) from None
+                self._back_off(retry)
+                continue
+            response, token = sent
+            source = self.source_seen or self.source_hint
+            if response.status_code != 200:
+                error = error_from_response(response.status_code, response.text, self._api_key)
+                self.ledger.settle(token, response.status_code, error.reason, source)
+                if retry.is_retry("GET", response.status_code, "Retry-After" in response.headers):
+                    try:
+                        retry = retry.increment("GET", url, response=response.raw)
+                    except MaxRetryError:
+                        raise error from None
+                    self._back_off(retry, response.raw)
+                    continue
+                raise error
+            self.ledger.settle(token, 200, None, source)
+            try:
+                payload = json.loads(response.content)
+                if not isinstance(payload, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                raise YouTubeUnavailableError(
+                    f"YouTube API {method} returned an unreadable body "
+                    f"({len(response.content)} bytes, HTTP {response.status_code})"
+                ) from None
+            return payload
 
     def _videos_batch(
         self, ids: list[str], part: str, fields: str | None, extra: dict, method: str = "videos"
@@ -192,17 +303,21 @@ class YouTubeClient:
         methods: Sequence[str] = ("videos",),
     ) -> FetchResult:
         """Fetch ``ids`` 50 a call, ``max_workers`` calls at a time; batch i goes to
-        ``methods[i % len(methods)]``. The first failure stops the rest: batches not yet sent
-        are cancelled (a spent quota must not be hammered)."""
+        ``methods[i % len(methods)]``. The first failure stops the rest: no further attempt
+        of any batch is sent (a spent quota or a dead API must not be hammered)."""
         unique = list(dict.fromkeys(ids))
         extra = {"asOf": as_of.isoformat()} if as_of is not None else {}
         batches = chunked(unique)
 
         def call(index: int) -> list[dict]:
             method = methods[index % len(methods)]
-            return self._videos_batch(
-                batches[index], part, fields if method == "videos" else None, extra, method
-            )
+            try:
+                return self._videos_batch(
+                    batches[index], part, fields if method == "videos" else None, extra, method
+                )
+            except BaseException:
+                self.stop()
+                raise
 
         if len(batches) <= 1 or self.max_workers == 1:
             pages = [call(i) for i in range(len(batches))]
@@ -210,14 +325,17 @@ class YouTubeClient:
             pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(batches)))
             try:
                 futures = [pool.submit(call, i) for i in range(len(batches))]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failed = [f for f in done if f.exception() is not None]
-                if failed:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise failed[0].exception()
-                pages = [f.result() for f in futures]
+                wait(futures, return_when=FIRST_EXCEPTION)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
+            errors = [
+                f.exception() for f in futures if not f.cancelled() and f.exception() is not None
+            ]
+            if errors:
+                # the failure that stopped the others, not the cancellations it caused
+                real = [e for e in errors if not isinstance(e, FetchCancelledError)]
+                raise (real or errors)[0]
+            pages = [f.result() for f in futures]
         found = {}
         for page in pages:
             for item in page:
@@ -239,7 +357,7 @@ class YouTubeClient:
             items=items,
             missing=[v for v in unique if v not in found],
             api_calls=len(batches),
-            source=self.source_seen or "youtube",
+            source=self.source_seen or self.source_hint,
         )
 
     # -- API -----------------------------------------------------------------------------
@@ -315,7 +433,9 @@ class YouTubeClient:
 __all__ = [
     "DEFAULT_BASE_URL",
     "MAX_IDS_PER_CALL",
+    "CallLedger",
     "FetchResult",
+    "MemoryLedger",
     "VideoDetails",
     "VideoStatistics",
     "YouTubeClient",

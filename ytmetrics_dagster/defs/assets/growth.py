@@ -1,5 +1,7 @@
 """Derived growth tables, computed set-based in Postgres from the snapshots."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from ytmetrics_dagster.defs.partitions import daily_partitions, hourly_partitions
@@ -8,6 +10,17 @@ from ytmetrics_dagster.defs.schemas import GROWTH_DAILY, GROWTH_HOURLY, column_s
 from ytmetrics_dagster.warehouse import growth as growth_store
 from ytmetrics_dagster.warehouse.quality import growth_window_reconciliation, sources_between
 from ytmetrics_dagster.warehouse.queries import markdown, top_growers_between
+
+# Growth follows snapshots: whenever a snapshot hour is (re)written outside the hourly job (a
+# re-run, a backfill, new videos added mid-hour), that hour's growth is recomputed; the
+# rebuild also refreshes each video's next observation after it. Bounded to the last week of
+# partitions so an old backfill does not fan out across history.
+GROWTH_FOLLOWS_SNAPSHOTS = (
+    dg.AutomationCondition.in_latest_time_window(timedelta(days=7))
+    & dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("growth follows snapshots")
 
 GROWTH_CHECKS = [
     dg.AssetCheckSpec(
@@ -33,6 +46,7 @@ GROWTH_CHECKS = [
     partitions_def=hourly_partitions,
     deps=["video_metric_snapshots"],
     backfill_policy=dg.BackfillPolicy.single_run(),
+    automation_condition=GROWTH_FOLLOWS_SNAPSHOTS,
     check_specs=GROWTH_CHECKS,
     description=(
         "Per video per observed hour (table ytmetrics.video_growth_hourly): counters, gains "

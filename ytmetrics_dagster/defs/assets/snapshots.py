@@ -1,4 +1,4 @@
-"""``video_metric_snapshots``: one observation of every active video per UTC hour."""
+"""``video_metric_snapshots``: one observation of every due video per UTC hour."""
 
 import os
 from datetime import UTC, datetime, timedelta
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
-from ytmetrics_dagster.cadence import DEFAULT_CADENCE_SPEC, parse_cadence
+from ytmetrics_dagster.cadence import DEFAULT_CADENCE_SPEC, Cadence, parse_cadence
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
@@ -15,10 +15,11 @@ from ytmetrics_dagster.defs.resources import (
     youtube_retry_policy,
 )
 from ytmetrics_dagster.defs.schemas import METRIC_SNAPSHOTS, column_schema
+from ytmetrics_dagster.warehouse import gaps
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.quality import snapshot_window_problems
-from ytmetrics_dagster.warehouse.quota import check_budget, units_for_ids
+from ytmetrics_dagster.warehouse.quota import units_for_ids
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
 # When the simulator replays a closed hour, it observes at this minute of the hour, the
@@ -26,6 +27,9 @@ from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 SIMULATED_OBSERVATION_MINUTE = 5
 # YouTube corrects counts downward now and then (spam views removed); beyond this it is news.
 VIEWS_DECREASE_TOLERANCE = 0.001
+# No API attempt starts later than this before the hour closes: an observation must belong to
+# its hour, and the pool must be free for the next hour's run.
+HOUR_DEADLINE_MARGIN = timedelta(seconds=90)
 
 SNAPSHOT_CHECKS = [
     dg.AssetCheckSpec(
@@ -62,8 +66,15 @@ class SnapshotConfig(dg.Config):
     unavailable_after_misses: int = Field(
         default=3,
         ge=1,
-        description="Consecutive hours a video may be missing from YouTube's answer before it "
-        "becomes unavailable (and stops costing quota until the daily re-check finds it).",
+        description="Consecutive observations a video may be missing from YouTube's answer "
+        "before it becomes unavailable (and stops costing quota until the daily re-check finds "
+        "it). For an hourly video that is 3 hours, for a daily video 3 days.",
+    )
+    new_videos_only: bool = Field(
+        default=False,
+        description="Observe only due videos this hour does not hold yet (newly registered "
+        "ones), adding them to the hour: costs ceil(k/50) calls for k new videos. The "
+        "scheduled run leaves this off and replaces the hour whole.",
     )
 
 
@@ -92,6 +103,23 @@ def observation_time(
     return window_start + timedelta(minutes=SIMULATED_OBSERVATION_MINUTE)
 
 
+def _units(plan, use_batch_get_stats: bool) -> dict[str, int]:
+    calls = [units_for_ids(len(ids)) for _, _, ids in plan]
+    if not use_batch_get_stats:
+        return {"default": sum(calls)}
+    # batches alternate: videos.list takes the even ones, batchGetStats the odd ones
+    return {
+        "default": sum((c + 1) // 2 for c in calls),
+        BATCH_STATS_BUCKET: sum(c // 2 for c in calls),
+    }
+
+
+def _will_retry(err: BaseException, retry_number: int) -> bool:
+    if isinstance(err, dg.Failure) and not err.allow_retries:
+        return False
+    return retry_number < youtube_retry_policy.max_retries
+
+
 @dg.asset(
     metadata=column_schema(METRIC_SNAPSHOTS, "metric_snapshots"),
     group_name="metrics",
@@ -105,10 +133,11 @@ def observation_time(
     # it holds one youtube_api pool slot throughout instead of queueing hundreds of runs.
     backfill_policy=dg.BackfillPolicy.single_run(),
     description=(
-        "Hourly observations of views, likes and comments (table ytmetrics.metric_snapshots). "
-        "A partition holds one observation of every active video taken during that UTC hour; "
-        "re-running it replaces exactly that hour. Likes/comments are NULL when hidden/disabled. "
-        "With the real API only the hour in progress can be observed."
+        "Hourly observations of views, likes and comments (table ytmetrics.metric_snapshots, "
+        "readable as the view ytmetrics.snapshots). A partition holds one observation of every "
+        "video due that UTC hour; re-running it replaces exactly that hour. Likes/comments are "
+        "NULL when hidden/disabled. With the real API only the hour in progress can be "
+        "observed; an hour that could not be observed is recorded in ytmetrics.missed_hours."
     ),
 )
 def video_metric_snapshots(
@@ -117,80 +146,159 @@ def video_metric_snapshots(
     youtube: YouTubeResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
+    # Before anything else: no key under the real API means no call and no write.
+    youtube.check_configured()
     now = datetime.now(UTC)
     try:
         cadence = parse_cadence(config.cadence, config.daily_hour_utc)
     except ValueError as err:
         raise dg.Failure(f"invalid snapshot config: {err}", allow_retries=False) from None
     windows = [hourly_partitions.time_window_for_partition_key(k) for k in context.partition_keys]
+    if config.new_videos_only and len(windows) != 1:
+        raise dg.Failure("new_videos_only observes one hour at a time", allow_retries=False)
     # Decide every hour before the first API call: a refused hour spends no quota.
     times = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
+    in_progress = [w for w in windows if w.start <= now < w.end]
+    deadline = in_progress[0].end - HOUR_DEADLINE_MARGIN if in_progress else None
 
     def due(hour: datetime, as_of: datetime | None) -> list[str]:
-        return video_store.due_video_ids(
+        ids = video_store.due_video_ids(
             engine, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
         )
+        if config.new_videos_only:
+            observed = snapshot_store.observed_video_ids(engine, hour)
+            ids = [v for v in ids if v not in observed]
+        return ids
 
     # Who is due depends on the observations before each hour, so in a multi-hour backfill
-    # it is decided hour by hour; the budget check uses the due lists as they stand now, an
+    # it is decided hour by hour; the reservation uses the due lists as they stand now, an
     # upper bound (a video observed in an earlier hour of the run can only drop out).
     plan = [(hour, as_of, due(hour, as_of)) for hour, as_of in times]
+    try:
+        if deadline is not None and now >= deadline:
+            raise dg.Failure(
+                f"the hour {in_progress[0].start:%Y-%m-%d %H:00} UTC closes at "
+                f"{in_progress[0].end:%H:%M} UTC; too late to start observing it",
+                allow_retries=False,
+            )
+        result = _collect(context, config, cadence, youtube, engine, plan, deadline)
+    except Exception as err:
+        if in_progress and not _will_retry(err, context.retry_number):
+            _record_missed(context, engine, in_progress[0].start, err, plan)
+        raise
+    if in_progress and not config.new_videos_only:
+        gaps.clear_missed_hour(engine, in_progress[0].start)
+    return result
 
-    totals = {"rows": 0, "missing": 0, "api_calls": 0, "views": 0, "requested": 0}
-    missing_ids: list[str] = []
+
+def _record_missed(context, engine, hour: datetime, err: BaseException, plan) -> None:
+    reason = (err.description if isinstance(err, dg.Failure) else None) or str(err)
+    due_count = next((len(ids) for h, _, ids in plan if h == hour), None)
+    key = hour.strftime("%Y-%m-%d-%H:%M")
+    context.log_event(
+        dg.AssetObservation(
+            asset_key="video_metric_snapshots",
+            partition=key,
+            metadata={"observed": False, "reason": reason[:1000], "videos_due": due_count or 0},
+        )
+    )
+    try:
+        gaps.record_missed_hour(engine, hour, reason, context.run.run_id, due_count)
+    except Exception as record_err:  # the warehouse may be what failed
+        context.log.error(
+            "hour %s was not observed and could not be recorded as missed: %s",
+            key,
+            type(record_err).__name__,
+        )
+
+
+def _collect(
+    context: dg.AssetExecutionContext,
+    config: SnapshotConfig,
+    cadence: Cadence,
+    youtube: YouTubeResource,
+    engine,
+    plan,
+    deadline: datetime | None,
+) -> dg.MaterializeResult:
+    run_id = context.run.run_id
+    totals = {"rows": 0, "missing": 0, "api_calls": 0, "requested": 0}
     newly_unavailable: list[str] = []
-    source = "simulator" if youtube.simulated else "youtube"
-    fetch_seconds = write_seconds = 0.0
-    observed_at = now
-    with youtube.session(engine, context.run.run_id) as client:
-        calls = [units_for_ids(len(ids)) for _, _, ids in plan]
-        purpose = f"{len(plan)} snapshot hour(s)"
-        if youtube.use_batch_get_stats:
-            # batches alternate: videos.list takes the even ones, batchGetStats the odd ones
-            check_budget(
-                engine, youtube.budget, sum((c + 1) // 2 for c in calls), now, purpose=purpose
-            )
-            check_budget(
-                engine,
-                youtube.budget,
-                sum(c // 2 for c in calls),
-                now,
-                purpose=purpose,
-                bucket=BATCH_STATS_BUCKET,
-            )
-        else:
-            check_budget(engine, youtube.budget, sum(calls), now, purpose=purpose)
+    missing_ids: list[str] = []
+    decreasing, worst_ratio = 0, 1.0
+    source = youtube.source
+    per_hour: list[tuple[str, dict]] = []
+    mode = "new videos" if config.new_videos_only else "hour"
+    with youtube.session(
+        engine,
+        run_id,
+        purpose=f"{len(plan)} snapshot hour(s)"
+        + (" (new videos)" if config.new_videos_only else ""),
+        units=_units(plan, youtube.use_batch_get_stats),
+        deadline=deadline,
+    ) as client:
         for i, (hour, as_of, planned_ids) in enumerate(plan):
-            video_ids = planned_ids if i == 0 else due(hour, as_of)
+            video_ids = planned_ids if i == 0 else _due_again(engine, cadence, config, hour, as_of)
             started = datetime.now(UTC)
-            observations, missing = [], []
+            observations, missing, calls = [], [], 0
             if video_ids:
-                result = client.video_statistics(
+                fetched = client.video_statistics(
                     video_ids, as_of=as_of, use_batch_get_stats=youtube.use_batch_get_stats
                 )
-                observations, missing, source = result.items, result.missing, result.source
-                totals["api_calls"] += result.api_calls
-            fetched = datetime.now(UTC)
-            observed_at = as_of or fetched
-            written = snapshot_store.replace_snapshot_partition(
-                engine,
-                hour,
-                observations,
-                observed_at=observed_at,
-                source=source,
-                run_id=context.run.run_id,
-                missing_ids=missing,
-                unavailable_after_misses=config.unavailable_after_misses,
-            )
-            totals["rows"] += written.rows
+                observations, missing, source = fetched.items, fetched.missing, fetched.source
+                calls = fetched.api_calls
+            fetched_at = datetime.now(UTC)
+            observed_at = as_of or fetched_at
+            write_args = {
+                "observed_at": observed_at,
+                "source": source,
+                "run_id": run_id,
+                "missing_ids": missing,
+                "unavailable_after_misses": config.unavailable_after_misses,
+                "videos_due": len(video_ids),
+                "api_calls": calls,
+            }
+            if config.new_videos_only:
+                if not observations and not missing:
+                    written = snapshot_store.SnapshotWrite(rows=0)
+                else:
+                    written = snapshot_store.add_new_video_observations(
+                        engine, hour, observations, **write_args
+                    )
+            else:
+                written = snapshot_store.replace_snapshot_partition(
+                    engine,
+                    hour,
+                    observations,
+                    decrease_tolerance=VIEWS_DECREASE_TOLERANCE,
+                    **write_args,
+                )
+            decreasing += written.decreasing
+            worst_ratio = min(worst_ratio, written.worst_ratio)
             newly_unavailable.extend(written.newly_unavailable)
-            fetch_seconds += (fetched - started).total_seconds()
-            write_seconds += (datetime.now(UTC) - fetched).total_seconds()
+            missing_ids.extend(m for m in missing if m not in missing_ids)
+            totals["rows"] += written.rows
+            totals["api_calls"] += calls
             totals["requested"] += len(video_ids)
             totals["missing"] += len(missing)
-            totals["views"] = sum(o.view_count for o in observations)  # the latest hour's
-            missing_ids.extend(m for m in missing if m not in missing_ids)
+            # Each partition shows its own figures, also in a multi-hour backfill.
+            hour_figures = {
+                "dagster/row_count": written.rows,
+                "videos_due": len(video_ids),
+                "videos_missing": len(missing),
+                "missing_ids": ", ".join(missing[:50]),
+                "newly_unavailable": len(written.newly_unavailable),
+                "api_calls": calls,
+                "total_views": sum(o.view_count for o in observations),
+                "observed_at": observed_at.isoformat(),
+                "fetch_seconds": round((fetched_at - started).total_seconds(), 3),
+                "write_seconds": round((datetime.now(UTC) - fetched_at).total_seconds(), 3),
+                "mode": mode,
+            }
+            key = hour.strftime("%Y-%m-%d-%H:%M")
+            per_hour.append((key, hour_figures))
+            context.add_asset_metadata(hour_figures, partition_key=key)
     if missing_ids:
         context.log.warning(
             "%d videos missing from YouTube's answer (private, deleted or not yet public): %s",
@@ -199,13 +307,13 @@ def video_metric_snapshots(
         )
     if newly_unavailable:
         context.log.warning(
-            "now unavailable after %d missed hours: %s",
+            "now unavailable after %d missed observations: %s",
             config.unavailable_after_misses,
             ", ".join(newly_unavailable[:20]),
         )
-    problems = snapshot_window_problems(
-        engine, windows[0].start, windows[-1].end, VIEWS_DECREASE_TOLERANCE
-    )
+    first = hourly_partitions.time_window_for_partition_key(per_hour[0][0]).start
+    last = hourly_partitions.time_window_for_partition_key(per_hour[-1][0]).end
+    problems = snapshot_window_problems(engine, first, last)
     checks = [
         dg.AssetCheckResult(
             check_name="counts_non_negative",
@@ -219,28 +327,24 @@ def video_metric_snapshots(
         ),
         dg.AssetCheckResult(
             check_name="views_not_decreasing",
-            passed=problems["decreasing"] == 0,
+            passed=decreasing == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"decreasing": problems["decreasing"], "worst_ratio": problems["worst_ratio"]},
+            metadata={"decreasing": decreasing, "worst_ratio": worst_ratio},
         ),
     ]
-    return dg.MaterializeResult(
-        check_results=checks,
-        metadata={
-            "dagster/row_count": totals["rows"],
-            "newly_unavailable": len(newly_unavailable),
-            "hours": len(plan),
-            "videos_due": totals["requested"],
-            "cadence": config.cadence,
-            "videos_missing": totals["missing"],
-            "missing_ids": ", ".join(missing_ids[:50]),
-            "api_calls": totals["api_calls"],
-            "quota_units": totals["api_calls"],
-            "total_views": totals["views"],
-            "source": source,
-            "observed_at": observed_at.isoformat(),
-            "fetch_seconds": round(fetch_seconds, 3),
-            "write_seconds": round(write_seconds, 3),
-            **quota_metadata(engine, youtube.budget, cadence),
-        },
+    # Facts true of every partition this run wrote; figures per hour are attached above.
+    metadata = {
+        "source": source,
+        "cadence": config.cadence,
+        "hours_in_run": len(per_hour),
+    }
+    if len(per_hour) == 1:
+        metadata.update(quota_metadata(engine, youtube.budget, cadence))
+        metadata["quota_units"] = totals["api_calls"]
+    return dg.MaterializeResult(check_results=checks, metadata=metadata)
+
+
+def _due_again(engine, cadence: Cadence, config: SnapshotConfig, hour, as_of) -> list[str]:
+    return video_store.due_video_ids(
+        engine, hour, as_of or datetime.now(UTC), cadence.tiers_json(), cadence.anchor_hour
     )

@@ -1,6 +1,6 @@
 """``tracked_videos``: the set of videos we observe, fed by the registration queue."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
@@ -14,7 +14,11 @@ from ytmetrics_dagster.defs.resources import (
 from ytmetrics_dagster.defs.schemas import VIDEOS, column_schema
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.queries import markdown, recently_added
-from ytmetrics_dagster.warehouse.quota import check_budget, units_for_ids
+from ytmetrics_dagster.warehouse.quota import units_for_ids
+
+# Registrations and the daily refresh give up after this long, so the youtube_api pool is
+# never held for long by anything but the hourly snapshots.
+DETAILS_DEADLINE = timedelta(minutes=10)
 
 
 class TrackedVideosConfig(dg.Config):
@@ -54,17 +58,16 @@ def tracked_videos(
     )
     wanted = list(dict.fromkeys([r.video_id for r in pending] + refresh_ids))
 
-    source = "simulator" if youtube.simulated else "youtube"
+    source = youtube.source
     found, api_calls = [], 0
-    with youtube.session(engine, context.run.run_id) as client:
+    with youtube.session(
+        engine,
+        context.run.run_id,
+        purpose="tracked_videos",
+        units={"default": units_for_ids(len(wanted))},
+        deadline=datetime.now(UTC) + DETAILS_DEADLINE,
+    ) as client:
         if wanted:
-            check_budget(
-                engine,
-                youtube.budget,
-                units_for_ids(len(wanted)),
-                datetime.now(UTC),
-                purpose="tracked_videos",
-            )
             result = client.video_details(wanted)
             found, api_calls, source = result.items, result.api_calls, result.source
 
