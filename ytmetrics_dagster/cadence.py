@@ -37,8 +37,11 @@ class Cadence:
         return self.tiers[-1].every_hours
 
     def tiers_json(self) -> list[dict]:
+        # ytmetrics.cadence_interval picks the first tier by "pos": JSON array order is not
+        # something to rely on once it has been through jsonb_to_recordset
         return [
-            {"max_age_hours": t.max_age_hours, "every_hours": t.every_hours} for t in self.tiers
+            {"pos": i, "max_age_hours": t.max_age_hours, "every_hours": t.every_hours}
+            for i, t in enumerate(self.tiers)
         ]
 
     def units_per_day(self, videos_per_interval: dict[int, int], ids_per_unit: int = 50) -> int:

@@ -71,6 +71,20 @@ def source_setting() -> str:
     return source
 
 
+def _days(name: str) -> int | None:
+    raw = _env(name)
+    if raw is None or raw == "0":
+        return None
+    if not raw.isdigit():
+        raise ConfigurationError(f"{name} must be a number of days (or 0/unset: keep forever)")
+    return int(raw)
+
+
+def retention_days() -> tuple[int | None, int | None]:
+    """(YTMETRICS_RETENTION_SNAPSHOT_DAYS, YTMETRICS_RETENTION_DERIVED_DAYS); None: forever."""
+    return _days("YTMETRICS_RETENTION_SNAPSHOT_DAYS"), _days("YTMETRICS_RETENTION_DERIVED_DAYS")
+
+
 def missing_key_message() -> str:
     return (
         "YTMETRICS_SOURCE is 'youtube' (the default) but YOUTUBE_API_KEY is not set: nothing "

@@ -87,6 +87,8 @@ def engine(database_url):
                 + " RESTART IDENTITY CASCADE"
             )
         )
+        # markers left by retention runs; the deployment's first day stays
+        conn.execute(text("DELETE FROM ytmetrics.deployment WHERE key <> 'partitions_start'"))
     return engine
 
 

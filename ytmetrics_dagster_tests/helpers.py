@@ -108,3 +108,19 @@ def spend_units(engine, units: int, at: datetime, bucket: str = "default") -> No
             ),
             {"at": at, "day": quota_day(at), "bucket": bucket, "units": units},
         )
+
+
+def track_directly(engine, ids: list[str], at: datetime | None = None) -> None:
+    """Track simulated videos without spending API calls (their details from the catalog)."""
+    from ytmetrics_dagster.warehouse.videos import apply_registrations
+    from ytmetrics_dagster.youtube.models import VideoDetails
+
+    details = []
+    for vid in ids:
+        p = CATALOG.profile(vid)
+        details.append(
+            VideoDetails(
+                vid, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
+            )
+        )
+    apply_registrations(engine, [], details, source="simulator", now=at or datetime.now(UTC))

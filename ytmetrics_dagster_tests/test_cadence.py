@@ -1,5 +1,6 @@
 """Age-tiered cadence: the pure rules, and which videos an hourly partition observes."""
 
+import json
 from datetime import timedelta
 
 import dagster as dg
@@ -96,3 +97,19 @@ def test_a_missed_daily_observation_is_caught_up(engine, resources):
     # 12:00 on the 19th never ran: at 11:00 on the 20th the last observation is 24 h old, so
     # the video is caught up; 12:00 on the 20th is its regular daily hour.
     assert hours == [first, first + timedelta(hours=24), first + timedelta(hours=25)]
+
+
+def test_the_sql_tier_function_picks_tiers_by_position_not_json_order(engine):
+    from sqlalchemy import text
+
+    from ytmetrics_dagster.cadence import parse_cadence
+
+    tiers = parse_cadence("1d:1h,7d:6h,*:24h").tiers_json()
+    assert [t["pos"] for t in tiers] == [0, 1, 2]
+    shuffled = json.dumps([tiers[2], tiers[0], tiers[1]])
+    with engine.connect() as conn:
+        pick = conn.execute(
+            text("SELECT ytmetrics.cadence_interval(CAST(:t AS jsonb), :age)"),
+            {"t": shuffled, "age": 2.0},
+        ).scalar_one()
+    assert pick == 1  # the youngest tier, whatever order the JSON has

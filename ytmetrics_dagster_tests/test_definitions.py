@@ -32,6 +32,8 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "daily_growth_schedule",
         "refresh_tracked_videos_schedule",
         "analysis_schedule",
+        "partition_upkeep_schedule",
+        "retention_schedule",
     }
     assert {s.name for s in repo.sensor_defs} == {
         "registration_requests_sensor",
@@ -44,7 +46,13 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
     }
     assert "register_videos" in {j.name for j in repo.get_all_jobs()}
     for schedule in repo.schedule_defs:
-        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+        # retention drops data: on by default only when a policy is configured
+        expected = (
+            dg.DefaultScheduleStatus.STOPPED
+            if schedule.name == "retention_schedule"
+            else dg.DefaultScheduleStatus.RUNNING
+        )
+        assert schedule.default_status == expected, schedule.name
     for sensor in repo.sensor_defs:
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert set(repo.get_top_level_resources()) >= {"youtube", "warehouse", "alerting"}

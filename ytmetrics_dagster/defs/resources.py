@@ -21,7 +21,7 @@ from ytmetrics_dagster.warehouse.quota import (
     release,
     reserve,
 )
-from ytmetrics_dagster.warehouse.sources import SourceMixError
+from ytmetrics_dagster.warehouse.sources import SourceMixError, assert_source_allowed
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.errors import YouTubeError
 from ytmetrics_dagster.youtube.factory import build_client
@@ -126,6 +126,12 @@ class YouTubeResource(dg.ConfigurableResource):
         are left to the step RetryPolicy, the rest (quota, key, access, deadline) fail at once.
         """
         self.check_configured()
+        try:
+            # simulated data into a warehouse of real data is refused before any call
+            with engine.connect() as conn:
+                assert_source_allowed(conn, self.source)
+        except SourceMixError as err:
+            raise dg.Failure(description=str(err), allow_retries=False) from None
         now = datetime.now(UTC)
         hold_for = (deadline - now) if deadline else timedelta(hours=1)
         reservations: dict[str, int] = {}
@@ -164,6 +170,15 @@ class YouTubeResource(dg.ConfigurableResource):
         finally:
             client.close()
             release(engine, reservations.values())
+
+
+@contextlib.contextmanager
+def refused_writes_fail_at_once() -> Iterator[None]:
+    """A write the warehouse refuses by policy (mixing sources) is not transient: no retry."""
+    try:
+        yield
+    except SourceMixError as err:
+        raise dg.Failure(description=str(err), allow_retries=False) from None
 
 
 class AlertingResource(dg.ConfigurableResource):

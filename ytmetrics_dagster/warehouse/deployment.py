@@ -17,3 +17,21 @@ def partitions_start(engine: Engine) -> date:
             text("SELECT value FROM ytmetrics.deployment WHERE key = :k"), {"k": PARTITIONS_START}
         ).scalar_one()
     return date.fromisoformat(value)
+
+
+def get_setting(engine: Engine, key: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT value FROM ytmetrics.deployment WHERE key = :k"), {"k": key}
+        ).scalar()
+
+
+def set_setting(engine: Engine, key: str, value: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ytmetrics.deployment (key, value) VALUES (:k, :v) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, set_at = now()"
+            ),
+            {"k": key, "v": value},
+        )

@@ -46,6 +46,15 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     return current_revision(engine) or ""
 
 
+def downgrade(engine: Engine, revision: str) -> str:
+    with engine.begin() as conn:
+        xact_lock(conn, locks.MIGRATIONS)
+        cfg = _config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    return current_revision(engine) or ""
+
+
 def require_current(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current != head:

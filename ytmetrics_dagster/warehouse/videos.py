@@ -270,6 +270,44 @@ def remove_video(
         return deleted
 
 
+DUE_SQL = """
+SELECT v.video_id
+FROM ytmetrics.videos v
+LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
+CROSS JOIN LATERAL (
+    SELECT ytmetrics.cadence_interval(
+        CAST(:tiers AS jsonb),
+        extract(epoch FROM CAST(:hour AS timestamptz) - v.published_at) / 3600.0
+    ) AS every_hours
+) tier
+LEFT JOIN LATERAL (
+    SELECT CASE WHEN st.last_hour < :hour THEN st.last_hour
+                WHEN st.prev_hour < :hour THEN st.prev_hour END AS last_hour
+) known ON true
+LEFT JOIN LATERAL (
+    SELECT max(s.snapshot_hour) AS last_hour
+    FROM ytmetrics.metric_snapshots s
+    WHERE st.prev_hour >= :hour
+      AND s.video_key = v.video_key AND s.snapshot_hour < :hour
+) history ON true
+WHERE v.status = 'active'
+  AND (v.published_at IS NULL OR v.published_at <= :observe_at)
+  AND (
+      tier.every_hours = 1
+      OR mod(CAST(floor(extract(epoch FROM CAST(:hour AS timestamptz)) / 3600) AS bigint)
+             - :anchor, tier.every_hours) = 0
+      OR coalesce(known.last_hour, history.last_hour) IS NULL
+      OR coalesce(known.last_hour, history.last_hour)
+         <= CAST(:hour AS timestamptz) - make_interval(hours => tier.every_hours)
+  )
+ORDER BY v.video_id
+"""
+
+
+def due_params(hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int) -> dict:
+    return {"tiers": _json(tiers), "hour": hour, "observe_at": observe_at, "anchor": anchor_hour}
+
+
 def due_video_ids(
     engine: Engine, hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int
 ) -> list[str]:
@@ -281,48 +319,7 @@ def due_video_ids(
     write), so the cost does not grow with history; only for an hour older than a video's
     two newest observations (simulator backfills) is the history consulted."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                """
-                SELECT v.video_id
-                FROM ytmetrics.videos v
-                LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
-                CROSS JOIN LATERAL (
-                    SELECT ytmetrics.cadence_interval(
-                        CAST(:tiers AS jsonb),
-                        extract(epoch FROM CAST(:hour AS timestamptz) - v.published_at) / 3600.0
-                    ) AS every_hours
-                ) tier
-                LEFT JOIN LATERAL (
-                    SELECT CASE WHEN st.last_hour < :hour THEN st.last_hour
-                                WHEN st.prev_hour < :hour THEN st.prev_hour END AS last_hour
-                ) known ON true
-                LEFT JOIN LATERAL (
-                    SELECT max(s.snapshot_hour) AS last_hour
-                    FROM ytmetrics.metric_snapshots s
-                    WHERE st.prev_hour >= :hour
-                      AND s.video_key = v.video_key AND s.snapshot_hour < :hour
-                ) history ON true
-                WHERE v.status = 'active'
-                  AND (v.published_at IS NULL OR v.published_at <= :observe_at)
-                  AND (
-                      tier.every_hours = 1
-                      OR mod(CAST(floor(extract(epoch FROM CAST(:hour AS timestamptz)) / 3600) AS bigint)
-                             - :anchor, tier.every_hours) = 0
-                      OR coalesce(known.last_hour, history.last_hour) IS NULL
-                      OR coalesce(known.last_hour, history.last_hour)
-                         <= CAST(:hour AS timestamptz) - make_interval(hours => tier.every_hours)
-                  )
-                ORDER BY v.video_id
-                """
-            ),
-            {
-                "tiers": _json(tiers),
-                "hour": hour,
-                "observe_at": observe_at,
-                "anchor": anchor_hour,
-            },
-        )
+        rows = conn.execute(text(DUE_SQL), due_params(hour, observe_at, tiers, anchor_hour))
         return [r.video_id for r in rows]
 
 

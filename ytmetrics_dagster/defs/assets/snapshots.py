@@ -12,6 +12,7 @@ from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
     WarehouseResource,
     YouTubeResource,
+    refused_writes_fail_at_once,
     youtube_retry_policy,
 )
 from ytmetrics_dagster.defs.schemas import METRIC_SNAPSHOTS, column_schema
@@ -182,7 +183,8 @@ def video_metric_snapshots(
                 f"{in_progress[0].end:%H:%M} UTC; too late to start observing it",
                 allow_retries=False,
             )
-        result = _collect(context, config, cadence, youtube, engine, plan, deadline)
+        with refused_writes_fail_at_once():
+            result = _collect(context, config, cadence, youtube, engine, plan, deadline)
     except Exception as err:
         if in_progress and not _will_retry(err, context.retry_number):
             _record_missed(context, engine, in_progress[0].start, err, plan)
@@ -196,11 +198,17 @@ def _record_missed(context, engine, hour: datetime, err: BaseException, plan) ->
     reason = (err.description if isinstance(err, dg.Failure) else None) or str(err)
     due_count = next((len(ids) for h, _, ids in plan if h == hour), None)
     key = hour.strftime("%Y-%m-%d-%H:%M")
-    context.log_event(
+    # Reported straight to the event log: events logged by a failing step are not kept.
+    context.instance.report_runless_asset_event(
         dg.AssetObservation(
             asset_key="video_metric_snapshots",
             partition=key,
-            metadata={"observed": False, "reason": reason[:1000], "videos_due": due_count or 0},
+            metadata={
+                "observed": False,
+                "reason": reason[:1000],
+                "videos_due": due_count or 0,
+                "run_id": context.run.run_id,
+            },
         )
     )
     try:

@@ -9,6 +9,7 @@ from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
     WarehouseResource,
     YouTubeResource,
+    refused_writes_fail_at_once,
     youtube_retry_policy,
 )
 from ytmetrics_dagster.defs.schemas import VIDEOS, column_schema
@@ -74,16 +75,17 @@ def tracked_videos(
     now = datetime.now(UTC)
     pending_ids = {r.video_id for r in pending}
     unavailable_before = set(unavailable)
-    outcome = video_store.apply_registrations(
-        engine,
-        pending,
-        [d for d in found if d.video_id in pending_ids],
-        source=source,
-        now=now,
-        run_id=context.run.run_id,
-    )
     refreshed = [d for d in found if d.video_id not in pending_ids]
-    video_store.refresh_details(engine, refreshed, source=source, now=now)
+    with refused_writes_fail_at_once():
+        outcome = video_store.apply_registrations(
+            engine,
+            pending,
+            [d for d in found if d.video_id in pending_ids],
+            source=source,
+            now=now,
+            run_id=context.run.run_id,
+        )
+        video_store.refresh_details(engine, refreshed, source=source, now=now)
     returned = sorted(d.video_id for d in refreshed if d.video_id in unavailable_before)
     counts = video_store.status_counts(engine)
     recent, added_24h = recently_added(engine, limit=10)

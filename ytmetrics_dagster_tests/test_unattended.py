@@ -1,0 +1,465 @@
+"""Unattended operation (issue #9): an explicit source, a durable ledger, atomic budgets,
+registrations that cost only their own calls, growth that follows snapshots, and hours that
+could not be observed recorded instead of lost silently. Real Postgres, simulator over HTTP,
+real materializations; the real-API mode is a key plus the simulator's URL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+from ytmetrics_dagster.defs.assets import snapshots as snapshots_module
+from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
+from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.resources import YouTubeResource
+from ytmetrics_dagster.defs.sensors import channel_uploads_sensor, new_videos_snapshot_sensor
+from ytmetrics_dagster.warehouse import growth, snapshots
+from ytmetrics_dagster.warehouse.quota import (
+    Budget,
+    DurableLedger,
+    LedgerUnavailableError,
+    QuotaBudgetExceeded,
+    reserve,
+)
+from ytmetrics_dagster.warehouse.videos import queue_registrations
+from ytmetrics_dagster.youtube.client import YouTubeClient
+from ytmetrics_dagster.youtube.models import VideoStatistics
+
+from .helpers import CATALOG, DAY, current_hour, normal_ids, spend_units, track_directly
+
+SECRET = "AIzaSy-unattended-test-key-000"
+HOUR = "%Y-%m-%d-%H:%M"
+
+
+def snapshot(resources, at: datetime, **kwargs):
+    return dg.materialize(
+        [video_metric_snapshots], partition_key=at.strftime(HOUR), resources=resources, **kwargs
+    )
+
+
+def frame(engine, sql: str, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
+def requests_sent(simulator) -> int:
+    return simulator.state.requests_by_method.get("videos", 0)
+
+
+# -- the source is explicit ----------------------------------------------------------------
+
+
+def test_real_api_without_a_key_fails_before_any_call_or_write(engine, resources, simulator):
+    ids = normal_ids(3)
+    track_directly(engine, ids)
+    queue_registrations(engine, [(v, v) for v in normal_ids(5)[3:]])
+    keyless = dict(
+        resources, youtube=YouTubeResource(source="youtube", base_url=simulator.base_url)
+    )
+    for assets, key in (
+        ([video_metric_snapshots], current_hour().strftime(HOUR)),
+        ([tracked_videos], None),
+    ):
+        result = dg.materialize(assets, partition_key=key, resources=keyless, raise_on_error=False)
+        assert not result.success
+        message = result.failure_data_for_node(assets[0].key.path[-1]).error.message
+        assert "YTMETRICS_SOURCE" in message and "YOUTUBE_API_KEY" in message
+        # a missing key is not transient: no step retries
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    assert requests_sent(simulator) == 0
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.api_calls").n[0] == 0
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
+    pending = frame(engine, "SELECT status FROM ytmetrics.registration_requests")
+    assert set(pending.status) == {"pending"}
+    # the discovery sensor says why instead of calling anything
+    context = dg.build_sensor_context(
+        resources={"youtube": keyless["youtube"], "warehouse": resources["warehouse"]}
+    )
+    skip = channel_uploads_sensor(context)
+    assert isinstance(skip, dg.SkipReason) and "YOUTUBE_API_KEY" in skip.skip_message
+
+
+def test_the_source_defaults_to_youtube_and_rejects_nonsense(monkeypatch):
+    from ytmetrics_dagster.settings import ConfigurationError, load_settings
+
+    monkeypatch.delenv("YTMETRICS_SOURCE")
+    assert load_settings().source == "youtube"
+    assert not load_settings().uses_simulator
+    monkeypatch.setenv("YTMETRICS_SOURCE", "simulated-please")
+    with pytest.raises(ConfigurationError, match="YTMETRICS_SOURCE"):
+        load_settings()
+
+
+def test_simulated_rows_never_mix_into_a_warehouse_holding_real_data(engine, resources, simulator):
+    ids = normal_ids(2)
+    track_directly(engine, ids)
+    with engine.begin() as conn:  # as if collected from YouTube earlier
+        conn.execute(text("UPDATE ytmetrics.videos SET source = 'youtube'"))
+    result = snapshot(resources, DAY + timedelta(hours=2), raise_on_error=False)
+    assert not result.success
+    message = result.failure_data_for_node("video_metric_snapshots").error.message
+    assert "refusing to write simulated data" in message and "YTMETRICS_DATABASE_URL" in message
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
+    # registrations from the simulator are refused the same way
+    queue_registrations(engine, [(v, v) for v in normal_ids(3)[2:]])
+    refused = dg.materialize([tracked_videos], resources=resources, raise_on_error=False)
+    assert not refused.success
+    assert (
+        "refusing to write simulated data"
+        in refused.failure_data_for_node("tracked_videos").error.message
+    )
+
+
+# -- the ledger is durable ------------------------------------------------------------------
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import os, sys
+    import dagster as dg
+    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+    from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+    resources = {
+        "youtube": YouTubeResource(source="simulator", base_url=sys.argv[1], max_workers=4),
+        "warehouse": WarehouseResource(database_url=sys.argv[2]),
+    }
+    print("started", flush=True)
+    dg.materialize([video_metric_snapshots], partition_key=sys.argv[3], resources=resources)
+    """
+)
+
+
+def test_a_killed_run_leaves_every_sent_call_in_the_ledger(engine, database_url, simulator):
+    track_directly(engine, normal_ids(1500))  # 30 batches
+    simulator.state.latency_seconds = 0.4
+    env = dict(os.environ, YTMETRICS_DATABASE_URL=database_url)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_RUN,
+            simulator.base_url,
+            database_url,
+            (DAY + timedelta(hours=5)).strftime(HOUR),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while requests_sent(simulator) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert requests_sent(simulator) >= 6, "the run never got to the API"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    time.sleep(1.0)  # requests in flight when it died reach the simulator's count
+    served = requests_sent(simulator)
+    ledger = frame(engine, "SELECT * FROM ytmetrics.api_calls")
+    assert 6 <= served < 30  # killed mid-fetch
+    assert len(ledger) == served
+    assert ledger.units.sum() == served
+    # nothing was written for the hour
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
+
+
+def test_a_call_that_cannot_be_recorded_is_not_sent(simulator):
+    dead = create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:9/nowhere", connect_args={"connect_timeout": 2}
+    )
+    client = YouTubeClient(simulator.base_url, ledger=DurableLedger(dead, run_id="t"))
+    with client, pytest.raises(LedgerUnavailableError, match="cannot record"):
+        client.video_statistics(normal_ids(120))
+    assert requests_sent(simulator) == 0
+
+
+# -- the budget is a reservation ------------------------------------------------------------
+
+
+def test_two_reservations_that_together_exceed_what_is_left_cannot_both_succeed(engine):
+    budget = Budget(daily_units=10_000, discovery_reserve_units=500)
+    now = datetime.now(UTC)
+    spend_units(engine, 9_000, now)  # 500 units left for collection
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def claim(name: str) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(reserve(engine, budget, 400, now, purpose=name, run_id=name))
+        except QuotaBudgetExceeded as err:
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=claim, args=(f"run-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    granted = [o for o in outcomes if isinstance(o, int)]
+    refused = [o for o in outcomes if isinstance(o, QuotaBudgetExceeded)]
+    assert len(granted) == 1 and len(refused) == 1
+    assert "needs 400 quota units but only 100 are left" in str(refused[0])
+    assert "400 held by runs in progress" in str(refused[0])
+
+
+def test_two_runs_at_once_never_spend_more_than_is_left(engine, resources, simulator):
+    track_directly(engine, normal_ids(250))  # 5 units per hour
+    tight = dict(
+        resources,
+        youtube=YouTubeResource(
+            source="simulator",
+            base_url=simulator.base_url,
+            daily_quota_units=8,
+            discovery_reserve_units=0,
+        ),
+    )
+    simulator.state.latency_seconds = 0.2
+    results = {}
+
+    def run(hours: int) -> None:
+        results[hours] = snapshot(tight, DAY + timedelta(hours=hours), raise_on_error=False)
+
+    threads = [threading.Thread(target=run, args=(h,)) for h in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    succeeded = [r for r in results.values() if r.success]
+    failed = [r for r in results.values() if not r.success]
+    assert len(succeeded) == 1 and len(failed) == 1
+    assert (
+        "needs 5 quota units but only 3 are left"
+        in failed[0].failure_data_for_node("video_metric_snapshots").error.message
+    )
+    assert requests_sent(simulator) == 5
+    assert frame(engine, "SELECT sum(units) AS n FROM ytmetrics.api_calls").n[0] == 5
+
+
+# -- a registration costs only its own calls -------------------------------------------------
+
+
+def test_new_videos_are_observed_into_the_current_hour_at_their_own_cost(
+    engine, resources, simulator, dagster_pg_url
+):
+    track_directly(engine, normal_ids(120))
+    hour = current_hour()
+    assert snapshot(resources, hour).success  # the scheduled run: ceil(120/50) = 3 calls
+    before = frame(engine, "SELECT * FROM ytmetrics.snapshots ORDER BY video_id")
+    new = [v for v in normal_ids(123) if v not in set(before.video_id)]
+    assert len(new) == 3
+    queue_registrations(engine, [(v, v) for v in new])
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+        assert dg.materialize([tracked_videos], resources=resources, instance=instance).success
+        defs = dg.Definitions(
+            assets=[tracked_videos, video_metric_snapshots, video_growth_hourly],
+            sensors=[new_videos_snapshot_sensor],
+            resources=resources,
+        )
+        context = dg.build_sensor_context(instance=instance, definitions=defs)
+        (request,) = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
+        calls_before = requests_sent(simulator)
+        job = defs.resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            run_config=request.run_config,
+            partition_key=request.partition_key,
+            instance=instance,
+            asset_selection=[
+                dg.AssetKey("video_metric_snapshots"),
+                dg.AssetKey("video_growth_hourly"),
+            ],
+        )
+    assert result.success
+    # ceil(3/50) = 1 call for the 3 new videos, none for the 120 already observed
+    assert requests_sent(simulator) - calls_before == 1
+    after = frame(engine, "SELECT * FROM ytmetrics.snapshots ORDER BY video_id")
+    assert len(after) == 123
+    kept = after[after.video_id.isin(before.video_id)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before)  # the earlier observations are untouched
+    batches = frame(
+        engine, "SELECT kind, videos_written FROM ytmetrics.snapshot_batches ORDER BY batch_id"
+    )
+    assert list(batches.kind) == ["hour", "new_videos"]
+    assert list(batches.videos_written) == [120, 3]
+    growth_rows = frame(engine, "SELECT count(*) AS n FROM ytmetrics.growth_hourly")
+    assert growth_rows.n[0] == 123  # growth followed, in the same run
+    # the hourly run still replaces the hour whole, with one batch
+    assert snapshot(resources, hour).success
+    assert list(frame(engine, "SELECT kind FROM ytmetrics.snapshot_batches").kind) == ["hour"]
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 123
+
+
+# -- growth follows snapshots ----------------------------------------------------------------
+
+
+def _views(vid: str, at: datetime) -> int:
+    return CATALOG.profile(vid).statistics_at(at).view_count
+
+
+def test_rewriting_an_hour_refreshes_the_next_observations_growth(engine, resources):
+    ids = normal_ids(3)
+    track_directly(engine, ids)
+    h1, h2, h3 = (DAY + timedelta(hours=h) for h in (1, 2, 3))
+    for h in (h1, h2, h3):
+        assert snapshot(resources, h).success
+    growth.rebuild_hourly_growth(engine, h1, h3 + timedelta(hours=1))
+    # YouTube's answer for h2 is corrected (as a re-observation could): +1,000 views each
+    corrected = [
+        VideoStatistics(v, _views(v, h2 + timedelta(minutes=5)) + 1000, None, None) for v in ids
+    ]
+    snapshots.replace_snapshot_partition(
+        engine, h2, corrected, observed_at=h2 + timedelta(minutes=5), source="simulator"
+    )
+    growth.rebuild_hourly_growth(engine, h2, h2 + timedelta(hours=1))
+    rows = frame(
+        engine,
+        "SELECT video_id, snapshot_hour, view_count, views_gained FROM ytmetrics.growth_hourly",
+    ).set_index(["video_id", "snapshot_hour"])
+    for v in ids:
+        v1, v3 = _views(v, h1 + timedelta(minutes=5)), _views(v, h3 + timedelta(minutes=5))
+        v2 = _views(v, h2 + timedelta(minutes=5)) + 1000
+        assert rows.loc[(v, h2)].views_gained == v2 - v1
+        # h3's delta is computed from the corrected h2, not from the stale one
+        assert rows.loc[(v, h3)].views_gained == v3 - v2
+
+
+def test_a_growth_rebuild_waits_for_a_snapshot_write_in_progress(engine, resources):
+    ids = normal_ids(2)
+    track_directly(engine, ids)
+    h1, h2 = DAY + timedelta(hours=7), DAY + timedelta(hours=8)
+    assert snapshot(resources, h1).success
+    assert snapshot(resources, h2).success
+    growth.rebuild_hourly_growth(engine, h1, h2 + timedelta(hours=1))
+    corrected = [
+        VideoStatistics(v, _views(v, h2 + timedelta(minutes=5)) + 777, None, None) for v in ids
+    ]
+    writing = threading.Event()
+    release = threading.Event()
+    # A snapshot write of h2 that is between its DELETE+INSERT and its COMMIT when the growth
+    # rebuild starts: hold its transaction open with a hook.
+    original_track = snapshots._track_misses
+
+    def slow_track(*args, **kwargs):
+        out = original_track(*args, **kwargs)
+        writing.set()
+        release.wait(10)
+        return out
+
+    done = {}
+    try:
+        snapshots._track_misses = slow_track
+        writer = threading.Thread(
+            target=lambda: snapshots.replace_snapshot_partition(
+                engine, h2, corrected, observed_at=h2 + timedelta(minutes=5), source="simulator"
+            )
+        )
+        writer.start()
+        assert writing.wait(10)
+        rebuild = threading.Thread(
+            target=lambda: done.setdefault(
+                "rows", growth.rebuild_hourly_growth(engine, h2, h2 + timedelta(hours=1))
+            )
+        )
+        rebuild.start()
+        time.sleep(1.0)
+        assert rebuild.is_alive(), "the growth rebuild did not wait for the snapshot write"
+        release.set()
+        writer.join(10)
+        rebuild.join(30)
+    finally:
+        snapshots._track_misses = original_track
+        release.set()
+    assert done["rows"] == 2
+    rows = frame(
+        engine,
+        "SELECT video_id, view_count FROM ytmetrics.growth_hourly WHERE snapshot_hour = :h",
+        h=h2,
+    ).set_index("video_id")
+    for v in ids:  # computed from the snapshots as committed, not the ones before
+        assert rows.loc[v].view_count == _views(v, h2 + timedelta(minutes=5)) + 777
+
+
+def test_a_rewritten_snapshot_hour_makes_its_growth_due(engine, resources, dagster_pg_url):
+    track_directly(engine, normal_ids(2))
+    hour = current_hour() - timedelta(hours=2)
+    defs = dg.Definitions(assets=[video_metric_snapshots, video_growth_hourly], resources=resources)
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+        both = dg.materialize(
+            [video_metric_snapshots, video_growth_hourly],
+            partition_key=hour.strftime(HOUR),
+            resources=resources,
+            instance=instance,
+        )
+        assert both.success
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert first.total_requested == 0  # growth is up to date
+        # the hour is observed again outside the hourly job (a re-run, a backfill)
+        assert snapshot(resources, hour, instance=instance).success
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first.cursor
+        )
+        requested = second.get_requested_partitions(dg.AssetKey("video_growth_hourly"))
+        assert requested == {hour.strftime(HOUR)}
+
+
+# -- an hour that cannot be observed is recorded ----------------------------------------------
+
+
+def test_a_slow_api_gives_up_before_the_hour_closes_and_the_hour_is_recorded(
+    engine, resources, simulator, monkeypatch
+):
+    track_directly(engine, normal_ids(60))
+    hour = current_hour()
+    left = (hour + timedelta(hours=1) - datetime.now(UTC)).total_seconds()
+    # the hour's deadline in 3 seconds from now
+    monkeypatch.setattr(snapshots_module, "HOUR_DEADLINE_MARGIN", timedelta(seconds=left - 3))
+    simulator.state.latency_seconds = 6.0
+    keyed = dict(
+        resources,
+        youtube=YouTubeResource(source="youtube", api_key=SECRET, base_url=simulator.base_url),
+    )
+    started = time.monotonic()
+    with dg.instance_for_test() as instance:
+        result = snapshot(keyed, hour, raise_on_error=False, instance=instance)
+        elapsed = time.monotonic() - started
+        observations = [
+            r.asset_observation
+            for r in instance.fetch_observations(
+                dg.AssetKey("video_metric_snapshots"), limit=5
+            ).records
+        ]
+    assert not result.success
+    assert elapsed < 15, f"held on for {elapsed:.0f} s after its deadline"
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    missed = frame(engine, "SELECT * FROM ytmetrics.missed_hours")
+    assert list(missed.snapshot_hour) == [hour]
+    assert "deadline" in missed.reason[0] and missed.videos_due[0] == 60
+    alerts = frame(engine, "SELECT kind, message FROM ytmetrics.alerts")
+    assert list(alerts.kind) == ["missed_hour"] and SECRET not in alerts.message[0]
+    assert observations and observations[0].partition == hour.strftime(HOUR)
+    assert observations[0].metadata["observed"].value is False
+    # observed after all (a later attempt inside the hour): the record goes
+    time.sleep(max(0.0, 6.5 - elapsed))  # the abandoned requests finish on the server
+    simulator.state.latency_seconds = 0.0
+    monkeypatch.setattr(snapshots_module, "HOUR_DEADLINE_MARGIN", timedelta(seconds=90))
+    if (hour + timedelta(hours=1) - datetime.now(UTC)).total_seconds() > 120:
+        assert snapshot(keyed, hour).success
+        assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.missed_hours").n[0] == 0
