@@ -83,14 +83,15 @@ def video(p: VideoProfile, parts: set[str], at: datetime) -> dict:
 
 def video_stat(p: VideoProfile, parts: set[str], at: datetime) -> dict:
     """A ``videos:batchGetStats`` VideoStat: three counters (no favoriteCount), the publish
-    time as ``snippet.publishTime`` and the duration."""
+    time as ``snippet.publishTime`` and the duration, which the discovery document types as a
+    google-duration (protobuf JSON: "1263s"), not videos.list's ISO 8601."""
     body: dict = {}
     if "snippet" in parts:
         body["snippet"] = {"publishTime": rfc3339(p.published_at)}
     if "statistics" in parts:
         body["statistics"] = _counters(p, at, favorite=False)
     if "contentDetails" in parts:
-        body["contentDetails"] = {"duration": iso_duration(p.duration_seconds)}
+        body["contentDetails"] = {"duration": f"{p.duration_seconds}s"}
     return _finish("youtube#videoStats", p.video_id, body)
 
 
