@@ -224,6 +224,26 @@ def test_the_key_is_redacted_from_every_field_in_any_spelling(spelling):
 
 
 @pytest.mark.parametrize(
+    "disguise",
+    [
+        lambda k: quote(quote(k, safe=""), safe=""),  # encoded twice
+        lambda k: "".join(f"&#{ord(c)};" for c in k),  # HTML entities
+        lambda k: "".join(f"\\u{ord(c):04x}" for c in k),  # JSON escapes, kept literal
+        lambda k: k[:10] + "\n" + k[10:],  # split by a control character
+        lambda k: k[:10] + ";" + k[10:],  # split by a character a sanitizer replaces
+        lambda k: " ".join(k),  # spaced out
+    ],
+)
+def test_a_key_that_survives_redaction_in_disguise_is_withheld(disguise):
+    hidden = disguise(KEY)
+    body = {"error": {"code": 400, "message": f"x {hidden} y", "errors": [{"reason": hidden}]}}
+    error = error_from_response(400, json.dumps(body), secret=KEY)
+    assert "withheld" in str(error)
+    assert error.reason == "[REDACTED]"
+    assert_no_key(str(error))
+
+
+@pytest.mark.parametrize(
     "body",
     [
         f"<html><body>key={KEY}</body></html>",

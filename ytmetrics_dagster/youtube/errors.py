@@ -20,6 +20,7 @@ import html
 import json
 import re
 from functools import lru_cache
+from urllib.parse import unquote_plus
 
 REDACTED = "[REDACTED]"
 MAX_MESSAGE = 300
@@ -104,11 +105,37 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _UNSAFE_REASON = re.compile(r"[^A-Za-z0-9_.:\[\]-]+")
 _TAG = re.compile(r"<[^>]*>")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+WITHHELD = "[withheld: the server's text contained the API key]"
+
+
+def _still_leaks(text: str, secret: str | None) -> bool:
+    """Whether ``text`` (already redacted) still carries the secret in a spelling ``redact``
+    does not undo: encoded twice, as HTML entities or \\u escapes, or with separators
+    between its characters (what a sanitizer replacing characters could put back together)."""
+    if not secret or not text:
+        return False
+    variants = {
+        text,
+        html.unescape(text),
+        _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text),
+    }
+    for variant in list(variants):
+        once = unquote_plus(variant)
+        variants |= {once, unquote_plus(once)}
+    pattern = _secret_pattern(secret)
+    if any(pattern.search(v) for v in variants):
+        return True
+    core = _NOT_ALNUM.sub("", secret.lower())
+    return len(core) >= 8 and any(core in _NOT_ALNUM.sub("", v.lower()) for v in variants)
 
 
 def clean_text(text: object, secret: str | None, limit: int = MAX_MESSAGE) -> str:
-    """Server-written text made safe for a message or a log line: redacted, one line, bounded."""
+    """Server-written text made safe for a message or a log line: redacted, one line, bounded.
+    Text that would still give the key away after redaction is withheld whole."""
     text = _CONTROL.sub(" ", redact(str(text), secret)).strip()
+    if _still_leaks(text, secret):
+        return WITHHELD
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -116,7 +143,11 @@ def clean_reason(value: object, secret: str | None) -> str | None:
     """A server-written reason fit for ``api_calls.reason``: redacted, a bounded token."""
     if value is None or value == "":
         return None
-    token = _UNSAFE_REASON.sub("_", redact(str(value), secret)).strip("_")
+    redacted = redact(str(value), secret)
+    token = _UNSAFE_REASON.sub("_", redacted).strip("_")
+    # Checked before sanitizing too: "%2541%2549..." becomes "2541_2549...", still readable.
+    if _still_leaks(redacted, secret) or _still_leaks(token, secret):
+        return REDACTED
     return token[:MAX_REASON] or None
 
 
