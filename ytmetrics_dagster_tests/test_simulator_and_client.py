@@ -242,3 +242,22 @@ def test_the_first_failure_cancels_batches_not_yet_sent(simulator):
     # at most what the two workers had in flight or picked up before the cancellation
     assert simulator.state.requests_by_method["videos"] <= 2 * 2
     assert sum(call.units for call in c.call_log) == simulator.state.requests_by_method["videos"]
+
+
+def test_a_hostile_endpoint_cannot_get_the_key_into_cli_output(
+    engine, simulator, monkeypatch, capsys
+):
+    from ytmetrics_dagster.cli import main
+
+    monkeypatch.setenv("YTMETRICS_SOURCE", "youtube")
+    monkeypatch.setenv("YOUTUBE_API_KEY", HOSTILE_KEY)
+    monkeypatch.setenv("YTMETRICS_YOUTUBE_API_URL", simulator.base_url)
+    for fault in ("echoKey", "echoKeyHtml"):
+        simulator.state.script("channels", [fault])
+        assert main(["track-channel", "@simchannel03"]) != 0
+    out = capsys.readouterr()
+    assert "error:" in out.err
+    with engine.connect() as conn:
+        reasons = conn.execute(text("SELECT reason FROM ytmetrics.api_calls")).scalars().all()
+    assert len(reasons) == 2
+    assert_no_key(out.out + out.err + repr(reasons))
