@@ -1,19 +1,38 @@
 """The HTTP client against the simulator served on 127.0.0.1."""
 
+import logging
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
+import dagster as dg
+import pandas as pd
 import pytest
 import requests
+from sqlalchemy import text
 
+from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.resources import YouTubeResource
+from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.errors import (
     AccessDeniedError,
+    BadRequestError,
     KeyInvalidError,
     QuotaExceededError,
     YouTubeUnavailableError,
 )
 
-from .helpers import CATALOG, comments_off_id, hidden_likes_id, nonexistent_id, normal_ids
+from .helpers import (
+    CATALOG,
+    comments_off_id,
+    current_hour,
+    hidden_likes_id,
+    nonexistent_id,
+    normal_ids,
+)
+
+HOSTILE_KEY = "AIzaSy-Hostile-Echo-0123456789abcdefgh"
 
 
 def client(sim, **kwargs) -> YouTubeClient:
@@ -111,8 +130,108 @@ def test_simulator_speaks_the_api_error_shape(simulator):
         simulator.base_url + "/videos", params={"part": "bogus", "id": "x"}, timeout=5
     )
     assert response.status_code == 400
-    assert response.json()["error"]["errors"][0]["reason"] == "invalidPart"
+    assert response.json()["error"] == {
+        "code": 400,
+        "message": "'bogus'",
+        "errors": [
+            {
+                "message": "'bogus'",
+                "domain": "youtube.part",
+                "reason": "unknownPart",
+                "location": "part",
+                "locationType": "parameter",
+            }
+        ],
+    }
     assert response.headers["X-YTMetrics-Simulator"] == "1"
+
+
+def test_an_invalid_key_gets_todays_answer_and_fails_fast(simulator):
+    response = requests.get(
+        simulator.base_url + "/videos",
+        params={"part": "id", "id": "x"},
+        headers={"X-Goog-Api-Key": "INVALID-KEY"},
+        timeout=5,
+    )
+    error = response.json()["error"]
+    assert (response.status_code, error["status"]) == (400, "INVALID_ARGUMENT")
+    assert error["errors"][0]["reason"] == "badRequest"
+    assert error["details"][0]["reason"] == "API_KEY_INVALID"
+    with client(simulator, api_key="INVALID-KEY") as c, pytest.raises(KeyInvalidError) as info:
+        c.video_statistics(normal_ids(1))
+    assert "YOUTUBE_API_KEY" in str(info.value)
+    assert info.value.reason == "API_KEY_INVALID"
+    assert [call.reason for call in c.call_log] == ["API_KEY_INVALID"]
+
+
+def spellings(key: str) -> list[str]:
+    encoded = quote(key, safe="")
+    every_byte = "".join(f"%{b:02x}" for b in key.encode())
+    return [key, key.upper(), key.lower(), encoded, every_byte, every_byte.upper()]
+
+
+def assert_no_key(dump: str, key: str = HOSTILE_KEY) -> None:
+    lowered = dump.lower()
+    for spelling in spellings(key):
+        assert spelling.lower() not in lowered, spelling
+
+
+def test_the_hostile_faults_really_echo_the_key(simulator):
+    for fault in ("echoKey", "echoKeyHtml"):
+        simulator.state.script("videos", [fault])
+        response = requests.get(
+            simulator.base_url + "/videos",
+            params={"part": "id", "id": "x"},
+            headers={"X-Goog-Api-Key": HOSTILE_KEY},
+            timeout=5,
+        )
+        for spelling in spellings(HOSTILE_KEY)[:4]:
+            assert spelling in response.text
+
+
+def test_a_hostile_endpoint_cannot_get_the_key_into_errors_or_the_call_log(simulator):
+    for fault in ("echoKey", "echoKeyHtml"):
+        simulator.state.script("videos", [fault])
+        with client(simulator, api_key=HOSTILE_KEY) as c, pytest.raises(BadRequestError) as info:
+            c.video_statistics(normal_ids(1))
+        assert "[REDACTED]" in str(info.value)
+        assert_no_key(str(info.value) + repr(info.value.reason) + repr(c.call_log))
+
+
+def test_a_hostile_endpoint_cannot_get_the_key_into_the_event_log_logs_or_ledger(
+    engine, resources, simulator, caplog
+):
+    queue_registrations(engine, [(v, v) for v in normal_ids(3)])
+    assert dg.materialize([tracked_videos], resources=resources).success
+    keyed = dict(
+        resources,
+        youtube=YouTubeResource(
+            api_key=HOSTILE_KEY, base_url=simulator.base_url, backoff_factor=0.01
+        ),
+    )
+    partition = current_hour().strftime("%Y-%m-%d-%H:%M")
+    caplog.set_level(logging.DEBUG)
+    with dg.instance_for_test() as instance:
+        for fault in ("echoKey", "echoKeyHtml"):
+            simulator.state.script("videos", [fault])
+            result = dg.materialize(
+                [video_metric_snapshots],
+                partition_key=partition,
+                resources=keyed,
+                instance=instance,
+                raise_on_error=False,
+            )
+            assert not result.success
+        events = "\n".join(
+            str(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id)
+        )
+    with engine.connect() as conn:
+        ledger = pd.read_sql_query(text("SELECT * FROM ytmetrics.api_calls"), conn)
+    assert "[REDACTED]" in events  # the echoed errors did reach the event log, scrubbed
+    assert set(ledger.http_status.dropna()) >= {400}
+    assert_no_key(events)
+    assert_no_key(caplog.text)
+    assert_no_key(ledger.to_csv())
 
 
 def test_the_first_failure_cancels_batches_not_yet_sent(simulator):
@@ -123,3 +242,22 @@ def test_the_first_failure_cancels_batches_not_yet_sent(simulator):
     # at most what the two workers had in flight or picked up before the cancellation
     assert simulator.state.requests_by_method["videos"] <= 2 * 2
     assert sum(call.units for call in c.call_log) == simulator.state.requests_by_method["videos"]
+
+
+def test_a_hostile_endpoint_cannot_get_the_key_into_cli_output(
+    engine, simulator, monkeypatch, capsys
+):
+    from ytmetrics_dagster.cli import main
+
+    monkeypatch.setenv("YTMETRICS_SOURCE", "youtube")
+    monkeypatch.setenv("YOUTUBE_API_KEY", HOSTILE_KEY)
+    monkeypatch.setenv("YTMETRICS_YOUTUBE_API_URL", simulator.base_url)
+    for fault in ("echoKey", "echoKeyHtml"):
+        simulator.state.script("channels", [fault])
+        assert main(["track-channel", "@simchannel03"]) != 0
+    out = capsys.readouterr()
+    assert "error:" in out.err
+    with engine.connect() as conn:
+        reasons = conn.execute(text("SELECT reason FROM ytmetrics.api_calls")).scalars().all()
+    assert len(reasons) == 2
+    assert_no_key(out.out + out.err + repr(reasons))

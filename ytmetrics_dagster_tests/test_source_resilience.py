@@ -177,7 +177,9 @@ def test_the_api_key_appears_nowhere_in_the_event_log(engine, resources, simulat
         dump = "\n".join(
             str(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id)
         )
-        assert "keyInvalid" in dump and "accessNotConfigured" in dump  # the failures were logged
+        assert (
+            "API_KEY_INVALID" in dump and "accessNotConfigured" in dump
+        )  # the failures were logged
         assert SECRET not in dump
         assert SECRET[-12:] not in dump
 
