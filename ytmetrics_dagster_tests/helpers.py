@@ -39,15 +39,16 @@ def nonexistent_id() -> str:
 
 
 def current_hour() -> datetime:
-    """The hour in progress, waiting out its last seconds so a test that observes "now" does
-    not straddle an hour boundary."""
+    """The hour in progress, waiting out its last minutes so a test that observes "now" does
+    not straddle an hour boundary, nor start after the snapshot asset's deadline (90 s
+    before the hour closes)."""
     import time
     from datetime import timedelta
 
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
     left = (hour + timedelta(hours=1) - now).total_seconds()
-    if left < 30:
+    if left < 180:
         time.sleep(left + 1)
         hour += timedelta(hours=1)
     return hour
