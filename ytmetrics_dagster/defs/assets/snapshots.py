@@ -241,6 +241,8 @@ def video_metric_snapshots(
             "observed_at": observed_at.isoformat(),
             "fetch_seconds": round(fetch_seconds, 3),
             "write_seconds": round(write_seconds, 3),
-            **quota_metadata(engine, youtube.budget, cadence),
+            **quota_metadata(
+                engine, youtube.budget, cadence, use_batch_get_stats=youtube.use_batch_get_stats
+            ),
         },
     )
