@@ -32,6 +32,7 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "daily_growth_schedule",
         "refresh_tracked_videos_schedule",
         "analysis_schedule",
+        "dagster_run_purge_schedule",
     }
     assert {s.name for s in repo.sensor_defs} == {
         "registration_requests_sensor",
@@ -40,6 +41,8 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "run_failure_alert_sensor",
         "quota_alert_sensor",
         "viral_video_sensor",
+        "quota_capacity_sensor",
+        "alert_delivery_sensor",
     }
     assert "register_videos" in {j.name for j in repo.get_all_jobs()}
     for schedule in repo.schedule_defs:
