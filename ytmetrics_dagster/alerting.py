@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import Engine
+from urllib3.util import Timeout
 
 from ytmetrics_dagster.warehouse.alerts import (
     PendingAlert,
@@ -42,8 +43,10 @@ def raise_alert(
 @dataclass(frozen=True)
 class DeliveryPolicy:
     # Sensor ticks are cut off after 60 s (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS); stay far below.
-    time_budget_seconds: float = 15.0
-    # connect + read of one attempt; never more than what is left of the budget
+    # (the daemon evaluates sensors one after another unless dagster.yaml says
+    # sensors: use_threads, so this is also how long other sensors may wait)
+    time_budget_seconds: float = 10.0
+    # connect + status line of one attempt; never more than what is left of the budget
     timeout_seconds: float = 3.0
     max_attempts: int = 10
     backoff_seconds: float = 30.0  # before the 2nd attempt; doubles each time
@@ -93,17 +96,20 @@ def payload(alert: PendingAlert) -> dict:
 
 def post_webhook(url: str, body: dict, *, timeout: float) -> str | None:
     """One POST, no retries (they happen on later ticks). None on success, else a short
-    error that names neither the URL nor the host. ``timeout`` bounds connect + read."""
-    half = max(timeout / 2, 0.05)
+    error that names neither the URL nor the host. ``timeout`` bounds connecting and
+    waiting for the status line together (urllib3's total timeout)."""
+    started = time.monotonic()
     with _redacted(url), requests.Session() as session:
         try:
             # stream: the status line is all we need; a body is never waited for
-            with session.post(url, json=body, timeout=(half, half), stream=True) as response:
+            with session.post(
+                url, json=body, timeout=Timeout(total=timeout), stream=True
+            ) as response:
                 if response.status_code >= 300:
                     return f"webhook answered HTTP {response.status_code}"
                 return None
         except requests.Timeout:
-            return f"webhook timed out after {timeout:.1f} s"
+            return f"webhook timed out after {time.monotonic() - started:.1f} s"
         except requests.ConnectionError:
             return "webhook unreachable (connection failed)"
         except requests.RequestException as err:

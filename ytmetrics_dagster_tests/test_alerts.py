@@ -245,7 +245,7 @@ def test_dead_webhooks_never_stretch_a_tick_past_its_budget(engine, resources, d
     assert {r.delivery_attempts for r in attempted} == {1}
     assert [r.alert_id for r in attempted] == [r.alert_id for r in rows[: len(attempted)]]
     if dead == "hanging":
-        # 0.25 s connect + 0.25 s read at most each: a handful fit, the rest wait
+        # 0.5 s at most each (connect and status line together): a handful fit, the rest wait
         assert 2 <= len(attempted) < 20
         assert "time budget used up" in message
         # the last attempt gets only what is left of the budget

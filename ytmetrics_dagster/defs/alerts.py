@@ -158,7 +158,7 @@ def viral_video_sensor(
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="POSTs pending alerts to YTMETRICS_ALERT_WEBHOOK_URL, oldest first, within a "
-    "time budget per tick (15 s by default, far under the 60 s tick limit): one attempt per "
+    "time budget per tick (10 s by default, far under the 60 s tick limit): one attempt per "
     "alert per tick with a short timeout; failures are retried on later ticks with "
     "exponential backoff, and after the last attempt the alert is marked undeliverable.",
 )

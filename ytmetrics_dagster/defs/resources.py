@@ -104,7 +104,7 @@ class AlertingResource(dg.ConfigurableResource):
     viral_multiple: float = 3.0
     viral_min_channel_videos: int = 3
     # alert_delivery_sensor: wall-clock budget per tick, one attempt's timeout, attempts
-    delivery_time_budget_seconds: float = 15.0
+    delivery_time_budget_seconds: float = 10.0
     delivery_timeout_seconds: float = 3.0
     delivery_max_attempts: int = 10
 
