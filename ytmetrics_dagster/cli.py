@@ -10,11 +10,13 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
 from ytmetrics_dagster.discovery import UnknownChannelOnYouTube, track_channel
 from ytmetrics_dagster.settings import load_settings
+from ytmetrics_dagster.warehouse.backup import BackupError, BackupInputError, backup, restore
 from ytmetrics_dagster.warehouse.channels import UnknownChannelError, list_channels, untrack_channel
 from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import (
@@ -206,9 +208,31 @@ def cmd_db(args) -> int:
         stopped = stop_embedded_postgres(settings.embedded_pgdata)
         print("embedded Postgres stopped" if stopped else "embedded Postgres was not running")
         return EXIT_OK
+    if args.action in ("backup", "restore"):
+        return _db_backup_or_restore(args)
     engine = _engine(migrated=False)
     revision = upgrade(engine)
     print(f"warehouse at {safe_url(str(engine.url))} is at revision {revision}")
+    return EXIT_OK
+
+
+def _db_backup_or_restore(args) -> int:
+    if not args.path:
+        raise UserInputError(f"`ytmetrics db {args.action}` needs the backup file's PATH")
+    try:
+        if args.action == "backup":
+            done = backup(Path(args.path))
+            print(
+                f"backed up the warehouse (revision {done.revision}) to {done.path}: "
+                f"{done.size_bytes:,} bytes in {done.seconds:.1f} s"
+            )
+            return EXIT_OK
+        restored = restore(Path(args.path), force=args.force)
+    except BackupInputError as err:
+        raise UserInputError(str(err)) from None
+    print(f"restored {restored.path} in {restored.seconds:.1f} s (revision {restored.revision})")
+    if restored.needs_upgrade:
+        print(f"the code expects revision {restored.head}: run `ytmetrics db upgrade`")
     return EXIT_OK
 
 
@@ -321,9 +345,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_channels)
 
     p = sub.add_parser(
-        "db", help="warehouse database: print its URL, apply migrations, stop embedded"
+        "db",
+        help="warehouse database: print its URL, apply migrations, stop embedded, "
+        "back up to / restore from a file (pg_dump custom format)",
     )
-    p.add_argument("action", choices=["url", "upgrade", "stop"])
+    p.add_argument("action", choices=["url", "upgrade", "stop", "backup", "restore"])
+    p.add_argument("path", nargs="?", metavar="PATH", help="backup file (backup, restore)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="restore: replace a warehouse that already holds data",
+    )
     p.set_defaults(func=cmd_db)
 
     p = sub.add_parser(
@@ -348,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         QuotaBudgetExceeded,
         YouTubeError,
         ValueError,
+        BackupError,
     ) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILURE

@@ -103,3 +103,34 @@ def load_settings() -> Settings:
         dagster_home_env=_env("DAGSTER_HOME"),
         source=source_setting(),
     )
+
+
+def _whole_number(name: str, default: int, minimum: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def channel_poll_seconds() -> int:
+    """YTMETRICS_CHANNEL_POLL_SECONDS: how often each tracked channel's uploads are polled."""
+    return _whole_number("YTMETRICS_CHANNEL_POLL_SECONDS", 300, 1)
+
+
+def dagster_run_retention_days() -> int:
+    """YTMETRICS_DAGSTER_RUN_RETENTION_DAYS: finished Dagster runs (and their event logs)
+    older than this are purged daily. Unset or empty: 90. 0: keep everything (no purge)."""
+    return _whole_number("YTMETRICS_DAGSTER_RUN_RETENTION_DAYS", 90, 0)
+
+
+def pg_bin_dir() -> Path | None:
+    """YTMETRICS_PG_BIN: directory of pg_dump/pg_restore to use instead of the embedded
+    server's own (embedded) or the ones on PATH (external database)."""
+    raw = _env("YTMETRICS_PG_BIN")
+    return Path(raw) if raw else None

@@ -1,7 +1,10 @@
 """Alerts: recorded in Postgres and POSTed to a webhook receiver on 127.0.0.1."""
 
 import json
+import logging
+import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +14,7 @@ from sqlalchemy import text
 
 from ytmetrics_dagster.alerting import raise_alert
 from ytmetrics_dagster.defs.alerts import (
+    alert_delivery_sensor,
     quota_alert_sensor,
     run_failure_alert_sensor,
     viral_video_sensor,
@@ -33,7 +37,7 @@ from .helpers import CATALOG, DAY, normal_ids, spend_units
 class Receiver:
     """A webhook endpoint on 127.0.0.1 that records what it is sent; can fail on demand."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.bodies: list[dict] = []
         self.fail_next = 0
         receiver = self
@@ -53,13 +57,39 @@ class Receiver:
                 self.send_response(204)
                 self.end_headers()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook?token=secret-token"
+        self.url = hook_url(self.httpd.server_address[1])
 
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Hanging:
+    """A port on 127.0.0.1 that accepts connections (the kernel completes the handshake) and
+    never answers: the slow, stuck receiver."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.url = hook_url(self.port)
+
+    def close(self):
+        self.sock.close()
+
+
+def hook_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/hook/T0SECRET?token=secret-token"
+
+
+def refused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -69,23 +99,203 @@ def receiver():
     r.close()
 
 
-def test_alert_is_recorded_once_and_delivered_with_retries(engine, receiver):
-    receiver.fail_next = 2  # two 503s, then success
-    first = raise_alert(engine, receiver.url, "quota", "quota:test", "quota high", {"units": 9000})
-    again = raise_alert(engine, receiver.url, "quota", "quota:test", "quota high", {"units": 9001})
+def deliver_tick(resources, url: str, **policy) -> tuple[str, float]:
+    """One evaluation of alert_delivery_sensor; (its skip message, seconds it took)."""
+    alerting = AlertingResource(webhook_url=url, **policy)
+    context = dg.build_sensor_context(
+        resources={"warehouse": resources["warehouse"], "alerting": alerting}
+    )
+    started = time.monotonic()
+    result = alert_delivery_sensor(context)
+    return result.skip_message, time.monotonic() - started
+
+
+def alerts_table(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT alert_id, delivery_state, delivery_attempts, next_attempt_at, "
+                "delivered_at, delivery_error FROM ytmetrics.alerts ORDER BY alert_id"
+            )
+        ).all()
+
+
+def make_due(engine) -> None:
+    """Time passes: every backoff is over."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE ytmetrics.alerts SET next_attempt_at = now() - interval '1 second' "
+                "WHERE delivery_state = 'pending'"
+            )
+        )
+
+
+def raise_many(engine, n: int) -> list[int]:
+    return [
+        raise_alert(engine, "quota", f"quota:test{i}", f"quota high {i}", {"i": i})
+        for i in range(n)
+    ]
+
+
+def test_sensors_only_record_and_the_delivery_sensor_delivers_once(engine, resources, receiver):
+    first = raise_alert(engine, "quota", "quota:test", "quota high", {"units": 9000})
+    again = raise_alert(engine, "quota", "quota:test", "quota high", {"units": 9001})
     assert first is not None and again is None
+    assert receiver.bodies == []  # recording never calls the webhook
+    message, _ = deliver_tick(resources, receiver.url)
+    assert "delivered 1" in message
+    deliver_tick(resources, receiver.url)
     assert len(receiver.bodies) == 1
     assert receiver.bodies[0]["kind"] == "quota" and receiver.bodies[0]["details"]["units"] == 9000
-    row = recent_alerts(engine).iloc[0]
-    assert row.delivered_at is not None and row.delivery_error is None
+    assert receiver.bodies[0]["alert_id"] == first
+    (row,) = alerts_table(engine)
+    assert row.delivery_state == "delivered" and row.delivered_at is not None
+    assert row.delivery_attempts == 1 and row.delivery_error is None
 
 
-def test_an_unreachable_webhook_never_blocks_and_never_leaks_the_url(engine):
-    url = "http://127.0.0.1:9/hook?token=secret-token"  # discard port: refused
-    alert_id = raise_alert(engine, url, "quota", "quota:down", "quota high", {})
-    row = recent_alerts(engine).iloc[0]
-    assert row.alert_id == alert_id and row.delivered_at is None
-    assert "secret-token" not in row.delivery_error and "127.0.0.1" not in row.delivery_error
+def test_without_a_webhook_alerts_wait_in_the_table(engine, resources):
+    raise_many(engine, 2)
+    alerting = AlertingResource(webhook_url=None)
+    context = dg.build_sensor_context(
+        resources={"warehouse": resources["warehouse"], "alerting": alerting}
+    )
+    assert "no YTMETRICS_ALERT_WEBHOOK_URL" in alert_delivery_sensor(context).skip_message
+    assert {r.delivery_state for r in alerts_table(engine)} == {"pending"}
+
+
+def test_failures_back_off_on_the_alert_and_are_retried_until_delivered(
+    engine, resources, receiver
+):
+    raise_alert(engine, "quota", "quota:retry", "quota high", {})
+    receiver.fail_next = 2
+    message, _ = deliver_tick(resources, receiver.url)
+    assert "failed 1" in message
+    (row,) = alerts_table(engine)
+    assert row.delivery_state == "pending" and row.delivery_attempts == 1
+    assert row.delivery_error == "webhook answered HTTP 503"
+    first_wait = row.next_attempt_at - datetime.now(UTC)
+    assert timedelta(seconds=20) < first_wait <= timedelta(seconds=30)
+    # not due yet: the next tick leaves it alone
+    deliver_tick(resources, receiver.url)
+    assert alerts_table(engine)[0].delivery_attempts == 1
+    make_due(engine)
+    deliver_tick(resources, receiver.url)
+    (row,) = alerts_table(engine)
+    assert row.delivery_attempts == 2
+    assert row.next_attempt_at - datetime.now(UTC) > timedelta(seconds=50)  # doubled
+    make_due(engine)
+    deliver_tick(resources, receiver.url)
+    (row,) = alerts_table(engine)
+    assert row.delivery_state == "delivered" and row.delivery_attempts == 3
+    assert len(receiver.bodies) == 1
+
+
+def test_gives_up_after_the_last_attempt(engine, resources):
+    raise_alert(engine, "quota", "quota:never", "quota high", {})
+    url = hook_url(refused_port())
+    for _ in range(3):
+        deliver_tick(resources, url, delivery_max_attempts=2)
+        make_due(engine)
+    (row,) = alerts_table(engine)
+    assert row.delivery_state == "undeliverable" and row.delivery_attempts == 2
+    assert "gave up after 2 attempts" in row.delivery_error
+
+
+def test_old_undelivered_alerts_expire(engine, resources, receiver):
+    raise_many(engine, 2)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE ytmetrics.alerts SET created_at = now() - interval '2 days' "
+                "WHERE dedupe_key = 'quota:test0'"
+            )
+        )
+    message, _ = deliver_tick(resources, receiver.url)
+    assert "delivered 1" in message and "expired 1" in message
+    states = [r.delivery_state for r in alerts_table(engine)]
+    assert states == ["undeliverable", "delivered"]
+    assert [b["message"] for b in receiver.bodies] == ["quota high 1"]
+
+
+@pytest.mark.parametrize("dead", ["hanging", "refused"])
+def test_dead_webhooks_never_stretch_a_tick_past_its_budget(engine, resources, dead):
+    raise_many(engine, 20)
+    hanging = Hanging() if dead == "hanging" else None
+    port = hanging.port if hanging else refused_port()
+    url = hook_url(port)
+    budget, timeout = 2.0, 0.5
+    try:
+        message, took = deliver_tick(
+            resources,
+            url,
+            delivery_time_budget_seconds=budget,
+            delivery_timeout_seconds=timeout,
+        )
+    finally:
+        if hanging:
+            hanging.close()
+    # the bound is the budget plus the bookkeeping of one attempt, never 20 timeouts
+    assert took < budget + 1.0, (took, message)
+    rows = alerts_table(engine)
+    attempted = [r for r in rows if r.delivery_attempts]
+    # each alert gets at most one attempt a tick, oldest first
+    assert {r.delivery_attempts for r in attempted} == {1}
+    assert [r.alert_id for r in attempted] == [r.alert_id for r in rows[: len(attempted)]]
+    if dead == "hanging":
+        # 0.5 s at most each (connect and status line together): a handful fit, the rest wait
+        assert 2 <= len(attempted) < 20
+        assert "time budget used up" in message
+        # the last attempt gets only what is left of the budget
+        assert all(r.delivery_error.startswith("webhook timed out after") for r in attempted)
+    else:
+        assert len(attempted) == 20
+        assert {r.delivery_error for r in attempted} == {"webhook unreachable (connection failed)"}
+    for r in attempted:
+        assert "secret" not in r.delivery_error and str(port) not in r.delivery_error
+
+    # the receiver is back (same URL): everything is delivered once its backoff is over
+    back = Receiver(port)
+    try:
+        make_due(engine)
+        for _ in range(3):
+            deliver_tick(
+                resources, url, delivery_time_budget_seconds=budget, delivery_timeout_seconds=1
+            )
+        assert {r.delivery_state for r in alerts_table(engine)} == {"delivered"}
+        assert sorted(b["details"]["i"] for b in back.bodies) == list(range(20))
+    finally:
+        back.close()
+
+
+def test_the_webhook_url_never_appears_in_errors_logs_or_tick_messages(
+    engine, resources, receiver, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    raise_many(engine, 3)
+    hanging = Hanging()
+    messages = []
+    try:
+        for url in (hanging.url, hook_url(refused_port())):
+            messages.append(
+                deliver_tick(
+                    resources, url, delivery_time_budget_seconds=1, delivery_timeout_seconds=0.3
+                )[0]
+            )
+            make_due(engine)
+    finally:
+        hanging.close()
+    receiver.fail_next = 1
+    messages.append(deliver_tick(resources, receiver.url)[0])
+    messages.append(deliver_tick(resources, receiver.url)[0])  # not due: nothing
+    make_due(engine)
+    messages.append(deliver_tick(resources, receiver.url)[0])
+    assert len(receiver.bodies) == 3
+    stored = " ".join(str(r.delivery_error) for r in alerts_table(engine))
+    everything = caplog.text + " ".join(messages) + stored
+    assert "urllib3" in caplog.text  # the HTTP layer did log at DEBUG, scrubbed
+    for secret in ("secret-token", "T0SECRET", "/hook"):
+        assert secret not in everything
 
 
 def test_failed_collection_run_raises_an_alert(
@@ -121,12 +331,10 @@ def test_failed_collection_run_raises_an_alert(
             dagster_instance=instance,
             dagster_run=run,
             dagster_event=failure_event,
-            resources={
-                "warehouse": resources["warehouse"],
-                "alerting": AlertingResource(webhook_url=receiver.url),
-            },
+            resources={"warehouse": resources["warehouse"]},
         ).for_run_failure()
         run_failure_alert_sensor(context)
+    deliver_tick(resources, receiver.url)
     alerts = recent_alerts(engine).set_index("kind")
     # the run recorded the hour it could not observe; the sensor recorded the failed run
     assert set(alerts.index) == {"run_failure", "missed_hour"}
@@ -150,6 +358,7 @@ def test_quota_sensor_alerts_once_per_quota_day(engine, resources, receiver):
             }
         )
         quota_alert_sensor(context)
+        deliver_tick(resources, receiver.url)
     assert len(receiver.bodies) == 1
     assert receiver.bodies[0]["details"]["units_used"] == 81
 
@@ -189,6 +398,7 @@ def test_viral_video_against_its_channel_median(engine, resources, receiver):
         resources={"warehouse": resources["warehouse"], "alerting": alerting}
     )
     viral_video_sensor(context)
+    deliver_tick(resources, receiver.url)
     viral = recent_alerts(engine)
     assert len(viral) >= 1 and set(viral.kind) == {"viral"}
     top = max(curves, key=lambda r: r[1])[0]

@@ -8,14 +8,23 @@ import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.cli import main
+from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.registration import register_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.defs.sensors import channel_uploads_sensor, registration_requests_sensor
 from ytmetrics_dagster.youtube.parsing import parse_channel, parse_playlist_video
-from ytmetrics_dagster.youtube.simulator.catalog import channel_handle, channel_id
+from ytmetrics_dagster.youtube.simulator.catalog import (
+    CHANNEL_COUNT,
+    WORLD_START,
+    VideoProfile,
+    channel_handle,
+    channel_id,
+    upload_id,
+    upload_interval_hours,
+)
 
 from .conftest import FIXTURES
-from .helpers import normal_ids
+from .helpers import CATALOG, normal_ids
 
 CHANNEL = 0  # a simulated channel uploading every 12 hours
 
@@ -186,19 +195,81 @@ def test_register_videos_job_from_the_launchpad(engine, database_url):
     assert pending(engine) == [(vid, "dagster-ui")]
 
 
-def test_capacity_metadata_under_the_default_tiers(engine, simulator, database_url, monkeypatch):
-    monkeypatch.setenv("YTMETRICS_CADENCE", "7d:1h,*:24h")
-    from ytmetrics_dagster.defs.assets.videos import tracked_videos
-    from ytmetrics_dagster.warehouse.videos import queue_registrations
+def _upload_that_goes_away(after: datetime) -> tuple[int, VideoProfile]:
+    """The first upload (of any simulated channel) published after ``after`` that later
+    disappears from YouTube: listed in its channel's uploads while visible, refused after."""
+    best = None
+    for ch in range(CHANNEL_COUNT):
+        n = int((after - WORLD_START).total_seconds() / 3600 / upload_interval_hours(ch)) + 1
+        for k in range(n, n + 400):
+            profile = CATALOG.profile(upload_id(ch, k))
+            if profile.gone_at and profile.published_at > after:
+                if best is None or profile.published_at < best[1].published_at:
+                    best = (ch, profile)
+                break
+    assert best is not None
+    return best
 
-    ids = normal_ids(60)  # all older than a week: daily
-    queue_registrations(engine, [(v, v) for v in ids])
-    resources = {
-        "youtube": YouTubeResource(source="simulator", base_url=simulator.base_url),
-        "warehouse": WarehouseResource(database_url=database_url),
-    }
-    result = dg.materialize([tracked_videos], resources=resources)
-    md = result.asset_materializations_for_node("tracked_videos")[0].metadata
-    assert md["videos_less_than_hourly"].value == 60 and md["videos_hourly"].value == 0
-    assert md["quota_units_per_day_needed"].value == 2  # ceil(60/50) once a day
-    assert md["quota_more_hourly_videos_fit"].value == (9_500 - 2) // 24 * 50
+
+def test_a_rejected_upload_is_not_queued_again_by_discovery_but_can_be_registered_by_hand(
+    engine, resources, sim_env, dagster_pg_url
+):
+    channel, gone = _upload_that_goes_away(datetime.now(UTC) + timedelta(hours=1))
+    assert main(["track-channel", channel_handle(channel)]) == 0
+    visible_at = gone.published_at + timedelta(hours=1)
+    refused_at = gone.gone_at + timedelta(hours=1)
+    sensor_resources = {"youtube": resources["youtube"], "warehouse": resources["warehouse"]}
+
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+
+        def poll_at(at: datetime) -> str:
+            sim_env.state.now_override = at
+            _rewind_polls(engine, hours=24 * 400)
+            context = dg.build_sensor_context(instance=instance, resources=sensor_resources)
+            return channel_uploads_sensor(context).skip_message
+
+        poll_at(visible_at)
+        first = [v for v, _ in pending(engine)]
+        assert gone.video_id in first
+        # by the time the registration run asks, YouTube no longer returns it
+        sim_env.state.now_override = refused_at
+        registration = dg.materialize([tracked_videos], resources=resources)
+        md = registration.asset_materializations_for_node("tracked_videos")[0].metadata
+        assert md["rejected"].value >= 1
+        with engine.connect() as conn:
+            status = conn.execute(
+                text(
+                    "SELECT status, reason FROM ytmetrics.registration_requests WHERE video_id = :v"
+                ),
+                {"v": gone.video_id},
+            ).one()
+        assert status.status == "rejected" and "did not return" in status.reason
+
+        # the playlist lists it again (visible there, refused by videos.list): every later
+        # poll leaves it alone, so no registration run spends quota on it again
+        videos_calls = ledger_units(engine, "videos")
+        for _ in range(3):
+            message = poll_at(visible_at)
+            assert "queued 0 new upload(s)" in message
+            assert pending(engine) == []
+        reg = dg.build_sensor_context(
+            instance=instance, resources={"warehouse": resources["warehouse"]}
+        )
+        assert isinstance(registration_requests_sensor(reg), dg.SkipReason)  # nothing pending
+        assert ledger_units(engine, "videos") == videos_calls
+
+    # by hand it can still be registered (and is, when YouTube returns it)
+    assert main(["register", gone.video_id]) == 0
+    assert pending(engine) == [(gone.video_id, "cli")]
+    sim_env.state.now_override = visible_at
+    assert dg.materialize([tracked_videos], resources=resources).success
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT status FROM ytmetrics.videos WHERE video_id = :v"),
+                {"v": gone.video_id},
+            ).scalar_one()
+            == "active"
+        )

@@ -34,6 +34,7 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "analysis_schedule",
         "partition_upkeep_schedule",
         "retention_schedule",
+        "dagster_run_purge_schedule",
     }
     assert {s.name for s in repo.sensor_defs} == {
         "registration_requests_sensor",
@@ -43,6 +44,8 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "quota_alert_sensor",
         "viral_video_sensor",
         "growth_automation_sensor",
+        "quota_capacity_sensor",
+        "alert_delivery_sensor",
     }
     assert "register_videos" in {j.name for j in repo.get_all_jobs()}
     for schedule in repo.schedule_defs:

@@ -1,13 +1,16 @@
-"""Alert sensors: failed runs, quota use, viral videos. Each records an alert in Postgres
-(once per key) and POSTs it to YTMETRICS_ALERT_WEBHOOK_URL when that is set."""
+"""Alert sensors. Failed runs, quota use, viral videos and a quota capacity shortfall are
+recorded in Postgres (once per key) by the sensor that notices them; ``alert_delivery_sensor``
+alone talks to YTMETRICS_ALERT_WEBHOOK_URL, within a time budget, so an unreachable webhook
+never holds up a tick."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from ytmetrics_dagster.alerting import raise_alert
+from ytmetrics_dagster.alerting import DeliveryPolicy, deliver_pending, raise_alert
+from ytmetrics_dagster.defs.quota_metadata import current_capacity
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
-from ytmetrics_dagster.warehouse.alerts import viral_candidates
+from ytmetrics_dagster.warehouse.alerts import delivery_backlog, viral_candidates
 from ytmetrics_dagster.warehouse.quota import quota_day, units_used
 
 
@@ -16,14 +19,11 @@ from ytmetrics_dagster.warehouse.quota import quota_day, units_used
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Every failed run (collection or otherwise) becomes an alert.",
 )
-def run_failure_alert_sensor(
-    context: dg.RunFailureSensorContext, warehouse: WarehouseResource, alerting: AlertingResource
-):
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: WarehouseResource):
     run = context.dagster_run
     error = context.failure_event.message or "run failed"
     raise_alert(
         warehouse.get_engine(),
-        alerting.webhook_url,
         "run_failure",
         f"run_failure:{run.run_id}",
         f"run {run.run_id[:8]} of {run.job_name} failed: {error[:500]}",
@@ -51,7 +51,6 @@ def quota_alert_sensor(
         return dg.SkipReason(f"{used} of {youtube.daily_quota_units} units used on {day}")
     alert_id = raise_alert(
         engine,
-        alerting.webhook_url,
         "quota",
         f"quota:{day}",
         f"YouTube quota: {used} of {youtube.daily_quota_units} units used on quota day {day} "
@@ -59,6 +58,61 @@ def quota_alert_sensor(
         {"quota_day": str(day), "units_used": used, "daily_quota_units": youtube.daily_quota_units},
     )
     return dg.SkipReason("alert raised" if alert_id else "already alerted today")
+
+
+@dg.sensor(
+    name="quota_capacity_sensor",
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Warns (log + alert, once per quota day) when the units a day the tracked set "
+    "needs (statistics under the cadence tiers, daily details refresh, channel discovery, "
+    "registrations) exceed the daily budget: collection would start failing for lack of quota.",
+)
+def quota_capacity_sensor(
+    context: dg.SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    youtube: YouTubeResource,
+):
+    engine = warehouse.get_engine()
+    capacity, counts = current_capacity(
+        engine, youtube.budget, use_batch_get_stats=youtube.use_batch_get_stats
+    )
+    summary = (
+        f"{capacity.needed_units} units/day needed of {capacity.budget_units} "
+        f"(hourly {capacity.hourly_units}, tiered {capacity.tiered_units}, refresh "
+        f"{capacity.refresh_units}, discovery {capacity.discovery_units}, registrations "
+        f"{capacity.registration_units})"
+    )
+    if youtube.use_batch_get_stats:
+        summary += (
+            f"; batchGetStats {capacity.batch_stats_needed_units} of "
+            f"{capacity.batch_stats_budget_units}"
+        )
+    if not capacity.over_budget:
+        return dg.SkipReason(f"{summary}; {capacity.more_hourly_videos_fit} more hourly videos fit")
+    message = f"YouTube quota capacity exceeded: {summary}"
+    context.log.warning(message)
+    day = quota_day(datetime.now(UTC))
+    alert_id = raise_alert(
+        engine,
+        "capacity",
+        f"capacity:{day}",
+        message,
+        {
+            "quota_day": str(day),
+            "units_per_day_needed": capacity.needed_units,
+            "units_per_day_budget": capacity.budget_units,
+            "hourly": capacity.hourly_units,
+            "tiered": capacity.tiered_units,
+            "refresh": capacity.refresh_units,
+            "discovery": capacity.discovery_units,
+            "registrations": capacity.registration_units,
+            "batch_get_stats_needed": capacity.batch_stats_needed_units,
+            "batch_get_stats_budget": capacity.batch_stats_budget_units,
+            **counts,
+        },
+    )
+    return dg.SkipReason(message + ("; alert raised" if alert_id else "; already alerted today"))
 
 
 @dg.sensor(
@@ -79,7 +133,6 @@ def viral_video_sensor(
     for row in candidates.itertuples():
         if raise_alert(
             engine,
-            alerting.webhook_url,
             "viral",
             f"viral:{row.video_id}:{row.age_label}",
             f"video {row.video_id} has {row.views:,.0f} views at {row.age_label}, "
@@ -98,3 +151,34 @@ def viral_video_sensor(
     return dg.SkipReason(
         f"{len(candidates)} video(s) above {alerting.viral_multiple}x, {raised} new alert(s)"
     )
+
+
+@dg.sensor(
+    name="alert_delivery_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="POSTs pending alerts to YTMETRICS_ALERT_WEBHOOK_URL, oldest first, within a "
+    "time budget per tick (10 s by default, far under the 60 s tick limit): one attempt per "
+    "alert per tick with a short timeout; failures are retried on later ticks with "
+    "exponential backoff, and after the last attempt the alert is marked undeliverable.",
+)
+def alert_delivery_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, alerting: AlertingResource
+):
+    if not alerting.webhook_url:
+        return dg.SkipReason("no YTMETRICS_ALERT_WEBHOOK_URL: alerts stay in ytmetrics.alerts")
+    engine = warehouse.get_engine()
+    report = deliver_pending(
+        engine,
+        alerting.webhook_url,
+        DeliveryPolicy(
+            time_budget_seconds=alerting.delivery_time_budget_seconds,
+            timeout_seconds=alerting.delivery_timeout_seconds,
+            max_attempts=alerting.delivery_max_attempts,
+        ),
+    )
+    backlog = delivery_backlog(engine)
+    summary = f"{report.summary()}; {backlog['pending']} pending"
+    if report.failed or report.gave_up:
+        context.log.warning(summary)
+    return dg.SkipReason(summary)

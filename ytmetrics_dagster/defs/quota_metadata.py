@@ -5,30 +5,72 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from ytmetrics_dagster.cadence import Cadence, cadence_from_env
-from ytmetrics_dagster.warehouse.quota import IDS_PER_UNIT, Budget, quota_day, units_used
-from ytmetrics_dagster.warehouse.videos import active_by_interval
+from ytmetrics_dagster.capacity import Capacity, CapacitySettings, estimate_capacity
+from ytmetrics_dagster.settings import channel_poll_seconds
+from ytmetrics_dagster.warehouse.capacity import capacity_counts
+from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
-HOURS_PER_DAY = 24
 
-
-def quota_metadata(engine: Engine, budget: Budget, cadence: Cadence | None = None) -> dict:
-    """Units used today, the daily need of the current set under the cadence tiers, and
-    how many more videos fit (counted as young, hourly-observed videos: the costly case)."""
+def current_capacity(
+    engine: Engine,
+    budget: Budget,
+    cadence: Cadence | None = None,
+    *,
+    use_batch_get_stats: bool = False,
+    now: datetime | None = None,
+) -> tuple[Capacity, dict]:
+    """The capacity estimate of the current set, and the counts it rests on."""
     cadence = cadence or cadence_from_env()
-    now = datetime.now(UTC)
-    per_interval = active_by_interval(engine, cadence.tiers_json(), now)
-    need = cadence.units_per_day(per_interval, IDS_PER_UNIT)
-    spare = max(0, budget.collection_units - need)
-    return {
-        "quota_units_used_today": units_used(engine, quota_day(now)),
-        "quota_batch_get_stats_units_used_today": units_used(
-            engine, quota_day(now), BATCH_STATS_BUCKET
+    counts = capacity_counts(engine, cadence.tiers_json(), now or datetime.now(UTC))
+    capacity = estimate_capacity(
+        counts,
+        CapacitySettings(
+            daily_units=budget.daily_units,
+            discovery_reserve_units=budget.discovery_reserve_units,
+            batch_stats_daily_units=budget.batch_stats_daily_units,
+            use_batch_get_stats=use_batch_get_stats,
+            channel_poll_seconds=channel_poll_seconds(),
         ),
-        "quota_units_per_day_needed": need,
-        "quota_units_per_day_budget": budget.collection_units,
-        "quota_more_hourly_videos_fit": spare // HOURS_PER_DAY * IDS_PER_UNIT,
-        "quota_day_pacific": str(quota_day(now)),
-        "videos_hourly": per_interval.get(1, 0),
-        "videos_less_than_hourly": sum(n for every, n in per_interval.items() if every != 1),
+    )
+    return capacity, {
+        "videos_hourly": counts.active_by_interval.get(1, 0),
+        "videos_less_than_hourly": sum(
+            n for every, n in counts.active_by_interval.items() if every != 1
+        ),
+        "videos_unavailable": counts.unavailable,
+        "channels_tracked": counts.tracked_channels,
+    }
+
+
+def quota_metadata(
+    engine: Engine,
+    budget: Budget,
+    cadence: Cadence | None = None,
+    *,
+    use_batch_get_stats: bool = False,
+) -> dict:
+    """Units used today; units a day the current set needs, component by component, against
+    the budget; and how many more hourly-observed videos fit (see ytmetrics_dagster.capacity)."""
+    now = datetime.now(UTC)
+    capacity, counts = current_capacity(
+        engine, budget, cadence, use_batch_get_stats=use_batch_get_stats, now=now
+    )
+    day = quota_day(now)
+    return {
+        "quota_units_used_today": units_used(engine, day),
+        "quota_batch_get_stats_units_used_today": units_used(engine, day, BATCH_STATS_BUCKET),
+        "quota_units_per_day_needed": capacity.needed_units,
+        "quota_units_per_day_budget": capacity.budget_units,
+        "quota_units_per_day_hourly": capacity.hourly_units,
+        "quota_units_per_day_tiered": capacity.tiered_units,
+        "quota_units_per_day_refresh": capacity.refresh_units,
+        "quota_units_per_day_discovery": capacity.discovery_units,
+        "quota_units_per_day_registrations": capacity.registration_units,
+        "quota_units_per_day_shortfall": capacity.shortfall_units,
+        "quota_batch_get_stats_units_per_day_needed": capacity.batch_stats_needed_units,
+        "quota_batch_get_stats_units_per_day_budget": capacity.batch_stats_budget_units,
+        "quota_more_hourly_videos_fit": capacity.more_hourly_videos_fit,
+        "quota_day_pacific": str(day),
+        **counts,
     }

@@ -188,6 +188,10 @@ class AlertingResource(dg.ConfigurableResource):
     quota_alert_fraction: float = 0.8
     viral_multiple: float = 3.0
     viral_min_channel_videos: int = 3
+    # alert_delivery_sensor: wall-clock budget per tick, one attempt's timeout, attempts
+    delivery_time_budget_seconds: float = 10.0
+    delivery_timeout_seconds: float = 3.0
+    delivery_max_attempts: int = 10
 
 
 def build_alerting() -> AlertingResource:

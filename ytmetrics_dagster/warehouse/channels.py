@@ -118,7 +118,9 @@ def mark_polled(engine: Engine, channel_id: str, *, now: datetime, registered: i
 
 
 def known_video_ids(engine: Engine, video_ids: Iterable[str]) -> set[str]:
-    """Ids already tracked or already queued (pending or registered)."""
+    """Ids discovery must not queue again: tracked, queued (pending or registered), or
+    rejected by YouTube before. Re-queueing a rejected upload on every poll would spend quota
+    on every poll for an answer already known; `ytmetrics register` still queues it by hand."""
     ids = list(video_ids)
     if not ids:
         return set()
@@ -129,7 +131,7 @@ def known_video_ids(engine: Engine, video_ids: Iterable[str]) -> set[str]:
                 SELECT video_id FROM ytmetrics.videos WHERE video_id = ANY(:ids)
                 UNION
                 SELECT video_id FROM ytmetrics.registration_requests
-                WHERE video_id = ANY(:ids) AND status IN ('pending', 'registered')
+                WHERE video_id = ANY(:ids) AND status IN ('pending', 'registered', 'rejected')
                 """
             ),
             {"ids": ids},

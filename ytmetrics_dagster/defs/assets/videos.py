@@ -112,6 +112,8 @@ def tracked_videos(
             "returned_from_unavailable": len(returned),
             "api_calls": api_calls,
             "source": source,
-            **quota_metadata(engine, youtube.budget),
+            **quota_metadata(
+                engine, youtube.budget, use_batch_get_stats=youtube.use_batch_get_stats
+            ),
         }
     )
