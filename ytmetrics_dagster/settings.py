@@ -119,8 +119,11 @@ def _whole_number(name: str, default: int, minimum: int) -> int:
 
 
 def channel_poll_seconds() -> int:
-    """YTMETRICS_CHANNEL_POLL_SECONDS: how often each tracked channel's uploads are polled."""
-    return _whole_number("YTMETRICS_CHANNEL_POLL_SECONDS", 300, 1)
+    """YTMETRICS_CHANNEL_POLL_SECONDS: how often each tracked channel's uploads are polled.
+    Each poll costs at least one playlistItems page (1 unit): every 30 minutes is 48 units a
+    channel a day, so ten channels fit the default 500-unit discovery reserve. A new upload is
+    then registered within half an hour and observed within its first hour."""
+    return _whole_number("YTMETRICS_CHANNEL_POLL_SECONDS", 1800, 60)
 
 
 def dagster_run_retention_days() -> int:

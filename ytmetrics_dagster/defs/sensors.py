@@ -1,7 +1,6 @@
 """Sensors: queued registrations become ``tracked_videos`` runs; new videos get observed now."""
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -14,6 +13,7 @@ from ytmetrics_dagster.defs.jobs import (
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.discovery import poll_channels
+from ytmetrics_dagster.settings import channel_poll_seconds
 from ytmetrics_dagster.warehouse.videos import pending_summary
 
 # Pending requests that a launched run has not applied within this time (the run failed or was
@@ -93,12 +93,14 @@ growth_automation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 
-CHANNEL_POLL_SECONDS = int(os.environ.get("YTMETRICS_CHANNEL_POLL_SECONDS", "300"))
+# The sensor looks every minute for channels whose own poll interval has passed, so polls of
+# many channels spread over the interval instead of bunching on one tick.
+CHANNEL_SENSOR_INTERVAL_SECONDS = 60
 
 
 @dg.sensor(
     name="channel_uploads_sensor",
-    minimum_interval_seconds=CHANNEL_POLL_SECONDS,
+    minimum_interval_seconds=CHANNEL_SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Polls each tracked channel's uploads playlist (playlistItems.list, 1 quota unit a page, "
@@ -125,7 +127,7 @@ def channel_uploads_sensor(
             engine,
             client,
             budget=youtube.budget,
-            min_interval_seconds=CHANNEL_POLL_SECONDS,
+            min_interval_seconds=channel_poll_seconds(),
             max_channels=25,
             max_pages_per_channel=4,
             time_budget_seconds=30,
