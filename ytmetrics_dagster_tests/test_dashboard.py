@@ -47,6 +47,7 @@ class Data:
     channel_videos: list[str]  # three uploads of one channel, newest first
     other: str  # another channel's video, observed the same hours
     removed: str  # tracked, observed, then removed
+    dagster_link: str | None  # the `dashboard` metadata of the tracked_videos materialization
     first_hour: datetime
     last_hour: datetime
 
@@ -66,7 +67,9 @@ def data(database_url, simulator_server) -> Data:
     channel_videos = [p.video_id for p in uploads]
     other, removed = normal_ids(2)
     queue_registrations(engine, [(v, v) for v in [*channel_videos, other, removed]])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    registered = dg.materialize([tracked_videos], resources=resources)
+    assert registered.success
+    metadata = registered.asset_materializations_for_node("tracked_videos")[0].metadata
 
     newest = uploads[0].published_at
     # the first hour whose observation (minute 5, as the simulator answers) follows publishing
@@ -88,7 +91,8 @@ def data(database_url, simulator_server) -> Data:
         [video_launch_curves, video_milestone_projections], resources=resources
     ).success
     remove_video(engine, removed, delete_metrics=False, now=datetime.now(UTC))
-    return Data(engine, channel_videos, other, removed, first, last)
+    link = metadata["dashboard"].value if "dashboard" in metadata else None
+    return Data(engine, channel_videos, other, removed, link, first, last)
 
 
 @pytest.fixture(scope="module")
@@ -359,6 +363,10 @@ def test_links_follow_the_environment(monkeypatch):
     monkeypatch.setenv("YTMETRICS_DASHBOARD_URL", "http://127.0.0.1:3100")
     monkeypatch.setenv("YTMETRICS_DASHBOARD_PORT", "eighty")
     assert links.home_url() is None
+
+
+def test_the_dagster_ui_links_to_the_dashboard(data):
+    assert data.dagster_link == links.home_url() and data.dagster_link.startswith("http")
 
 
 def test_axis_ticks_fit_and_read_distinctly():

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
+from ytmetrics_dagster.dashboard.links import home_url
 from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
     WarehouseResource,
@@ -108,5 +109,6 @@ def tracked_videos(
             "api_calls": api_calls,
             "source": source,
             **quota_metadata(engine, youtube.budget),
+            **({"dashboard": dg.MetadataValue.url(url)} if (url := home_url()) else {}),
         }
     )
