@@ -6,8 +6,11 @@ app served by uvicorn on 127.0.0.1). The numbers on the page are the read API's 
 from __future__ import annotations
 
 import math
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+import requests
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
@@ -289,6 +293,7 @@ LONG = "x" * 5000
         ("/?order=sideways", 400, "valid: asc, desc"),
         ("/?page=0", 400, "page must be a whole number from 1"),
         ("/?page=two", 400, "page must be a whole number"),
+        ("/?page=" + "9" * 5000, 400, "page must be a whole number"),
         ("/?per_page=100000", 400, "per_page must be a whole number from 1 to 100"),
         ("/?channel=nope", 400, "channel must be a channel id"),
         ("/?q=" + LONG, 400, "longer than 200 characters"),
@@ -340,6 +345,53 @@ def test_an_unreachable_warehouse_gives_503_without_the_url(data):
         response = broken.get("/")
     assert response.status_code == 503
     assert "s3cret" not in response.text and "127.0.0.1:9" not in response.text
+
+
+def test_python_m_serves_it(data, database_url):
+    port = _free_port()
+    env = {**os.environ, "YTMETRICS_DATABASE_URL": database_url}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ytmetrics_dagster.dashboard",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/videos/{data.other}", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.communicate()
+                assert time.monotonic() < deadline, "the dashboard did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200 and data.other in response.text
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def test_python_m_says_why_it_cannot_start():
+    env = {**os.environ, "YTMETRICS_DATABASE_URL": "postgresql://ytm:s3cret@127.0.0.1:9/nowhere"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ytmetrics_dagster.dashboard", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "cannot reach the warehouse" in done.stderr and "s3cret" not in done.stderr
 
 
 # --- links and charts (pure) ---------------------------------------------------------------
