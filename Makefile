@@ -19,6 +19,7 @@ run: $(VENV)/.installed
 	$(BIN)/ytmetrics dev
 
 test: $(VENV)/.installed
+	scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

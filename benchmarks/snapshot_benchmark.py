@@ -87,7 +87,7 @@ def sim_requests(base: str) -> int:
 def bench_pipeline(engine, url: str, base: str, n: int, ids: list[str]) -> dict:
     load_videos(engine, ids[:n])
     resources = {
-        "youtube": YouTubeResource(base_url=base, max_workers=8),
+        "youtube": YouTubeResource(source="simulator", base_url=base, max_workers=8),
         "warehouse": WarehouseResource(database_url=url),
     }
     before = sim_requests(base)

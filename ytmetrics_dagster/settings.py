@@ -137,3 +137,32 @@ def pg_bin_dir() -> Path | None:
     server's own (embedded) or the ones on PATH (external database)."""
     raw = _env("YTMETRICS_PG_BIN")
     return Path(raw) if raw else None
+
+
+DEFAULT_DASHBOARD_PORT = 3100
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """YTMETRICS_DASHBOARD_PORT  port the dashboard listens on (default 3100)
+    YTMETRICS_DASHBOARD_URL   where people reach it, for links from Dagster
+                              (default http://127.0.0.1:<port>; ``off`` → no links)"""
+
+    port: int
+    url: str | None
+
+
+def load_dashboard_settings() -> DashboardSettings:
+    raw_port = _env("YTMETRICS_DASHBOARD_PORT")
+    if raw_port is None:
+        port = DEFAULT_DASHBOARD_PORT
+    elif raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
+        port = int(raw_port)
+    else:
+        raise ValueError(f"YTMETRICS_DASHBOARD_PORT must be a port number, got {raw_port[:40]!r}")
+    url = _env("YTMETRICS_DASHBOARD_URL")
+    if url is None:
+        url = f"http://127.0.0.1:{port}"
+    elif url.lower() == "off":
+        url = None
+    return DashboardSettings(port=port, url=url.rstrip("/") if url else None)

@@ -206,7 +206,7 @@ def test_a_hostile_endpoint_cannot_get_the_key_into_the_event_log_logs_or_ledger
     keyed = dict(
         resources,
         youtube=YouTubeResource(
-            api_key=HOSTILE_KEY, base_url=simulator.base_url, backoff_factor=0.01
+            source="youtube", api_key=HOSTILE_KEY, base_url=simulator.base_url, backoff_factor=0.01
         ),
     )
     partition = current_hour().strftime("%Y-%m-%d-%H:%M")

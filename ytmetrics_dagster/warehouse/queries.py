@@ -381,3 +381,173 @@ def channel_recent_launch_curves(engine: Engine, channel_id: str, videos: int = 
             conn,
             params={"c": channel_id, "n": videos},
         )
+
+
+# --- Dashboard read functions (ytmetrics_dagster.dashboard) -----------------------------------
+
+VIDEO_SORTS = {
+    # sort key -> ORDER BY expression; only these fixed strings ever reach the SQL text
+    "added": "added_at",
+    "published": "published_at",
+    "title": "lower(title)",
+    "channel": "lower(channel_title)",
+    "views": "latest_views",
+    "observed": "last_observed_at",
+}
+
+
+def _like_pattern(search: str) -> str:
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_videos(
+    engine: Engine,
+    *,
+    search: str | None = None,
+    status: str = "active",
+    channel_id: str | None = None,
+    sort: str = "added",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """Tracked videos matching a case-insensitive substring of title, id, channel title or
+    channel id, with each video's latest observation (views, when, source), sorted by one of
+    ``VIDEO_SORTS`` (NULLs last, then by id), and the total matching (for paging)."""
+    if status != "all" and status not in VIDEO_STATUSES:
+        raise InvalidQueryError(
+            f"invalid status {status!r}; valid: {', '.join((*VIDEO_STATUSES, 'all'))}"
+        )
+    if sort not in VIDEO_SORTS:
+        raise InvalidQueryError(f"invalid sort {sort!r}; valid: {', '.join(VIDEO_SORTS)}")
+    if not 1 <= limit <= 1000:
+        raise InvalidQueryError("limit must be between 1 and 1000")
+    if offset < 0:
+        raise InvalidQueryError("offset must be >= 0")
+    where = """
+        WHERE (CAST(:status AS text) IS NULL OR v.status = CAST(:status AS text))
+          AND (CAST(:channel AS text) IS NULL OR v.channel_id = CAST(:channel AS text))
+          AND (CAST(:pattern AS text) IS NULL
+               OR v.title ILIKE CAST(:pattern AS text) OR v.video_id ILIKE CAST(:pattern AS text)
+               OR v.channel_title ILIKE CAST(:pattern AS text)
+               OR v.channel_id ILIKE CAST(:pattern AS text))
+    """
+    order = f"{VIDEO_SORTS[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, video_id"
+    params = {
+        "status": None if status == "all" else status,
+        "channel": channel_id,
+        "pattern": _like_pattern(search) if search else None,
+    }
+    with engine.connect() as conn:
+        frame = pd.read_sql_query(
+            text(
+                f"""
+                SELECT * FROM (
+                    SELECT v.video_id, v.title, v.channel_id, v.channel_title, v.published_at,
+                           v.status, v.source, v.added_at, st.last_observed_at,
+                           st.last_views AS latest_views, b.source AS latest_source
+                    FROM ytmetrics.videos v
+                    -- the latest observation is kept per video by the snapshot write
+                    LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
+                    LEFT JOIN LATERAL (
+                        SELECT min(source) AS source FROM ytmetrics.snapshot_batches b
+                        WHERE b.snapshot_hour = st.last_hour
+                    ) b ON true
+                    {where}
+                ) matched
+                ORDER BY {order}
+                LIMIT :limit OFFSET :offset
+                """  # noqa: S608 - `where` is constant and `order` comes from VIDEO_SORTS
+            ),
+            conn,
+            params={**params, "limit": limit, "offset": offset},
+        )
+        total = conn.execute(
+            text(f"SELECT count(*) FROM ytmetrics.videos v {where}"),  # noqa: S608 - constant
+            params,
+        ).scalar_one()
+    frame["latest_views"] = frame["latest_views"].astype("Int64")
+    return frame, int(total)
+
+
+def video_channels(engine: Engine) -> pd.DataFrame:
+    """Channels of the tracked videos (any status) with how many videos each, by title."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                """
+                SELECT channel_id, max(channel_title) AS channel_title, count(*) AS videos
+                FROM ytmetrics.videos WHERE channel_id IS NOT NULL
+                GROUP BY channel_id ORDER BY lower(max(channel_title)), channel_id
+                """
+            ),
+            conn,
+        )
+
+
+def video_record(engine: Engine, video_id: str) -> dict:
+    """Everything ``videos`` knows about one video, its ``source`` included."""
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                text(
+                    """
+                    SELECT video_id, title, channel_id, channel_title, published_at,
+                           duration_seconds, status, source, added_at, last_updated,
+                           unavailable_since, removed_at
+                    FROM ytmetrics.videos WHERE video_id = :v
+                    """
+                ),
+                {"v": video_id},
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise UnknownVideoError(video_id)
+    return dict(row)
+
+
+def video_observations(engine: Engine, video_id: str, days: int = 14) -> pd.DataFrame:
+    """A video's real observations over the ``days`` ending at its latest one (not at now, so
+    a video no longer observed still shows its history), each with its hourly-growth row:
+    gains and views/hour since the previous real observation (``prev_observed_at``, however
+    long ago). ``growth_computed`` is false where the growth table has no row yet. Nothing is
+    interpolated; an unknown video gives an empty frame."""
+    if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise InvalidQueryError(f"days must be an integer between 1 and {MAX_DAYS}")
+    with engine.connect() as conn:
+        frame = pd.read_sql_query(
+            text(
+                """
+                WITH last AS (
+                    SELECT v.video_key, st.last_hour AS hour
+                    FROM ytmetrics.videos v
+                    JOIN ytmetrics.video_observation_state st USING (video_key)
+                    WHERE v.video_id = :v
+                )
+                SELECT s.snapshot_hour,
+                       s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at,
+                       s.view_count, s.like_count, s.comment_count, b.source,
+                       g.video_key IS NOT NULL AS growth_computed,
+                       g.prev_observed_at, g.hours_elapsed, g.views_gained, g.views_per_hour
+                FROM last
+                JOIN ytmetrics.metric_snapshots s
+                  ON s.video_key = last.video_key
+                 AND s.snapshot_hour >= last.hour - make_interval(days => :days)
+                LEFT JOIN ytmetrics.video_growth_hourly g
+                       ON g.video_key = s.video_key AND g.snapshot_hour = s.snapshot_hour
+                LEFT JOIN LATERAL (
+                    SELECT min(source) AS source FROM ytmetrics.snapshot_batches sb
+                    WHERE sb.snapshot_hour = s.snapshot_hour
+                ) b ON true
+                ORDER BY s.snapshot_hour
+                """
+            ),
+            conn,
+            params={"v": video_id, "days": days},
+        )
+    for col in ("view_count", "like_count", "comment_count", "views_gained"):
+        frame[col] = frame[col].astype("Int64")
+    return frame

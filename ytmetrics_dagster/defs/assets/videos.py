@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from ytmetrics_dagster.dashboard.links import home_url
 from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
     WarehouseResource,
@@ -115,5 +116,6 @@ def tracked_videos(
             **quota_metadata(
                 engine, youtube.budget, use_batch_get_stats=youtube.use_batch_get_stats
             ),
+            **({"dashboard": dg.MetadataValue.url(url)} if (url := home_url()) else {}),
         }
     )

@@ -1,0 +1,340 @@
+"""The dashboard's routes: a read-only Starlette app over the warehouse read API.
+
+    /                       tracked videos: search, status/channel filters, sort, paging
+    /videos/{video}         one video: views, views/hour, launch curve, milestone (charts)
+    /api/videos             the list as JSON (same parameters)
+    /api/videos/{video}     the video page's data as JSON (what its charts draw)
+
+GET (and HEAD) only. Every query parameter is checked: unknown or repeated names and bad
+values get a 400 page saying what is accepted; an untracked video gets a 404. Rejected input
+is echoed at most ``MAX_ECHO`` characters. Pages carry no script at all (the CSP forbids it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ytmetrics_dagster.dashboard import views
+from ytmetrics_dagster.dashboard.charts import utc_label
+from ytmetrics_dagster.warehouse.queries import MAX_DAYS, VIDEO_SORTS, InvalidQueryError
+from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
+from ytmetrics_dagster.youtube.ids import (
+    CHANNEL_ID_RE,
+    InvalidVideoInput,
+    is_video_id,
+    parse_video_id,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ECHO = 200
+MAX_SEARCH = 200
+LIST_PARAMS = ("q", "status", "channel", "sort", "order", "page", "per_page")
+VIDEO_PARAMS = ("days",)
+DEFAULT_DAYS = 7
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown(raw: str) -> str:
+    """Rejected input as echoed back: at most MAX_ECHO characters."""
+    return raw if len(raw) <= MAX_ECHO else raw[:MAX_ECHO] + "…"
+
+
+def bad_request(message: str) -> HTTPException:
+    return HTTPException(400, message)
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+def _num(value, empty: str = "—", decimals: int = 0) -> str:
+    return empty if value is None else f"{value:,.{decimals}f}"
+
+
+_templates = Environment(
+    loader=PackageLoader("ytmetrics_dagster.dashboard", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_templates.filters["num"] = _num
+_templates.filters["utc"] = lambda value: utc_label(value) if value is not None else "—"
+
+
+def _html(template: str, status_code: int = 200, **context) -> HTMLResponse:
+    body = _templates.get_template(template).render(**context)
+    return HTMLResponse(body, status_code=status_code, headers=HEADERS)
+
+
+def _json(data, status: int = 200) -> JSONResponse:
+    return JSONResponse(views.jsonable(data), status_code=status, headers=HEADERS)
+
+
+# --- parameters ----------------------------------------------------------------------------
+
+
+def _params(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
+    seen: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name not in allowed:
+            raise bad_request(
+                f"unknown query parameter {shown(name)!r}; valid: {', '.join(allowed) or 'none'}"
+            )
+        if name in seen:
+            raise bad_request(f"query parameter {name!r} is given more than once")
+        seen[name] = value
+    return seen
+
+
+def _int(raw: str | None, name: str, low: int, high: int, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    # the length check first: int() of thousands of digits is slow, then refused
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
+        raise bad_request(f"{name} must be a whole number from {low} to {high}, got {shown(raw)!r}")
+    return int(raw)
+
+
+def _choice(raw: str | None, name: str, choices, default):
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise bad_request(
+            f"invalid {name} {shown(raw)!r}; valid: {', '.join(str(c) for c in choices)}"
+        )
+    return raw
+
+
+def _search(raw: str | None) -> str | None:
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_SEARCH:
+        raise bad_request(f"search text is longer than {MAX_SEARCH} characters: {shown(text)!r}")
+    if _CONTROL.search(text):
+        raise bad_request(f"search text contains control characters: {shown(text)!r}")
+    if not is_video_id(text) and ("/" in text or "." in text):
+        # A pasted video URL searches for its id.
+        try:
+            return parse_video_id(text)
+        except InvalidVideoInput:
+            pass
+    return text
+
+
+def list_query(request: Request) -> views.ListQuery:
+    p = _params(request, LIST_PARAMS)
+    channel = p.get("channel") or None
+    if channel is not None and not CHANNEL_ID_RE.match(channel):
+        raise bad_request(
+            f"channel must be a channel id (UC + 22 characters), got {shown(channel)!r}"
+        )
+    per_page = _int(p.get("per_page"), "per_page", 1, views.MAX_PER_PAGE, views.PER_PAGE)
+    return views.ListQuery(
+        search=_search(p.get("q")),
+        status=_choice(p.get("status"), "status", (*VIDEO_STATUSES, "all"), "active"),
+        channel_id=channel,
+        sort=_choice(p.get("sort"), "sort", tuple(VIDEO_SORTS), "added"),
+        order=_choice(p.get("order"), "order", ("asc", "desc"), "desc"),
+        page=_int(p.get("page"), "page", 1, 1_000_000, 1),
+        per_page=per_page,
+    )
+
+
+def _video_ref(request: Request) -> tuple[str, bool]:
+    """(video id, canonical?) from the path: a bare id, or any video URL form
+    (``/videos/https://youtu.be/ID``), whose own query string belongs to it."""
+    ref = request.path_params["ref"]
+    if is_video_id(ref):
+        return ref, True
+    # Some clients squeeze "https://" in a path down to "https:/".
+    ref = re.sub(r"^(https?):/(?!/)", r"\1://", ref)
+    raw = ref + (f"?{request.url.query}" if request.url.query else "")
+    try:
+        return parse_video_id(raw), False
+    except InvalidVideoInput as err:
+        raise bad_request(shown(str(err))) from None
+
+
+# --- routes --------------------------------------------------------------------------------
+
+
+def _list_url(query: views.ListQuery, prefix: str = "/"):
+    def url(**changes) -> str:
+        params = query.as_params(**changes)
+        return prefix + (f"?{urlencode(params)}" if params else "")
+
+    return url
+
+
+def index(request: Request) -> Response:
+    query = list_query(request)
+    listing = views.video_list(request.app.state.engine, query)
+    list_url = _list_url(query)
+
+    def sort_url(key: str) -> str:
+        ascending_first = key in ("title", "channel")
+        if query.sort == key:
+            order = "asc" if query.order == "desc" else "desc"
+        else:
+            order = "asc" if ascending_first else "desc"
+        return list_url(sort=key, order=order, page=1)
+
+    current = query.as_params()
+    return _html(
+        "index.html",
+        query=query,
+        listing=listing,
+        simulated=listing["simulated"],
+        statuses=(*VIDEO_STATUSES, "all"),
+        per_page_choices=views.PER_PAGE_CHOICES,
+        columns=(
+            ("title", "Title", ""),
+            ("channel", "Channel", ""),
+            ("published", "Published (UTC)", ""),
+            (None, "Status", ""),
+            ("views", "Latest views", "num"),
+            ("observed", "Last observed (UTC)", ""),
+            ("added", "Added (UTC)", ""),
+        ),
+        list_url=list_url,
+        sort_url=sort_url,
+        current_qs=f"?{urlencode(current)}" if current else "",
+    )
+
+
+def api_list(request: Request) -> Response:
+    return _json(views.video_list(request.app.state.engine, list_query(request)))
+
+
+def _video_request(request: Request, prefix: str) -> tuple[str, int] | Response:
+    video_id, canonical = _video_ref(request)
+    if not canonical:
+        return RedirectResponse(f"{prefix}{video_id}", status_code=307, headers=HEADERS)
+    days = _int(_params(request, VIDEO_PARAMS).get("days"), "days", 1, MAX_DAYS, DEFAULT_DAYS)
+    return video_id, days
+
+
+def video(request: Request) -> Response:
+    parsed = _video_request(request, "/videos/")
+    if isinstance(parsed, Response):
+        return parsed
+    page = views.video_page(request.app.state.engine, *parsed)
+    missing_growth = sum(1 for o in page["observations"] if not o["growth_computed"])
+    return _html(
+        "video.html",
+        page=page,
+        charts=views.video_charts(page),
+        simulated=page["simulated"],
+        days_choices=sorted({*views.DAYS_CHOICES, page["window"]["days"]}),
+        missing_growth=missing_growth,
+    )
+
+
+def api_video(request: Request) -> Response:
+    parsed = _video_request(request, "/api/videos/")
+    if isinstance(parsed, Response):
+        return parsed
+    return _json(views.video_page(request.app.state.engine, *parsed))
+
+
+# --- errors --------------------------------------------------------------------------------
+
+_REASONS = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    500: "Server error",
+    503: "Warehouse unavailable",
+}
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return _json({"error": message, "status": status}, status)
+    return _html(
+        "error.html",
+        status,
+        status=status,
+        reason=_REASONS.get(status, "Error"),
+        message=message,
+        simulated=False,
+    )
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = f"no page at {shown(request.url.path)!r}: see the list of tracked videos at /"
+    elif exc.status_code == 405:
+        message = "this dashboard is read-only: only GET (and HEAD) requests are served"
+    else:
+        message = str(exc.detail)
+    response = _error(request, exc.status_code, message)
+    if exc.status_code == 405:
+        response.headers["Allow"] = "GET, HEAD"
+    return response
+
+
+def _unknown_video(request: Request, exc: UnknownVideoError) -> Response:
+    return _error(
+        request,
+        404,
+        f"video {exc.video_id!r} is not tracked; register it with "
+        f"`ytmetrics register {exc.video_id}` or search the tracked videos at /",
+    )
+
+
+def _invalid_query(request: Request, exc: InvalidQueryError) -> Response:
+    return _error(request, 400, shown(str(exc)))
+
+
+def _database_error(request: Request, exc: DBAPIError) -> Response:
+    # The URL and driver message stay in the server log: they can name hosts and users.
+    log.error("warehouse query failed: %s", exc.__class__.__name__, exc_info=exc)
+    return _error(request, 503, "the warehouse database cannot be read right now; try again")
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("dashboard error", exc_info=exc)
+    return _error(request, 500, "something went wrong on the server; the error is logged")
+
+
+def create_app(engine: Engine) -> Starlette:
+    """The dashboard over ``engine``'s warehouse (read only: it never writes)."""
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/videos/{ref:path}", video, methods=["GET"]),
+            Route("/api/videos", api_list, methods=["GET"]),
+            Route("/api/videos/{ref:path}", api_video, methods=["GET"]),
+        ],
+        exception_handlers={
+            HTTPException: _http_error,
+            UnknownVideoError: _unknown_video,
+            InvalidQueryError: _invalid_query,
+            DBAPIError: _database_error,
+            500: _server_error,
+        },
+    )
+    app.state.engine = engine
+    return app

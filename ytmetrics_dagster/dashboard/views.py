@@ -1,0 +1,223 @@
+"""What each page shows, assembled from the warehouse read API (no SQL here).
+
+The page and its JSON twin are built from the same dict, so ``/api/videos/{id}`` returns
+exactly the numbers the charts draw.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from ytmetrics_dagster.dashboard import charts
+from ytmetrics_dagster.warehouse import queries
+from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES, MILESTONE_METHOD
+
+SIMULATED_PREFIX = "[SIMULATED]"
+# Observations farther apart than this are not joined by a line: the hours between were not
+# observed, and a straight line would suggest they were.
+GAP_MINUTES = 90
+PER_PAGE, MAX_PER_PAGE = 25, 100
+PER_PAGE_CHOICES = (10, 25, 50, 100)  # offered by the page; the API takes any 1..100
+DAYS_CHOICES = (1, 3, 7, 14, 30, 90, 365)
+
+
+def py(value):
+    """A pandas/numpy/Decimal scalar as a plain Python value (NaN, NA, NaT -> None)."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime()
+    if isinstance(value, datetime | str | bool):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def rows(frame: pd.DataFrame) -> list[dict]:
+    return [{k: py(v) for k, v in record.items()} for record in frame.to_dict("records")]
+
+
+def _is_simulated(video: dict, sources: set[str]) -> bool:
+    title = video.get("title") or ""
+    return (
+        video.get("source") == "simulator"
+        or "simulator" in sources
+        or title.startswith(SIMULATED_PREFIX)
+    )
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    search: str | None = None
+    status: str = "active"
+    channel_id: str | None = None
+    sort: str = "added"
+    order: str = "desc"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    def as_params(self, **changes) -> dict[str, str]:
+        """Query-string parameters of this listing (defaults left out), with changes."""
+        values = {
+            "q": self.search or "",
+            "status": self.status,
+            "channel": self.channel_id or "",
+            "sort": self.sort,
+            "order": self.order,
+            "page": self.page,
+            "per_page": self.per_page,
+            **changes,
+        }
+        defaults = ListQuery()
+        default_values = {
+            "q": "",
+            "status": defaults.status,
+            "channel": "",
+            "sort": defaults.sort,
+            "order": defaults.order,
+            "page": 1,
+            "per_page": defaults.per_page,
+        }
+        return {k: str(v) for k, v in values.items() if v != default_values[k]}
+
+
+def video_list(engine: Engine, query: ListQuery) -> dict:
+    frame, total = queries.search_videos(
+        engine,
+        search=query.search,
+        status=query.status,
+        channel_id=query.channel_id,
+        sort=query.sort,
+        descending=query.order == "desc",
+        limit=query.per_page,
+        offset=(query.page - 1) * query.per_page,
+    )
+    videos = rows(frame)
+    for video in videos:
+        video["simulated"] = _is_simulated(video, {video.get("latest_source") or ""})
+    return {
+        "query": {
+            "q": query.search,
+            "status": query.status,
+            "channel": query.channel_id,
+            "sort": query.sort,
+            "order": query.order,
+            "page": query.page,
+            "per_page": query.per_page,
+        },
+        "total": total,
+        "pages": max(1, math.ceil(total / query.per_page)),
+        "videos": videos,
+        "simulated": any(v["simulated"] for v in videos),
+        "channels": rows(queries.video_channels(engine)),
+    }
+
+
+def _launch_curve(engine: Engine, video: dict) -> list[dict]:
+    """Every launch age: the video's views there (if reached and bracketed by observations)
+    next to the channel median and how many of the channel's videos it is the median of."""
+    curve = {r["age_label"]: r for r in rows(queries.launch_curve(engine, video["video_id"]))}
+    median = {
+        r["age_label"]: r for r in rows(queries.channel_median_curve(engine, video["channel_id"]))
+    }
+    out = []
+    for label, hours in LAUNCH_AGES:
+        own, med = curve.get(label, {}), median.get(label, {})
+        views, median_views = own.get("views"), med.get("median_views")
+        out.append(
+            {
+                "age_label": label,
+                "age_hours": hours,
+                "reached": label in curve,
+                "views": views,
+                "interpolated": own.get("interpolated"),
+                "before_observed_at": own.get("before_observed_at"),
+                "after_observed_at": own.get("after_observed_at"),
+                "channel_median_views": median_views,
+                "channel_videos": med.get("videos"),
+                "ratio_to_median": (views / median_views)
+                if views is not None and median_views
+                else None,
+            }
+        )
+    return out
+
+
+def _milestone(engine: Engine, video_id: str) -> dict | None:
+    found = queries.milestone(engine, video_id)
+    if found is None:
+        return None
+    out = {}
+    for key, value in found.items():
+        if key in ("computed_at", "observed_at", "window_start", "eta_at") and value:
+            value = datetime.fromisoformat(value)
+        out[key] = py(value)
+    return out
+
+
+def video_page(engine: Engine, video_id: str, days: int) -> dict:
+    """Raises UnknownVideoError for an untracked video."""
+    video = {k: py(v) for k, v in queries.video_record(engine, video_id).items()}
+    observations = rows(queries.video_observations(engine, video_id, days=days))
+    sources = {o["source"] for o in observations}
+    latest = observations[-1] if observations else None
+    return {
+        "video": video,
+        "simulated": _is_simulated(video, sources),
+        "data_sources": sorted(sources),
+        "window": {
+            "days": days,
+            "ends_at_latest_observation": True,
+            "first_observed_at": observations[0]["observed_at"] if observations else None,
+            "last_observed_at": latest["observed_at"] if latest else None,
+            "gap_minutes": GAP_MINUTES,
+        },
+        "latest": latest,
+        "observations": observations,
+        "launch_curve": _launch_curve(engine, video),
+        "milestone": _milestone(engine, video_id),
+        "milestone_method": MILESTONE_METHOD,
+    }
+
+
+def jsonable(value):
+    """Datetimes as ISO 8601 (UTC offset included), recursively."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def video_charts(page: dict) -> dict:
+    """The page's four SVG charts (None where there is nothing to draw)."""
+    observations, gap = page["observations"], page["window"]["gap_minutes"]
+    curve, milestone = page["launch_curve"], page["milestone"]
+    has_rate = any(o["views_per_hour"] is not None for o in observations)
+    has_curve = any(r["views"] is not None or r["channel_median_views"] is not None for r in curve)
+    return {
+        "views": charts.views_chart(observations, gap) if observations else None,
+        "rate": charts.views_per_hour_chart(observations, gap) if has_rate else None,
+        "launch": charts.launch_chart(curve) if has_curve else None,
+        "milestone": charts.milestone_chart(observations, milestone, gap)
+        if milestone and milestone["views_per_hour"] is not None
+        else None,
+    }
