@@ -9,6 +9,7 @@ SNAPSHOTS = 0x736E6170  # "snap": key = the hour (hours since the epoch)
 GROWTH = 0x67726F77  # "grow": key 1 hourly, 2 daily
 ANALYSIS = 0x616E6C79  # "anly": key 1 channel daily, 2 launch curves, 3 milestones
 MIGRATIONS = 0x79746D6D  # "ytmm"
+REGISTRATIONS = 0x72656773  # "regs": users asking to register the same video at once
 
 
 def xact_lock(conn, namespace: int, key: int = 0) -> None:
