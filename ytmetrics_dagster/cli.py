@@ -139,6 +139,7 @@ def _emit_listing(payload: dict, key: str, row_shape: dict, fmt: str, header: li
     if fmt == "csv":
         sys.stdout.write(frame.to_csv(index=False))
         return
+    frame = frame.astype(object).where(frame.notna(), "")
     for name in header:
         print(f"{name}: {payload[name]}")
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):

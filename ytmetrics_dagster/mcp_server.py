@@ -233,6 +233,16 @@ _INT_PARAMS: dict[tuple[str, str], Bound] = {
 }
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return clip(value, 60)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a number too large to show"
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 def _argument_errors(tool: str, err: ValidationError, known: list[str]) -> str:
     """Pydantic's report in the words the CLI uses: one sentence per argument."""
     messages = []
@@ -245,12 +255,12 @@ def _argument_errors(tool: str, err: ValidationError, known: list[str]) -> str:
         elif e["type"] == "missing":
             messages.append(f"{name} is required")
         elif bound is not None:
-            messages.append(f"{bound.rule} (got {clip(repr(given), 60)})")
+            messages.append(f"{bound.rule} (got {_shown(given)})")
         elif e["type"] == "literal_error":
             expected = e.get("ctx", {}).get("expected", "")
-            messages.append(f"{name} must be one of {expected} (got {clip(repr(given), 60)})")
+            messages.append(f"{name} must be one of {expected} (got {_shown(given)})")
         else:
-            messages.append(f"{name}: {e['msg']} (got {clip(repr(given), 60)})")
+            messages.append(f"{name}: {e['msg']} (got {_shown(given)})")
     return clip_message("invalid arguments: " + "; ".join(messages))
 
 

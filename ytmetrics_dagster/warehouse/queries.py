@@ -384,3 +384,32 @@ def channel_recent_launch_curves(engine: Engine, channel_id: str, videos: int = 
             conn,
             params={"c": channel_id, "n": videos},
         )
+
+
+def observed_channels(engine: Engine, limit: int = 10) -> pd.DataFrame:
+    """Channels ranked by how many of their active videos have observations, each with its
+    most observed video: where a notebook starts when nobody named a video (a channel with
+    several videos, so that its launch curves have a median worth comparing to)."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                """
+                WITH per_video AS (
+                    SELECT v.channel_id, v.channel_title, v.video_id, count(*) AS observations
+                    FROM ytmetrics.metric_snapshots s JOIN ytmetrics.videos v USING (video_id)
+                    WHERE v.status = 'active' AND v.channel_id IS NOT NULL
+                    GROUP BY v.channel_id, v.channel_title, v.video_id
+                )
+                SELECT channel_id, channel_title, count(*) AS videos,
+                       sum(observations) AS observations,
+                       (array_agg(video_id ORDER BY observations DESC, video_id))[1]
+                           AS most_observed_video_id
+                FROM per_video
+                GROUP BY channel_id, channel_title
+                ORDER BY videos DESC, observations DESC, channel_id
+                LIMIT :limit
+                """
+            ),
+            conn,
+            params={"limit": limit},
+        )
