@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -76,6 +77,21 @@ MILESTONE = {
     "eta_at": TIME,
     "method": STR,
 }
+LATEST = {
+    "observed_at": TIME,
+    "view_count": INT,
+    "like_count": INT,
+    "comment_count": INT,
+    "source": STR,
+}
+VELOCITY = {"views_per_hour_recent": FLOAT, "window_start": TIME, "window_end": TIME}
+MEDIAN_POINT = {
+    "age": STR,
+    "views": FLOAT,
+    "channel_median_views": FLOAT,
+    "ratio_to_median": FLOAT,
+    "channel_videos": INT,
+}
 ANALYSIS = {
     "video": VIDEO,
     "period": PERIOD,
@@ -83,25 +99,11 @@ ANALYSIS = {
     "observations": INT,
     "series": [SERIES_ROW],
     "growth": GROWTH,
-    "latest": {
-        "observed_at": TIME,
-        "view_count": INT,
-        "like_count": INT,
-        "comment_count": INT,
-        "source": STR,
-    },
-    "velocity": {"views_per_hour_recent": FLOAT, "window_start": TIME, "window_end": TIME},
+    "latest": LATEST,
+    "velocity": VELOCITY,
     "engagement_rate": FLOAT,
     "launch_curve": [LAUNCH_POINT],
-    "vs_channel_median": [
-        {
-            "age": STR,
-            "views": FLOAT,
-            "channel_median_views": FLOAT,
-            "ratio_to_median": FLOAT,
-            "channel_videos": INT,
-        }
-    ],
+    "vs_channel_median": [MEDIAN_POINT],
     "milestone": MILESTONE,
 }
 
@@ -149,15 +151,30 @@ REGISTRATION = {
 }
 REGISTRATIONS = {"registrations": [REGISTRATION]}
 
-# name -> shape, in the order the README documents them
+# What the README documents, in its order: the parts first, then the results that use them
+# (a part is named where it appears).
 SHAPES = {
+    "VIDEO": VIDEO,
+    "VIDEO_ROW": VIDEO_ROW,
+    "SERIES_ROW": SERIES_ROW,
+    "GROWTH_OF": GROWTH_OF,
+    "GROWTH": GROWTH,
+    "PERIOD": PERIOD,
+    "LATEST": LATEST,
+    "VELOCITY": VELOCITY,
+    "LAUNCH_POINT": LAUNCH_POINT,
+    "MEDIAN_POINT": MEDIAN_POINT,
+    "MILESTONE": MILESTONE,
+    "TOP_ROW": TOP_ROW,
+    "CHANNEL_ROW": CHANNEL_ROW,
+    "REQUEST_ROW": REQUEST_ROW,
+    "REGISTRATION": REGISTRATION,
     "VIDEO_LIST": VIDEO_LIST,
     "METRICS": METRICS,
     "ANALYSIS": ANALYSIS,
     "TOP": TOP,
     "CHANNEL_LIST": CHANNEL_LIST,
     "REQUEST_LIST": REQUEST_LIST,
-    "REGISTRATION": REGISTRATION,
     "REGISTRATIONS": REGISTRATIONS,
 }
 
@@ -255,21 +272,33 @@ def table(rows: list[dict], shape: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(shape))
 
 
-def describe(shape: Any, indent: int = 0) -> str:
-    """The shape as indented text, for the README."""
-    pad = "  " * indent
-    if isinstance(shape, dict):
-        lines = []
-        for key, sub in shape.items():
-            if isinstance(sub, dict):
-                lines.append(f"{pad}{key}: object | null")
-                lines.append(describe(sub, indent + 1))
-            elif isinstance(sub, list) and isinstance(sub[0], dict):
-                lines.append(f"{pad}{key}: array of")
-                lines.append(describe(sub[0], indent + 1))
-            elif isinstance(sub, list):
-                lines.append(f"{pad}{key}: array of {sub[0]}")
-            else:
-                lines.append(f"{pad}{key}: {sub} | null")
-        return "\n".join(lines)
-    raise TypeError("describe() takes a dict shape")
+def _inline(shape: Any, top: bool = False) -> str:
+    if isinstance(shape, list):
+        return "[" + _inline(shape[0]) + ", …]"
+    if not isinstance(shape, dict):
+        return shape
+    if not top:
+        for name, known in SHAPES.items():
+            if known is shape:
+                return name
+    return "{" + ", ".join(f'"{key}": {_inline(sub)}' for key, sub in shape.items()) + "}"
+
+
+def describe(name: str, width: int = 96) -> str:
+    """``NAME = {...}``: the shape as a JSON skeleton with kinds for values and named parts by
+    name, wrapped to ``width``."""
+    text = f"{name} = {_inline(SHAPES[name], top=True)}"
+    pieces = re.split(r", (?=\")", text)
+    lines, line = [], pieces[0]
+    for piece in pieces[1:]:
+        if len(line) + 2 + len(piece) > width:
+            lines.append(line + ",")
+            line = "    " + piece
+        else:
+            line += ", " + piece
+    return "\n".join([*lines, line])
+
+
+def reference() -> str:
+    """Every documented shape, as the README shows them."""
+    return "\n".join(describe(name) for name in SHAPES)

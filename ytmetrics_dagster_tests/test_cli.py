@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -371,6 +372,11 @@ def test_json_shapes_of_every_result(
     csv = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype=str)
     assert list(csv.columns) == list(output.VIDEO_ROW)
     assert set(csv.published_at) == {v["published_at"] for v in videos["videos"]}
+
+
+def test_readme_documents_every_json_shape():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert output.reference() in readme
 
 
 # -- bad input: exit 2, one line, never a traceback, never a megabyte -----------------------
