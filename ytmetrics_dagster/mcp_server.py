@@ -43,6 +43,7 @@ from ytmetrics_dagster.surfaces import (
     TOP_LIMIT,
     Bound,
     UserInputError,
+    check_text,
     clip,
     clip_message,
     describe_failure,
@@ -88,7 +89,7 @@ def _failures():
 def _channel_id(channel: str | None) -> str | None:
     if channel is None:
         return None
-    ref = parse_channel(channel)
+    ref = parse_channel(check_text(channel, "channel_id"))
     if ref.channel_id is None:
         raise UserInputError(
             f"filter by a channel id (UC…), not a handle: {clip(channel)}; "
@@ -102,7 +103,7 @@ def register_video_for_tracking(
     wait_seconds: _int(MCP_WAIT_SECONDS) = 0,
 ) -> dict:
     with _failures():
-        video_id = parse_video_id(video)
+        video_id = parse_video_id(check_text(video, "video"))
         engine = _engine()
         (outcome,) = registrations.request_registrations(
             engine, [(video, video_id)], requested_by="mcp"
@@ -129,7 +130,7 @@ def list_registration_requests(
     offset: _int(OFFSET) = 0,
 ) -> dict:
     with _failures():
-        video_id = parse_video_id(video) if video is not None else None
+        video_id = parse_video_id(check_text(video, "video")) if video is not None else None
         frame, total = registrations.list_requests(
             _engine(), status=status, video_id=video_id, limit=limit, offset=offset
         )
@@ -145,7 +146,7 @@ def analyze_video_performance(
     interval: Interval = "hour",
 ) -> dict:
     with _failures():
-        vid = parse_video_id(video_id)
+        vid = parse_video_id(check_text(video_id, "video_id"))
         return output.analysis(
             queries.analyze_video_performance(_engine(), vid, days=days, interval=interval)
         )
@@ -160,8 +161,9 @@ def list_tracked_videos(
     offset: _int(OFFSET) = 0,
 ) -> dict:
     with _failures():
+        channel = _channel_id(channel_id)
         frame, total = queries.list_videos(
-            _engine(), status=status, channel_id=_channel_id(channel_id), limit=limit, offset=offset
+            _engine(), status=status, channel_id=channel, limit=limit, offset=offset
         )
         return output.conform(
             {"total": total, "offset": offset, "limit": limit, "videos": frame},

@@ -56,6 +56,17 @@ class UserInputError(ValueError):
     """Input that is well-formed but cannot be acted on; nothing was changed."""
 
 
+def check_text(value: str | None, name: str) -> str | None:
+    """Text that cannot be encoded (lone surrogates, e.g. undecodable bytes) can be neither
+    stored nor printed: invalid input."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserInputError(f"{name} is not valid Unicode text") from None
+    return value
+
+
 @dataclass(frozen=True)
 class Bound:
     """An integer parameter's inclusive range, with the one sentence that states it."""

@@ -241,6 +241,20 @@ def test_bad_arguments_are_clear_tool_errors(engine, database_url):
         )
 
 
+def test_text_that_is_not_unicode_is_invalid_input(engine):
+    """A JSON "\\udcff" escape reaches the server as a lone surrogate (the SDK's client will
+    not send one, so the server is called in-process here)."""
+    from ytmetrics_dagster.mcp_server import server
+
+    for name, args in (
+        ("register_video_for_tracking", {"video": "https://youtu.be/dQw4w9WgXcQ?x=\udcff"}),
+        ("analyze_video_performance", {"video_id": "https://youtu.be/dQw4w9WgXcQ?x=\udcff"}),
+        ("list_tracked_videos", {"channel_id": "\udcff"}),
+    ):
+        result = anyio.run(server.call_tool, name, args)
+        assert "is not valid Unicode text" in error_text(result)
+
+
 def test_database_down_at_start_is_a_tool_error():
     _, results = call_tools(
         "postgresql://nobody@127.0.0.1:9/nowhere",
