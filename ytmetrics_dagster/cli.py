@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -56,9 +54,9 @@ from ytmetrics_dagster.warehouse.queries import (
 from ytmetrics_dagster.warehouse.quota import Budget, record_calls
 from ytmetrics_dagster.warehouse.registrations import (
     REQUEST_STATUSES,
+    await_verdicts,
     list_requests,
     request_registrations,
-    request_verdicts,
 )
 from ytmetrics_dagster.warehouse.videos import remove_video
 from ytmetrics_dagster.youtube.factory import build_client
@@ -90,9 +88,7 @@ def _bounded(bound: Bound):
         try:
             return bound.parse(raw)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"must be an integer from {bound.low} to {bound.high} (got {clip(raw)})"
-            ) from None
+            raise argparse.ArgumentTypeError(f"{bound.requirement} (got {clip(raw)})") from None
 
     parse.__name__ = bound.name
     return parse
@@ -159,32 +155,9 @@ def _describe_registration(r) -> str:
     return f"{r.video_id} is named more than once; queued once"
 
 
-def _wait_for_verdicts(engine, outcomes: list, timeout: int, verbose: bool) -> list:
-    waiting = {r.request_id for r in outcomes if r.status == "pending" and r.request_id}
-    verdicts: dict[int, tuple[str, str | None]] = {}
-    deadline = time.monotonic() + timeout
-    while waiting:
-        for request_id, (status, reason) in sorted(request_verdicts(engine, waiting).items()):
-            if status == "pending":
-                continue
-            waiting.discard(request_id)
-            verdicts[request_id] = (status, reason)
-            if verbose:
-                vid = next(r.video_id for r in outcomes if r.request_id == request_id)
-                print(
-                    f"{status} {vid} (request {request_id})" + (f": {reason}" if reason else ""),
-                    flush=True,
-                )
-        left = deadline - time.monotonic()
-        if not waiting or left <= 0:
-            break
-        time.sleep(min(1.0, left))
-    return [
-        replace(r, status=verdicts[r.request_id][0], reason=verdicts[r.request_id][1])
-        if r.request_id in verdicts
-        else r
-        for r in outcomes
-    ]
+def _print_verdict(r) -> None:
+    reason = f": {r.reason}" if r.reason else ""
+    print(f"{r.status} {r.video_id} (request {r.request_id}){reason}", flush=True)
 
 
 def cmd_register(args) -> int:
@@ -203,7 +176,9 @@ def cmd_register(args) -> int:
         for r in outcomes:
             print(_describe_registration(r), flush=True)
     if args.wait:
-        outcomes = _wait_for_verdicts(engine, outcomes, args.timeout, verbose=text)
+        outcomes = await_verdicts(
+            engine, outcomes, args.timeout, on_verdict=_print_verdict if text else None
+        )
     elif text and any(r.status == "pending" for r in outcomes):
         print(
             "the registration_requests_sensor applies them within a minute (Dagster must be "

@@ -19,10 +19,8 @@ from stored observations (data collected from the YouTube simulator says so in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -108,16 +106,8 @@ def register_video_for_tracking(
         (outcome,) = registrations.request_registrations(
             engine, [(video, video_id)], requested_by="mcp"
         )
-        if outcome.status == "pending" and wait_seconds:
-            deadline = time.monotonic() + wait_seconds
-            while time.monotonic() < deadline:
-                status, reason = registrations.request_verdicts(engine, [outcome.request_id])[
-                    outcome.request_id
-                ]
-                if status != "pending":
-                    outcome = replace(outcome, status=status, reason=reason)
-                    break
-                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        if wait_seconds:
+            (outcome,) = registrations.await_verdicts(engine, [outcome], wait_seconds)
         return output.conform(outcome, output.REGISTRATION)
 
 

@@ -76,22 +76,21 @@ class Bound:
     high: int
 
     @property
+    def requirement(self) -> str:
+        return f"must be an integer from {self.low} to {self.high}"
+
+    @property
     def rule(self) -> str:
-        return f"{self.name} must be an integer from {self.low} to {self.high}"
+        return f"{self.name} {self.requirement}"
 
     def parse(self, raw: str) -> int:
-        """Parse text (the CLI); ValueError with the rule if it is not an integer in range."""
+        """An integer in range from text (the CLI), else ValueError stating the rule."""
         try:
             number = int(raw.strip(), 10)
-        except ValueError:
-            raise ValueError(f"{self.rule} (got {clip(raw)})") from None
-        return self.check(number)
-
-    def check(self, number: int) -> int:
-        if isinstance(number, bool) or not isinstance(number, int):
-            raise ValueError(f"{self.rule} (got {clip(number)})")
-        if not self.low <= number <= self.high:
-            raise ValueError(f"{self.rule} (got {number if len(str(number)) < 40 else 'more'})")
+        except ValueError:  # not an integer, or one too long to convert
+            number = None
+        if number is None or not self.low <= number <= self.high:
+            raise ValueError(f"{self.rule} (got {clip(raw)})")
         return number
 
 

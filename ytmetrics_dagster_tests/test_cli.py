@@ -22,7 +22,7 @@ from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.warehouse.migrate import head_revision
-from ytmetrics_dagster.warehouse.registrations import queue_registrations
+from ytmetrics_dagster.warehouse.registrations import pending_summary, queue_registrations
 from ytmetrics_dagster.youtube.simulator.catalog import (
     WORLD_START,
     upload_id,
@@ -123,11 +123,15 @@ def test_register_reports_repeats_pending_and_tracked_videos_without_queueing_th
     assert requests_rows(engine) == [(a, "registered"), (b, "registered")]
 
 
-def _apply_soon(resources, delay: float = 1.5) -> threading.Thread:
-    """What registration_requests_sensor does, a moment later: apply pending requests."""
+def _apply_soon(resources, engine) -> threading.Thread:
+    """What registration_requests_sensor does, a moment later: apply the pending requests
+    once they are queued."""
 
     def apply():
-        time.sleep(delay)
+        deadline = time.monotonic() + 30
+        while pending_summary(engine)[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
         assert dg.materialize([tracked_videos], resources=resources).success
 
     thread = threading.Thread(target=apply)
@@ -137,7 +141,7 @@ def _apply_soon(resources, delay: float = 1.5) -> threading.Thread:
 
 def test_register_wait_prints_each_verdict_and_fails_on_a_rejection(engine, resources, capsys):
     good, ghost = normal_ids(1)[0], nonexistent_id()
-    applier = _apply_soon(resources)
+    applier = _apply_soon(resources, engine)
     code = main(["register", good, ghost, "--wait", "--timeout", "60"])
     applier.join()
     out = capsys.readouterr().out
@@ -160,7 +164,7 @@ def test_register_wait_prints_each_verdict_and_fails_on_a_rejection(engine, reso
 
 def test_register_wait_all_registered_exits_0_with_json_verdicts(engine, resources, capsys):
     ids = normal_ids(2)
-    applier = _apply_soon(resources)
+    applier = _apply_soon(resources, engine)
     payload = run_json(capsys, ["register", *ids, "--wait", "--format", "json"])
     applier.join()
     check_shape(payload, output.REGISTRATIONS)

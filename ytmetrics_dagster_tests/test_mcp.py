@@ -6,6 +6,8 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +26,9 @@ from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
-from ytmetrics_dagster.warehouse.registrations import queue_registrations
+from ytmetrics_dagster.warehouse.registrations import pending_summary, queue_registrations
 
-from .helpers import hour_range, normal_ids
+from .helpers import hour_range, nonexistent_id, normal_ids
 from .shape_check import check_shape
 
 TOOLS = {
@@ -300,3 +302,25 @@ def test_database_dying_mid_session_is_a_tool_error_and_the_session_recovers():
     for result in (down, again):
         assert error_text(result).startswith("the warehouse is unavailable: ")
     assert payload(back)["total"] == 0
+
+
+def test_register_can_wait_for_the_verdict(engine, resources, database_url):
+    ghost = nonexistent_id()
+
+    def apply_once_queued():
+        """What registration_requests_sensor does: apply the request once it is there."""
+        deadline = time.monotonic() + 30
+        while pending_summary(engine)[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert dg.materialize([tracked_videos], resources=resources).success
+
+    applier = threading.Thread(target=apply_once_queued)
+    applier.start()
+    _, (result,) = call_tools(
+        database_url, [("register_video_for_tracking", {"video": ghost, "wait_seconds": 60})]
+    )
+    applier.join()
+    verdict = payload(result)
+    check_shape(verdict, output.REGISTRATION)
+    assert (verdict["outcome"], verdict["status"]) == ("queued", "rejected")
+    assert verdict["reason"].startswith("YouTube did not return this video")

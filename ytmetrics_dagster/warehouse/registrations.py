@@ -5,7 +5,8 @@ the reason)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -156,6 +157,36 @@ def request_verdicts(
             {"ids": list(request_ids)},
         )
         return {r.request_id: (r.status, r.reason) for r in rows}
+
+
+def await_verdicts(
+    engine: Engine,
+    outcomes: Sequence[Registration],
+    timeout: float,
+    on_verdict: Callable[[Registration], None] | None = None,
+    poll_seconds: float = 1.0,
+) -> list[Registration]:
+    """Wait up to ``timeout`` seconds for the verdict on every pending request (the sensor's
+    ``tracked_videos`` run gives it), calling ``on_verdict`` as each arrives; the outcomes
+    with their final status and reason (still ``pending`` if none came)."""
+    results = list(outcomes)
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = {r.request_id for r in results if r.status == "pending" and r.request_id}
+        if not waiting:
+            return results
+        verdicts = request_verdicts(engine, sorted(waiting))
+        for index, r in enumerate(results):
+            status, reason = verdicts.get(r.request_id, ("pending", None))
+            if r.request_id in waiting and status != "pending":
+                results[index] = replace(r, status=status, reason=reason)
+                if on_verdict is not None and r.outcome != DUPLICATE:
+                    on_verdict(results[index])
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return results
+        if any(r.status == "pending" and r.request_id for r in results):
+            time.sleep(min(poll_seconds, left))
 
 
 def list_requests(
