@@ -291,7 +291,7 @@ def describe(name: str, width: int = 96) -> str:
     pieces = re.split(r", (?=\")", text)
     lines, line = [], pieces[0]
     for piece in pieces[1:]:
-        if len(line) + 2 + len(piece) > width:
+        if len(line) + len(", ") + len(piece) >= width:  # room for the comma
             lines.append(line + ",")
             line = "    " + piece
         else:
