@@ -1,52 +1,77 @@
 """`ytmetrics`: register, list, inspect and remove tracked videos; manage the warehouse.
 
-Exit codes: 0 success, 1 runtime failure (e.g. database unreachable), 2 invalid input
-(nothing was changed).
+Exit codes: 0 success, 1 runtime failure (e.g. database unreachable, Dagster not running),
+2 invalid input (nothing was changed); `register --wait`: 3 a request was rejected, 4 no
+verdict before the timeout.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy.engine import make_url
 
+from ytmetrics_dagster import demo_history, output
 from ytmetrics_dagster.discovery import UnknownChannelOnYouTube, track_channel
 from ytmetrics_dagster.settings import load_settings
-from ytmetrics_dagster.warehouse.backup import BackupError, BackupInputError, backup, restore
-from ytmetrics_dagster.warehouse.channels import UnknownChannelError, list_channels, untrack_channel
-from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
-from ytmetrics_dagster.warehouse.engine import (
-    DatabaseUnavailableError,
-    check_connection,
-    get_engine,
-    safe_url,
-    warehouse_url,
+from ytmetrics_dagster.surfaces import (
+    DAYS,
+    DEMO_HOURS,
+    EXISTING_UPLOADS,
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_TIMEOUT,
+    LIST_LIMIT,
+    OFFSET,
+    PORT,
+    REQUESTS_LIMIT,
+    TOP_HOURS,
+    TOP_LIMIT,
+    WAIT_SECONDS,
+    Bound,
+    UserInputError,
+    clip,
+    clip_message,
+    describe_failure,
 )
-from ytmetrics_dagster.warehouse.migrate import SchemaOutOfDateError, require_current, upgrade
+from ytmetrics_dagster.warehouse import registrations as reg
+from ytmetrics_dagster.warehouse.backup import BackupInputError, backup, restore
+from ytmetrics_dagster.warehouse.channels import list_channels, untrack_channel
+from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
+from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, safe_url, warehouse_url
+from ytmetrics_dagster.warehouse.migrate import require_current, upgrade
 from ytmetrics_dagster.warehouse.queries import (
     INTERVALS,
-    InvalidQueryError,
     analyze_video_performance,
     list_videos,
     top_growing,
     video_metrics,
 )
-from ytmetrics_dagster.warehouse.quota import Budget, DurableLedger, QuotaBudgetExceeded
-from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations, remove_video
-from ytmetrics_dagster.youtube.errors import YouTubeError
+from ytmetrics_dagster.warehouse.quota import Budget, DurableLedger
+from ytmetrics_dagster.warehouse.registrations import (
+    REQUEST_STATUSES,
+    await_verdicts,
+    list_requests,
+    request_registrations,
+)
+from ytmetrics_dagster.warehouse.videos import remove_video
 from ytmetrics_dagster.youtube.factory import MissingApiKeyError, build_client
-from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_channel, parse_video_inputs
+from ytmetrics_dagster.youtube.ids import (
+    InvalidVideoInput,
+    parse_channel,
+    parse_video_id,
+    parse_video_inputs,
+)
 
-EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 FORMATS = ("table", "json", "csv")
-
-
-class UserInputError(Exception):
-    pass
+# how many invalid inputs are listed one by one before "and N more"
+_MAX_LISTED_ERRORS = 10
 
 
 def _engine(migrated: bool = True):
@@ -57,30 +82,136 @@ def _engine(migrated: bool = True):
     return engine
 
 
-def _emit(frame: pd.DataFrame, fmt: str, extra: dict | None = None) -> None:
+# -- argument types: each states its one rule, and echoes at most 200 characters -----------
+
+
+def _bounded(bound: Bound):
+    def parse(raw: str) -> int:
+        try:
+            return bound.parse(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{bound.requirement} (got {clip(raw)})") from None
+
+    parse.__name__ = bound.name
+    return parse
+
+
+def _video(raw: str) -> str:
+    try:
+        return parse_video_id(raw)
+    except InvalidVideoInput as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _channel_filter(raw: str) -> str:
+    try:
+        ref = parse_channel(raw)
+    except InvalidVideoInput as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if ref.channel_id is None:
+        raise argparse.ArgumentTypeError(
+            f"filter by a channel id (UC…), not a handle: {clip(raw)} "
+            "(`ytmetrics channels` lists them with their ids)"
+        )
+    return ref.channel_id
+
+
+def _existing(raw: str) -> int | None:
+    if raw.strip() == "all":
+        return None
+    try:
+        return EXISTING_UPLOADS.parse(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'all' or an integer from {EXISTING_UPLOADS.low} to "
+            f"{EXISTING_UPLOADS.high} (got {clip(raw)})"
+        ) from None
+
+
+def _emit_listing(payload: dict, key: str, row_shape: dict, fmt: str, header: list[str]) -> None:
+    """A listing in the requested format; ``payload`` is already in its JSON shape."""
     if fmt == "json":
-        records = json.loads(frame.to_json(orient="records", date_format="iso"))
-        print(json.dumps({**(extra or {}), "rows": records}, indent=2, default=str))
-    elif fmt == "csv":
+        print(output.dumps(payload))
+        return
+    frame = output.table(payload[key], row_shape)
+    if fmt == "csv":
         sys.stdout.write(frame.to_csv(index=False))
-    else:
-        if extra:
-            for key, value in extra.items():
-                print(f"{key}: {value}")
-        print(frame.to_string(index=False) if len(frame) else "(no rows)")
+        return
+    frame = frame.astype(object).where(frame.notna(), "")
+    for name in header:
+        print(f"{name}: {payload[name]}")
+    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+        print(frame.to_string(index=False) if len(frame) else "(none)")
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _describe_registration(r) -> str:
+    if r.outcome == reg.QUEUED:
+        return f"queued {r.video_id} (request {r.request_id})"
+    if r.outcome == reg.ALREADY_PENDING:
+        return f"{r.video_id} is already pending (request {r.request_id}); not queued again"
+    if r.outcome == reg.ALREADY_TRACKED:
+        return f"{r.video_id} is already tracked; nothing to do"
+    return f"{r.video_id} is named more than once; queued once"
+
+
+def _print_verdict(r) -> None:
+    reason = f": {r.reason}" if r.reason else ""
+    print(f"{r.status} {r.video_id} (request {r.request_id}){reason}", flush=True)
 
 
 def cmd_register(args) -> int:
     parsed, errors = parse_video_inputs(args.inputs)
     if errors:
-        for message in errors:
+        for message in errors[:_MAX_LISTED_ERRORS]:
             print(f"error: {message}", file=sys.stderr)
+        if len(errors) > _MAX_LISTED_ERRORS:
+            print(f"error: and {len(errors) - _MAX_LISTED_ERRORS} more", file=sys.stderr)
         print("nothing was queued", file=sys.stderr)
         return EXIT_INVALID
-    ids = queue_registrations(_engine(), parsed, requested_by="cli")
-    for (raw, vid), request_id in zip(parsed, ids, strict=True):
-        print(f"queued {vid} (request {request_id}) from {raw}")
-    print("the registration_requests_sensor applies them within a minute (Dagster must be running)")
+    engine = _engine()
+    outcomes = request_registrations(engine, parsed, requested_by="cli")
+    text = args.format == "text"
+    if text:
+        for r in outcomes:
+            print(_describe_registration(r), flush=True)
+    if args.wait:
+        outcomes = await_verdicts(
+            engine, outcomes, args.timeout, on_verdict=_print_verdict if text else None
+        )
+    elif text and any(r.status == "pending" for r in outcomes):
+        print(
+            "the registration_requests_sensor applies them within a minute (Dagster must be "
+            "running); `ytmetrics requests` shows each verdict, `register --wait` waits for it"
+        )
+    if not text:
+        print(output.dumps(output.conform({"registrations": outcomes}, output.REGISTRATIONS)))
+    if not args.wait:
+        return EXIT_OK
+    pending = [r for r in outcomes if r.status == "pending"]
+    if text and pending:
+        print(
+            f"no verdict after {args.timeout} s for "
+            + ", ".join(f"{r.video_id} (request {r.request_id})" for r in pending)
+            + ": is Dagster running (`make run`)? Its registration_requests_sensor applies them",
+            file=sys.stderr,
+        )
+    if any(r.status == "rejected" for r in outcomes):
+        return EXIT_REJECTED
+    return EXIT_TIMEOUT if pending else EXIT_OK
+
+
+def cmd_requests(args) -> int:
+    frame, total = list_requests(
+        _engine(), status=args.status, video_id=args.video, limit=args.limit, offset=args.offset
+    )
+    payload = output.conform(
+        {"total": total, "offset": args.offset, "limit": args.limit, "requests": frame},
+        output.REQUEST_LIST,
+    )
+    _emit_listing(payload, "requests", output.REQUEST_ROW, args.format, ["total"])
     return EXIT_OK
 
 
@@ -88,59 +219,77 @@ def cmd_videos(args) -> int:
     frame, total = list_videos(
         _engine(), status=args.status, channel_id=args.channel, limit=args.limit, offset=args.offset
     )
-    _emit(frame, args.format, {"total": total, "offset": args.offset, "limit": args.limit})
+    payload = output.conform(
+        {"total": total, "offset": args.offset, "limit": args.limit, "videos": frame},
+        output.VIDEO_LIST,
+    )
+    _emit_listing(payload, "videos", output.VIDEO_ROW, args.format, ["total", "offset", "limit"])
     return EXIT_OK
 
 
 def cmd_metrics(args) -> int:
-    result = video_metrics(_engine(), args.video_id, days=args.days, interval=args.interval)
-    extra = {
-        "video": {
-            k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in result.video.items()
+    result = video_metrics(_engine(), args.video, days=args.days, interval=args.interval)
+    payload = output.conform(
+        {
+            "video": result.video,
+            "period": {"days": result.days, "interval": result.interval},
+            "growth": result.growth,
+            "series": result.series,
         },
-        "period": {"days": result.days, "interval": result.interval},
-        "growth": result.growth,
-    }
-    if args.format == "table":
-        video = result.video
-        print(
-            f"{video['video_id']}  {video['title']}  ({video['channel_title']}, {video['status']})"
-        )
-        print(f"last {result.days} days by {result.interval}")
-        print(result.series.to_string(index=False) if len(result.series) else "(no observations)")
-        if result.growth:
-            for metric, g in result.growth.items():
-                pct = "n/a" if g["percent"] is None else f"{g['percent']:.2f}%"
-                absolute = "n/a" if g["absolute"] is None else f"{g['absolute']:+,}"
-                print(f"growth {metric}: {absolute} ({pct})")
-    else:
-        _emit(result.series, args.format, extra if args.format == "json" else None)
+        output.METRICS,
+    )
+    if args.format == "json":
+        print(output.dumps(payload))
+        return EXIT_OK
+    series = output.table(payload["series"], output.SERIES_ROW)
+    if args.format == "csv":
+        sys.stdout.write(series.to_csv(index=False))
+        return EXIT_OK
+    video = payload["video"]
+    print(f"{video['video_id']}  {video['title']}  ({video['channel_title']}, {video['status']})")
+    print(f"last {result.days} days by {result.interval}")
+    print(series.to_string(index=False) if len(series) else "(no observations)")
+    for metric, g in (payload["growth"] or {}).items():
+        pct = "n/a" if g["percent"] is None else f"{g['percent']:.2f}%"
+        absolute = "n/a" if g["absolute"] is None else f"{g['absolute']:+,}"
+        print(f"growth {metric}: {absolute} ({pct})")
+    return EXIT_OK
+
+
+def cmd_analyze(args) -> int:
+    result = analyze_video_performance(_engine(), args.video, args.days, args.interval)
+    print(output.dumps(output.analysis(result)))
+    return EXIT_OK
+
+
+def cmd_top(args) -> int:
+    frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
+    payload = output.conform(
+        {"hours": args.hours, "limit": args.limit, "channel_id": args.channel, "videos": frame},
+        output.TOP,
+    )
+    _emit_listing(payload, "videos", output.TOP_ROW, args.format, ["hours"])
     return EXIT_OK
 
 
 def cmd_remove(args) -> int:
-    deleted = remove_video(
-        _engine(), args.video_id, delete_metrics=args.delete_metrics, now=datetime.now(UTC)
+    removal = remove_video(
+        _engine(), args.video, delete_metrics=args.delete_metrics, now=datetime.now(UTC)
     )
-    print(f"removed {args.video_id} from tracking")
-    if args.delete_metrics:
+    if removal.already_removed:
         print(
-            f"deleted {deleted['snapshots']} snapshots, {deleted['growth_hourly']} hourly and "
-            f"{deleted['growth_daily']} daily growth rows"
+            f"{args.video} was already removed (at {output.timestamp(removal.removed_at)})"
+            + ("" if args.delete_metrics else "; nothing changed")
+        )
+    else:
+        print(f"removed {args.video} from tracking")
+    if args.delete_metrics:
+        d = removal.deleted
+        print(
+            f"deleted {d['snapshots']} snapshots, {d['growth_hourly']} hourly and "
+            f"{d['growth_daily']} daily growth rows"
         )
     return EXIT_OK
-
-
-def _existing(value: str) -> int | None:
-    if value == "all":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'all' or a number, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return number
 
 
 def _channel_ref(raw: str):
@@ -154,7 +303,6 @@ def cmd_track_channel(args) -> int:
     ref = _channel_ref(args.channel)
     engine = _engine()
     settings = load_settings()
-    budget = Budget()
     try:
         client = build_client(
             settings.source,
@@ -165,7 +313,7 @@ def cmd_track_channel(args) -> int:
     except MissingApiKeyError as err:
         raise UserInputError(str(err)) from None
     try:
-        result = track_channel(engine, client, ref, budget=budget, existing=args.existing)
+        result = track_channel(engine, client, ref, budget=Budget(), existing=args.existing)
     except UnknownChannelOnYouTube as err:
         raise UserInputError(str(err)) from None
     finally:
@@ -191,48 +339,80 @@ def cmd_untrack_channel(args) -> int:
 
 def cmd_channels(args) -> int:
     frame = list_channels(_engine(), include_untracked=args.all)
-    _emit(frame, args.format, {"total": len(frame)})
+    payload = output.conform({"total": len(frame), "channels": frame}, output.CHANNEL_LIST)
+    _emit_listing(payload, "channels", output.CHANNEL_ROW, args.format, ["total"])
     return EXIT_OK
 
 
-def cmd_db(args) -> int:
-    if args.action == "url":
-        print(warehouse_url())
-        return EXIT_OK
-    if args.action == "stop":
-        settings = load_settings()
-        if settings.database_url:
-            raise UserInputError(
-                "YTMETRICS_DATABASE_URL is set: an external database is not stopped here"
-            )
-        stopped = stop_embedded_postgres(settings.embedded_pgdata)
-        print("embedded Postgres stopped" if stopped else "embedded Postgres was not running")
-        return EXIT_OK
-    if args.action in ("backup", "restore"):
-        return _db_backup_or_restore(args)
+def libpq_url(sqlalchemy_url: str) -> str:
+    """The same database as a libpq URI (``postgresql://…``), for psql and psycopg."""
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
+
+
+def cmd_db_url(args) -> int:
+    url = warehouse_url()
+    print(url if args.sqlalchemy else libpq_url(url))
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args) -> int:
     engine = _engine(migrated=False)
     revision = upgrade(engine)
     print(f"warehouse at {safe_url(str(engine.url))} is at revision {revision}")
     return EXIT_OK
 
 
-def _db_backup_or_restore(args) -> int:
-    if not args.path:
-        raise UserInputError(f"`ytmetrics db {args.action}` needs the backup file's PATH")
+def cmd_db_stop(args) -> int:
+    settings = load_settings()
+    if settings.database_url:
+        raise UserInputError(
+            "YTMETRICS_DATABASE_URL is set: an external database is not stopped here"
+        )
+    stopped = stop_embedded_postgres(settings.embedded_pgdata)
+    print("embedded Postgres stopped" if stopped else "embedded Postgres was not running")
+    return EXIT_OK
+
+
+def cmd_db_backup(args) -> int:
     try:
-        if args.action == "backup":
-            done = backup(Path(args.path))
-            print(
-                f"backed up the warehouse (revision {done.revision}) to {done.path}: "
-                f"{done.size_bytes:,} bytes in {done.seconds:.1f} s"
-            )
-            return EXIT_OK
+        done = backup(Path(args.path))
+    except BackupInputError as err:
+        raise UserInputError(str(err)) from None
+    print(
+        f"backed up the warehouse (revision {done.revision}) to {done.path}: "
+        f"{done.size_bytes:,} bytes in {done.seconds:.1f} s"
+    )
+    return EXIT_OK
+
+
+def cmd_db_restore(args) -> int:
+    try:
         restored = restore(Path(args.path), force=args.force)
     except BackupInputError as err:
         raise UserInputError(str(err)) from None
     print(f"restored {restored.path} in {restored.seconds:.1f} s (revision {restored.revision})")
     if restored.needs_upgrade:
         print(f"the code expects revision {restored.head}: run `ytmetrics db upgrade`")
+    return EXIT_OK
+
+
+def cmd_demo_history(args) -> int:
+    try:
+        demo_history.refuse_real_api(load_settings().uses_simulator)
+        launched = demo_history.launch(args.dagster_url, args.hours)
+    except demo_history.BackfillRefused as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except (demo_history.DagsterNotRunning, RuntimeError) as err:
+        print(f"error: {clip_message(str(err))}", file=sys.stderr)
+        return EXIT_FAILURE
+    first, last = launched.partitions[0], launched.partitions[-1]
+    print(
+        f"launched backfill {launched.backfill_id}: {demo_history.JOB} "
+        f"({', '.join(demo_history.ASSETS)}) over {len(launched.partitions)} hours, "
+        f"{first} .. {last} UTC"
+    )
+    print(f"the Dagster daemon runs it as one run; follow it at {launched.ui_url}")
     return EXIT_OK
 
 
@@ -243,86 +423,90 @@ def cmd_mcp(args) -> int:
     return EXIT_OK
 
 
-def cmd_top(args) -> int:
-    frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
-    _emit(frame, args.format, {"hours": args.hours})
-    return EXIT_OK
-
-
-def cmd_analyze(args) -> int:
-    print(
-        json.dumps(
-            analyze_video_performance(_engine(), args.video_id, args.days, args.interval),
-            indent=2,
-            default=str,
-        )
-    )
-    return EXIT_OK
-
-
 def cmd_dev(args) -> int:
     from ytmetrics_dagster.devserver import run_dev
 
     return run_dev(port=args.port, demo=not args.no_demo)
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {value}")
-    return number
+# -- the parser ----------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """Invalid input: exit 2 with one line on stderr (the usage is one `--help` away)."""
+
+    def error(self, message: str):
+        self.exit(
+            EXIT_INVALID, f"{self.prog}: error: {clip_message(message)} (see {self.prog} -h)\n"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ytmetrics", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="ytmetrics", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    video_help = "a video id or any YouTube video URL form"
 
     p = sub.add_parser("register", help="queue videos for tracking (ids or URLs)")
     p.add_argument("inputs", nargs="+", metavar="ID_OR_URL")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for each verdict (exit 0 only if all are registered)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_bounded(WAIT_SECONDS),
+        default=180,
+        metavar="S",
+        help=f"with --wait, give up after S seconds ({WAIT_SECONDS.low}-{WAIT_SECONDS.high}, default 180)",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_register)
+
+    p = sub.add_parser("requests", help="registration requests and their verdicts (with reasons)")
+    p.add_argument("--status", choices=(*REQUEST_STATUSES, "all"), default="all")
+    p.add_argument("--video", type=_video, metavar="ID_OR_URL", help="only this video's requests")
+    p.add_argument("--limit", type=_bounded(REQUESTS_LIMIT), default=50)
+    p.add_argument("--offset", type=_bounded(OFFSET), default=0)
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_requests)
 
     p = sub.add_parser("videos", help="list tracked videos")
     p.add_argument(
         "--status", default="active", choices=["active", "unavailable", "removed", "all"]
     )
-    p.add_argument("--channel", metavar="CHANNEL_ID")
-    p.add_argument("--limit", type=_positive, default=100)
-    p.add_argument("--offset", type=_positive, default=0)
+    p.add_argument("--channel", type=_channel_filter, metavar="CHANNEL_ID")
+    p.add_argument("--limit", type=_bounded(LIST_LIMIT), default=100)
+    p.add_argument("--offset", type=_bounded(OFFSET), default=0)
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=cmd_videos)
 
     p = sub.add_parser("metrics", help="a video's metrics by hour/day/week/month, with growth")
-    p.add_argument("video_id")
-    p.add_argument("--days", type=_positive, default=7)
+    p.add_argument("video", type=_video, metavar="VIDEO", help=video_help)
+    p.add_argument("--days", type=_bounded(DAYS), default=7)
     p.add_argument("--interval", choices=INTERVALS, default="day")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=cmd_metrics)
 
-    p = sub.add_parser(
-        "remove", help="stop tracking a video (history kept unless --delete-metrics)"
-    )
-    p.add_argument("video_id")
-    p.add_argument("--delete-metrics", action="store_true")
-    p.set_defaults(func=cmd_remove)
-
-    p = sub.add_parser("top", help="videos that gained the most views recently")
-    p.add_argument("--hours", type=_positive, default=24)
-    p.add_argument("--limit", type=_positive, default=10)
-    p.add_argument("--channel", metavar="CHANNEL_ID")
-    p.add_argument("--format", choices=FORMATS, default="table")
-    p.set_defaults(func=cmd_top)
-
     p = sub.add_parser("analyze", help="a video's performance analysis as JSON (as the MCP tool)")
-    p.add_argument("video_id")
-    p.add_argument("--days", type=_positive, default=7)
+    p.add_argument("video", type=_video, metavar="VIDEO", help=video_help)
+    p.add_argument("--days", type=_bounded(DAYS), default=7)
     p.add_argument("--interval", choices=INTERVALS, default="hour")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("mcp", help="serve the MCP tools over stdio")
-    p.set_defaults(func=cmd_mcp)
+    p = sub.add_parser("top", help="videos that gained the most views recently")
+    p.add_argument("--hours", type=_bounded(TOP_HOURS), default=24)
+    p.add_argument("--limit", type=_bounded(TOP_LIMIT), default=10)
+    p.add_argument("--channel", type=_channel_filter, metavar="CHANNEL_ID")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_top)
+
+    p = sub.add_parser(
+        "remove", help="stop tracking a video (history kept unless --delete-metrics)"
+    )
+    p.add_argument("video", type=_video, metavar="VIDEO", help=video_help)
+    p.add_argument("--delete-metrics", action="store_true")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("track-channel", help="track a channel: its new uploads are registered")
     p.add_argument("channel", metavar="ID_OR_HANDLE_OR_URL")
@@ -345,45 +529,93 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_channels)
 
     p = sub.add_parser(
-        "db",
-        help="warehouse database: print its URL, apply migrations, stop embedded, "
-        "back up to / restore from a file (pg_dump custom format)",
+        "db", help="the warehouse database: its URL, migrations, the embedded server"
     )
-    p.add_argument("action", choices=["url", "upgrade", "stop", "backup", "restore"])
-    p.add_argument("path", nargs="?", metavar="PATH", help="backup file (backup, restore)")
-    p.add_argument(
-        "--force",
+    db = p.add_subparsers(dest="action", required=True)
+    q = db.add_parser("url", help="print its URL for psql/psycopg (libpq form)")
+    q.add_argument(
+        "--sqlalchemy",
         action="store_true",
-        help="restore: replace a warehouse that already holds data",
+        help="the SQLAlchemy form (postgresql+psycopg://) instead",
     )
-    p.set_defaults(func=cmd_db)
+    q.set_defaults(func=cmd_db_url)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    db.add_parser("stop", help="stop the embedded Postgres").set_defaults(func=cmd_db_stop)
+    q = db.add_parser("backup", help="back up the warehouse to a file (pg_dump custom format)")
+    q.add_argument("path", metavar="PATH", help="the backup file to write")
+    q.set_defaults(func=cmd_db_backup)
+    q = db.add_parser("restore", help="restore the warehouse from a backup file (all or nothing)")
+    q.add_argument("path", metavar="PATH", help="a file made by `ytmetrics db backup`")
+    q.add_argument(
+        "--force", action="store_true", help="replace a warehouse that already holds data"
+    )
+    q.set_defaults(func=cmd_db_restore)
+
+    p = sub.add_parser(
+        "demo-history", help="simulator demo: backfill the last N hours on the running Dagster"
+    )
+    p.add_argument(
+        "--hours",
+        type=_bounded(DEMO_HOURS),
+        default=48,
+        help=f"closed hours before the current one ({DEMO_HOURS.low}-{DEMO_HOURS.high}, default 48)",
+    )
+    p.add_argument(
+        "--dagster-url",
+        default=demo_history.DEFAULT_URL,
+        help=f"the Dagster UI's address (default {demo_history.DEFAULT_URL}, as `make run`)",
+    )
+    p.set_defaults(func=cmd_demo_history)
+
+    p = sub.add_parser("mcp", help="serve the MCP tools over stdio")
+    p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser(
         "dev", help="embedded Postgres + simulator + `dagster dev` (what `make run` runs)"
     )
-    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--port", type=_bounded(PORT), default=3000)
     p.add_argument("--no-demo", action="store_true", help="do not register demo videos")
     p.set_defaults(func=cmd_dev)
     return parser
 
 
+def _undecodable(argv: list[str]) -> str | None:
+    """Arguments that are not valid UTF-8 reach Python as lone surrogates (surrogateescape);
+    they can be neither stored nor printed, so they are invalid input."""
+    for position, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = ascii(arg.encode("utf-8", "surrogateescape")[:60])
+            return f"argument {position} is not valid UTF-8 text: {shown}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    problem = _undecodable(argv)
+    if problem:
+        print(f"ytmetrics: error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse: -h, or invalid input (already reported)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_INVALID
     try:
         return args.func(args)
-    except (UnknownVideoError, UnknownChannelError, InvalidQueryError, UserInputError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_INVALID
-    except (
-        DatabaseUnavailableError,
-        SchemaOutOfDateError,
-        QuotaBudgetExceeded,
-        YouTubeError,
-        ValueError,
-        BackupError,
-    ) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        described = describe_failure(err)
+        if described is None:
+            if isinstance(err, ValueError):  # configuration, e.g. a malformed database URL
+                described = (EXIT_FAILURE, clip_message(str(err)))
+            else:
+                raise
+        code, message = described
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -1,51 +1,65 @@
-"""The MCP server (stdio): the seed's integration, over the same warehouse read API.
+"""The MCP server (stdio): the seed's integration, over the same warehouse read API as the CLI.
 
-Tools:
-  register_video_for_tracking(video)           queue a registration, exactly as the CLI does
-  analyze_video_performance(video_id, days, interval)   the read API's analysis, as JSON
-  list_tracked_videos(status, channel_id, limit, offset)
-  top_growing_videos(hours, limit, channel_id)
+Tools (results in the JSON shapes of ``ytmetrics_dagster.output``, the same as the CLI's
+``--format json``):
+  register_video_for_tracking(video, wait_seconds)       REGISTRATION
+  list_registration_requests(status, video, limit, offset)   REQUEST_LIST
+  analyze_video_performance(video_id, days, interval)    ANALYSIS
+  list_tracked_videos(status, channel_id, limit, offset) VIDEO_LIST
+  top_growing_videos(hours, limit, channel_id)           TOP
 
-Invalid input is returned as an MCP tool error with a clear message, never a traceback.
-Everything returned comes from stored observations; nothing is simulated here (data that
-came from the YouTube simulator says so in ``data_sources``).
+Input schemas are strict: numbers are integers within the read API's bounds (booleans and
+strings are not numbers), statuses and intervals are enums, unknown arguments are rejected.
+Every anticipated failure (bad input, an unknown video, a warehouse that is down or goes
+down mid-session) comes back as a tool error whose text says what happened, never a
+traceback; at most 200 characters of a rejected input are echoed. Everything returned comes
+from stored observations (data collected from the YouTube simulator says so in
+``data_sources``).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
+from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult, TextContent
+from pydantic import ConfigDict, Field, ValidationError
 
-from ytmetrics_dagster.warehouse.engine import (
-    DatabaseUnavailableError,
-    check_connection,
-    get_engine,
-    warehouse_url,
+from ytmetrics_dagster import output
+from ytmetrics_dagster.surfaces import (
+    DAYS,
+    LIST_LIMIT,
+    MCP_WAIT_SECONDS,
+    OFFSET,
+    REQUESTS_LIMIT,
+    TOP_HOURS,
+    TOP_LIMIT,
+    Bound,
+    UserInputError,
+    check_text,
+    clip,
+    clip_message,
+    describe_failure,
 )
-from ytmetrics_dagster.warehouse.migrate import SchemaOutOfDateError, require_current
-from ytmetrics_dagster.warehouse.queries import (
-    INTERVALS,
-    InvalidQueryError,
-    list_videos,
-    top_growing,
-)
-from ytmetrics_dagster.warehouse.queries import (
-    analyze_video_performance as analyze,
-)
-from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations
-from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_video_id
+from ytmetrics_dagster.warehouse import queries, registrations
+from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
+from ytmetrics_dagster.warehouse.migrate import require_current
+from ytmetrics_dagster.youtube.ids import parse_channel, parse_video_id
 
-server = MCPServer(
-    name="ytmetrics",
-    instructions=(
-        "Hourly YouTube video statistics kept in Postgres. Register videos for tracking and "
-        "analyse their real observed growth (no simulated history)."
-    ),
-)
+Interval = Literal[queries.INTERVALS]
+VideoStatus = Literal["active", "unavailable", "removed", "all"]
+RequestStatus = Literal["pending", "registered", "rejected", "all"]
+
+
+def _int(bound: Bound) -> Any:
+    return Annotated[
+        int, Field(strict=True, ge=bound.low, le=bound.high, description=bound.rule + ".")
+    ]
 
 
 @cache
@@ -56,64 +70,220 @@ def _engine():
     return engine
 
 
-def _guard(fn, *args, **kwargs) -> Any:
+@contextmanager
+def _failures():
+    """Anticipated failures become tool errors with their message; bugs stay bugs."""
     try:
-        return fn(*args, **kwargs)
-    except (InvalidVideoInput, InvalidQueryError, UnknownVideoError) as err:
-        raise ToolError(str(err)) from None
-    except (DatabaseUnavailableError, SchemaOutOfDateError) as err:
-        raise ToolError(f"warehouse unavailable: {err}") from None
+        yield
+    except ToolError:
+        raise
+    except Exception as err:
+        described = describe_failure(err)
+        if described is None:
+            raise
+        raise ToolError(described[1]) from None
 
 
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+def _channel_id(channel: str | None) -> str | None:
+    if channel is None:
+        return None
+    ref = parse_channel(check_text(channel, "channel_id"))
+    if ref.channel_id is None:
+        raise UserInputError(
+            f"filter by a channel id (UC…), not a handle: {clip(channel)}; "
+            "`ytmetrics channels` lists the tracked channels with their ids"
+        )
+    return ref.channel_id
 
 
-@server.tool(description="Queue a YouTube video (id or any video URL form) for hourly tracking.")
-def register_video_for_tracking(video: str) -> dict:
-    video_id = _guard(parse_video_id, video)
-    (request_id,) = _guard(queue_registrations, _engine(), [(video, video_id)], requested_by="mcp")
-    return {
-        "video_id": video_id,
-        "request_id": request_id,
-        "status": "pending",
-        "message": "queued; Dagster's registration sensor applies it within a minute",
-    }
-
-
-@server.tool(
-    description="Analyse a tracked video's observed performance: metrics by hour/day/week/month "
-    "with growth, velocity, engagement, launch curve versus the channel median, milestone ETA."
-)
-def analyze_video_performance(video_id: str, days: int = 7, interval: str = "hour") -> dict:
-    if interval not in INTERVALS:
-        raise ToolError(f"invalid interval {interval!r}; valid: {', '.join(INTERVALS)}")
-    vid = _guard(parse_video_id, video_id)
-    return _json_safe(_guard(analyze, _engine(), vid, days=days, interval=interval))
-
-
-@server.tool(
-    description="List tracked videos, newest first (status: active|unavailable|removed|all)."
-)
-def list_tracked_videos(
-    status: str = "active", channel_id: str | None = None, limit: int = 50, offset: int = 0
+def register_video_for_tracking(
+    video: Annotated[str, Field(description="A video id or any YouTube video URL form.")],
+    wait_seconds: _int(MCP_WAIT_SECONDS) = 0,
 ) -> dict:
-    frame, total = _guard(
-        list_videos, _engine(), status=status, channel_id=channel_id, limit=limit, offset=offset
+    with _failures():
+        video_id = parse_video_id(check_text(video, "video"))
+        engine = _engine()
+        (outcome,) = registrations.request_registrations(
+            engine, [(video, video_id)], requested_by="mcp"
+        )
+        if wait_seconds:
+            (outcome,) = registrations.await_verdicts(engine, [outcome], wait_seconds)
+        return output.conform(outcome, output.REGISTRATION)
+
+
+def list_registration_requests(
+    status: RequestStatus = "all",
+    video: Annotated[
+        str | None, Field(description="Only requests for this video (id or URL).")
+    ] = None,
+    limit: _int(REQUESTS_LIMIT) = 20,
+    offset: _int(OFFSET) = 0,
+) -> dict:
+    with _failures():
+        video_id = parse_video_id(check_text(video, "video")) if video is not None else None
+        frame, total = registrations.list_requests(
+            _engine(), status=status, video_id=video_id, limit=limit, offset=offset
+        )
+        return output.conform(
+            {"total": total, "offset": offset, "limit": limit, "requests": frame},
+            output.REQUEST_LIST,
+        )
+
+
+def analyze_video_performance(
+    video_id: Annotated[str, Field(description="A tracked video's id or any video URL form.")],
+    days: _int(DAYS) = 7,
+    interval: Interval = "hour",
+) -> dict:
+    with _failures():
+        vid = parse_video_id(check_text(video_id, "video_id"))
+        return output.analysis(
+            queries.analyze_video_performance(_engine(), vid, days=days, interval=interval)
+        )
+
+
+def list_tracked_videos(
+    status: VideoStatus = "active",
+    channel_id: Annotated[
+        str | None, Field(description="Only this channel's videos (UC… id or channel URL).")
+    ] = None,
+    limit: _int(LIST_LIMIT) = 50,
+    offset: _int(OFFSET) = 0,
+) -> dict:
+    with _failures():
+        channel = _channel_id(channel_id)
+        frame, total = queries.list_videos(
+            _engine(), status=status, channel_id=channel, limit=limit, offset=offset
+        )
+        return output.conform(
+            {"total": total, "offset": offset, "limit": limit, "videos": frame},
+            output.VIDEO_LIST,
+        )
+
+
+def top_growing_videos(
+    hours: _int(TOP_HOURS) = 24,
+    limit: _int(TOP_LIMIT) = 10,
+    channel_id: Annotated[
+        str | None, Field(description="Only this channel's videos (UC… id or channel URL).")
+    ] = None,
+) -> dict:
+    with _failures():
+        channel = _channel_id(channel_id)
+        frame = queries.top_growing(_engine(), hours=hours, limit=limit, channel_id=channel)
+        return output.conform(
+            {"hours": hours, "limit": limit, "channel_id": channel, "videos": frame}, output.TOP
+        )
+
+
+TOOLS: list[tuple[Callable, str]] = [
+    (
+        register_video_for_tracking,
+        "Queue a YouTube video (id or any video URL form) for hourly tracking. An already "
+        "tracked or already pending video is reported, not queued again. With wait_seconds, "
+        "wait that long for the verdict (registered, or rejected with the reason).",
+    ),
+    (
+        list_registration_requests,
+        "Registration requests, newest first, with each verdict and the reason of rejections.",
+    ),
+    (
+        analyze_video_performance,
+        "Analyse a tracked video's observed performance: metrics by hour/day/week/month with "
+        "growth, velocity, engagement, launch curve versus the channel median, milestone ETA.",
+    ),
+    (
+        list_tracked_videos,
+        "List tracked videos, newest first (status: active|unavailable|removed|all).",
+    ),
+    (top_growing_videos, "Videos that gained the most views over the last `hours` hours."),
+]
+
+
+def _strict(tool: Tool) -> Tool:
+    """Unknown arguments are errors, not silently dropped (``additionalProperties: false``)."""
+    base = tool.fn_metadata.arg_model
+    strict = type(
+        base.__name__,
+        (base,),
+        {"model_config": ConfigDict(extra="forbid"), "__module__": base.__module__},
     )
-    return {
-        "total": total,
-        "videos": json.loads(frame.to_json(orient="records", date_format="iso")),
-    }
+    tool.fn_metadata.arg_model = strict
+    tool.parameters = strict.model_json_schema(by_alias=True)
+    return tool
 
 
-@server.tool(description="Videos that gained the most views over the last `hours` hours.")
-def top_growing_videos(hours: int = 24, limit: int = 10, channel_id: str | None = None) -> dict:
-    frame = _guard(top_growing, _engine(), hours=hours, limit=limit, channel_id=channel_id)
-    return {
-        "hours": hours,
-        "videos": json.loads(frame.to_json(orient="records", date_format="iso")),
-    }
+_INT_PARAMS: dict[tuple[str, str], Bound] = {
+    ("register_video_for_tracking", "wait_seconds"): MCP_WAIT_SECONDS,
+    ("list_registration_requests", "limit"): REQUESTS_LIMIT,
+    ("list_registration_requests", "offset"): OFFSET,
+    ("analyze_video_performance", "days"): DAYS,
+    ("list_tracked_videos", "limit"): LIST_LIMIT,
+    ("list_tracked_videos", "offset"): OFFSET,
+    ("top_growing_videos", "hours"): TOP_HOURS,
+    ("top_growing_videos", "limit"): TOP_LIMIT,
+}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return clip(value, 60)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a number too large to show"
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def _argument_errors(tool: str, err: ValidationError, known: list[str]) -> str:
+    """Pydantic's report in the words the CLI uses: one sentence per argument."""
+    messages = []
+    for e in err.errors():
+        name = ".".join(str(part) for part in e["loc"]) or "arguments"
+        given = e.get("input")
+        bound = _INT_PARAMS.get((tool, name))
+        if e["type"] == "extra_forbidden":
+            messages.append(f"unknown argument {clip(name, 60)}; {tool} takes: {', '.join(known)}")
+        elif e["type"] == "missing":
+            messages.append(f"{name} is required")
+        elif bound is not None:
+            messages.append(f"{bound.rule} (got {_shown(given)})")
+        elif e["type"] == "literal_error":
+            expected = e.get("ctx", {}).get("expected", "")
+            messages.append(f"{name} must be one of {expected} (got {_shown(given)})")
+        else:
+            messages.append(f"{name}: {e['msg']} (got {_shown(given)})")
+    return clip_message("invalid arguments: " + "; ".join(messages))
+
+
+class YtMetricsServer(MCPServer):
+    async def call_tool(self, name: str, arguments: dict[str, Any], context=None):
+        """Tool errors read as their message alone (no "Error executing tool" prefix)."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError):
+                tool = self._tool_manager.get_tool(name)
+                known = list(tool.parameters.get("properties", {})) if tool else []
+                text = _argument_errors(name, cause, known)
+            elif isinstance(cause, ToolError):
+                text = str(cause)
+            else:
+                text = clip_message(str(exc))
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+server = YtMetricsServer(
+    name="ytmetrics",
+    instructions=(
+        "Hourly YouTube video statistics kept in Postgres. Register videos for tracking and "
+        "analyse their real observed growth (no simulated history). Timestamps are UTC."
+    ),
+    tools=[_strict(Tool.from_function(fn, description=text)) for fn, text in TOOLS],
+)
 
 
 def main() -> None:

@@ -89,7 +89,7 @@ def test_track_channel_by_handle_url_or_id_with_existing_uploads(engine, sim_env
     assert len(pending(engine)) == 120
     capsys.readouterr()
     assert main(["channels", "--format", "json"]) == 0
-    rows = json.loads(capsys.readouterr().out)["rows"]
+    rows = json.loads(capsys.readouterr().out)["channels"]
     assert rows[0]["channel_id"] == channel_id(CHANNEL) and rows[0]["uploads_registered"] == 120
 
 

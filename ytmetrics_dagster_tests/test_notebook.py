@@ -11,12 +11,15 @@ from ytmetrics_dagster.defs.assets.analysis import video_launch_curves
 from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.warehouse.videos import queue_registrations
+from ytmetrics_dagster.warehouse import queries
+from ytmetrics_dagster.warehouse.registrations import queue_registrations
 from ytmetrics_dagster.youtube.simulator.catalog import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
 )
+
+from .helpers import normal_ids
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "video_growth.ipynb"
 
@@ -33,7 +36,10 @@ def test_notebook_executes_against_the_warehouse(engine, resources, database_url
         (now - timedelta(hours=8) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
     )
     ids = [upload_id(0, n) for n in range(last - 2, last + 1)]
-    queue_registrations(engine, [(v, v) for v in ids])
+    # an older video of another channel, observed more often than any of them: the notebook
+    # must still pick the channel with several videos (a median of one video is itself)
+    (loner,) = normal_ids(1)
+    queue_registrations(engine, [(v, v) for v in [*ids, loner]])
     assert dg.materialize([tracked_videos], resources=resources).success
     first = now - timedelta(hours=40)
     assert dg.materialize(
@@ -62,8 +68,12 @@ def test_notebook_executes_against_the_warehouse(engine, resources, database_url
         if cell.cell_type == "code"
         for o in cell.outputs
     )
-    assert "3 tracked videos" in outputs
-    assert any(v in outputs for v in ids)
+    assert "4 tracked videos" in outputs
+    channel_0 = queries.get_video(engine, ids[0])["channel_id"]
+    assert f"channel: {channel_0}" in outputs
+    assert any(f"video: {v}" in outputs for v in ids)
+    assert f"launch curves of 3 videos of {channel_0}" in outputs
+    assert "np.float64(" not in outputs and "np.int64(" not in outputs
     images = [
         o
         for cell in nb.cells

@@ -13,6 +13,7 @@ QUOTA = 0x71756F74  # "quot": key = quota day (days since the epoch) * 2 + bucke
 # Snapshot writes hold this shared, growth rebuilds exclusive: a rebuild never interleaves
 # with a snapshot write, so growth is computed from snapshots as committed.
 GROWTH_GATE = (0x67617465, 0)  # "gate"
+REGISTRATIONS = 0x72656773  # "regs": users asking to register the same video at once
 
 
 def xact_lock(conn, namespace: int, key: int = 0) -> None:

@@ -19,6 +19,11 @@ from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 
 INTERVALS = ("hour", "day", "week", "month")
 MAX_DAYS = 3660
+# Bounds of the other parameters; the CLI and the MCP server validate against these same names.
+MAX_LIST_LIMIT = 10_000
+MAX_OFFSET = 1_000_000_000
+MAX_TOP_HOURS = 24 * 366
+MAX_TOP_LIMIT = 1000
 
 
 class InvalidQueryError(ValueError):
@@ -38,10 +43,10 @@ def list_videos(
         raise InvalidQueryError(
             f"invalid status {status!r}; valid: {', '.join((*VIDEO_STATUSES, 'all'))}"
         )
-    if not 1 <= limit <= 10_000:
-        raise InvalidQueryError("limit must be between 1 and 10000")
-    if offset < 0:
-        raise InvalidQueryError("offset must be >= 0")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidQueryError(f"offset must be an integer from 0 to {MAX_OFFSET}")
     params = {"status": None if status == "all" else status, "channel": channel_id}
     with engine.connect() as conn:
         frame = pd.read_sql_query(
@@ -115,7 +120,7 @@ def video_metrics(
     if interval not in INTERVALS:
         raise InvalidQueryError(f"invalid interval {interval!r}; valid: {', '.join(INTERVALS)}")
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise InvalidQueryError(f"days must be an integer between 1 and {MAX_DAYS}")
+        raise InvalidQueryError(f"days must be an integer from 1 to {MAX_DAYS}")
     video = get_video(engine, video_id)
     sql = text(
         """
@@ -271,10 +276,10 @@ def top_growing(
     engine: Engine, hours: int = 24, limit: int = 10, channel_id: str | None = None
 ) -> pd.DataFrame:
     """Videos ranked by views gained over the last ``hours`` (from the hourly growth table)."""
-    if not 1 <= hours <= 24 * 366:
-        raise InvalidQueryError("hours must be between 1 and 8784")
-    if not 1 <= limit <= 1000:
-        raise InvalidQueryError("limit must be between 1 and 1000")
+    if not 1 <= hours <= MAX_TOP_HOURS:
+        raise InvalidQueryError(f"hours must be an integer from 1 to {MAX_TOP_HOURS}")
+    if not 1 <= limit <= MAX_TOP_LIMIT:
+        raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_TOP_LIMIT}")
     with engine.connect() as conn:
         return pd.read_sql_query(
             text(
@@ -551,3 +556,36 @@ def video_observations(engine: Engine, video_id: str, days: int = 14) -> pd.Data
     for col in ("view_count", "like_count", "comment_count", "views_gained"):
         frame[col] = frame[col].astype("Int64")
     return frame
+
+
+def observed_channels(engine: Engine, limit: int = 10) -> pd.DataFrame:
+    """Channels ranked by how many of their active videos were observed in the warehouse's
+    latest week, each with its most observed video of that week: where a notebook starts when
+    nobody named a video (a channel with several videos, so that its launch curves have a
+    median worth comparing to). Reads one week of day partitions, whatever the history's
+    length."""
+    with engine.connect() as conn:
+        return pd.read_sql_query(
+            text(
+                """
+                WITH per_video AS (
+                    SELECT v.channel_id, v.channel_title, v.video_id, count(*) AS observations
+                    FROM ytmetrics.metric_snapshots s JOIN ytmetrics.videos v USING (video_key)
+                    WHERE v.status = 'active' AND v.channel_id IS NOT NULL
+                      AND s.snapshot_hour > (SELECT max(snapshot_hour) FROM ytmetrics.snapshot_batches)
+                                            - interval '7 days'
+                    GROUP BY v.channel_id, v.channel_title, v.video_id
+                )
+                SELECT channel_id, channel_title, count(*) AS videos,
+                       sum(observations) AS observations,
+                       (array_agg(video_id ORDER BY observations DESC, video_id))[1]
+                           AS most_observed_video_id
+                FROM per_video
+                GROUP BY channel_id, channel_title
+                ORDER BY videos DESC, observations DESC, channel_id
+                LIMIT :limit
+                """
+            ),
+            conn,
+            params={"limit": limit},
+        )

@@ -1,4 +1,5 @@
-"""Writes to ``videos`` and ``registration_requests``: the registration queue and its outcome."""
+"""Writes to ``videos``, and the outcome of registration requests (the queue itself is in
+``registrations``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+# The queue moved to ``registrations``; these names stay importable from here.
+from ytmetrics_dagster.warehouse.registrations import RegistrationRequest as RegistrationRequest
+from ytmetrics_dagster.warehouse.registrations import pending_registrations as pending_registrations
+from ytmetrics_dagster.warehouse.registrations import pending_summary as pending_summary
+from ytmetrics_dagster.warehouse.registrations import queue_registrations as queue_registrations
 from ytmetrics_dagster.warehouse.sources import assert_source_allowed
 from ytmetrics_dagster.youtube.models import VideoDetails
 
@@ -19,64 +25,6 @@ class UnknownVideoError(LookupError):
     def __init__(self, video_id: str):
         super().__init__(f"video {video_id!r} is not tracked (see `ytmetrics videos --status all`)")
         self.video_id = video_id
-
-
-@dataclass(frozen=True)
-class RegistrationRequest:
-    request_id: int
-    requested_input: str
-    video_id: str
-
-
-def queue_registrations(
-    engine: Engine, requests: Sequence[tuple[str, str]], requested_by: str = "cli"
-) -> list[int]:
-    """Queue (raw input, parsed video id) pairs as pending requests, in one transaction."""
-    if not requests:
-        return []
-    rows = [{"raw": raw, "vid": vid, "by": requested_by} for raw, vid in requests]
-    with engine.begin() as conn:
-        result = conn.execute(
-            text(
-                """
-                INSERT INTO ytmetrics.registration_requests (requested_input, video_id, requested_by)
-                SELECT r.raw, r.vid, r.by
-                FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(raw text, vid text, by text)
-                RETURNING request_id
-                """
-            ),
-            {"rows": _json(rows)},
-        )
-        return [row.request_id for row in result]
-
-
-def pending_registrations(engine: Engine, limit: int = 5000) -> list[RegistrationRequest]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                """
-                SELECT request_id, requested_input, video_id
-                FROM ytmetrics.registration_requests
-                WHERE status = 'pending'
-                ORDER BY request_id
-                LIMIT :limit
-                """
-            ),
-            {"limit": limit},
-        )
-        return [RegistrationRequest(r.request_id, r.requested_input, r.video_id) for r in rows]
-
-
-def pending_summary(engine: Engine) -> tuple[int, int | None]:
-    """(number of pending requests, highest pending request id)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT count(*) AS n, max(request_id) AS max_id "
-                "FROM ytmetrics.registration_requests WHERE status = 'pending'"
-            )
-        ).one()
-        return row.n, row.max_id
 
 
 def _json(rows: list[dict]) -> str:
@@ -222,24 +170,42 @@ def status_counts(engine: Engine) -> dict[str, int]:
         return counts
 
 
-def remove_video(
-    engine: Engine, video_id: str, *, delete_metrics: bool, now: datetime
-) -> dict[str, int]:
+@dataclass(frozen=True)
+class Removal:
+    """``already_removed``: the video was removed before (and stays as it was, unless its
+    metrics were deleted now); ``removed_at``: when it was removed."""
+
+    already_removed: bool
+    removed_at: datetime | None
+    deleted: dict[str, int]
+
+
+def remove_video(engine: Engine, video_id: str, *, delete_metrics: bool, now: datetime) -> Removal:
     """Stop tracking a video (history kept), or also delete its snapshots and growth rows,
-    all in one transaction. Unknown id -> UnknownVideoError, nothing changed."""
+    all in one transaction. Unknown id -> UnknownVideoError, nothing changed; an already
+    removed video is left as it was (its metrics are deleted if asked)."""
     with engine.begin() as conn:
-        updated = conn.execute(
+        row = conn.execute(
             text(
-                """
-                UPDATE ytmetrics.videos
-                SET status = 'removed', removed_at = :now, last_updated = :now
-                WHERE video_id = :vid
-                """
+                "SELECT status, removed_at FROM ytmetrics.videos WHERE video_id = :vid FOR UPDATE"
             ),
-            {"vid": video_id, "now": now},
-        ).rowcount
-        if not updated:
+            {"vid": video_id},
+        ).first()
+        if row is None:
             raise UnknownVideoError(video_id)
+        already = row.status == "removed"
+        removed_at = row.removed_at if already else now
+        if not already:
+            conn.execute(
+                text(
+                    """
+                    UPDATE ytmetrics.videos
+                    SET status = 'removed', removed_at = :now, last_updated = :now
+                    WHERE video_id = :vid
+                    """
+                ),
+                {"vid": video_id, "now": now},
+            )
         deleted = {"snapshots": 0, "growth_hourly": 0, "growth_daily": 0}
         if delete_metrics:
             key = {"vid": video_id}
@@ -267,7 +233,7 @@ def remove_video(
                 ),
                 key,
             )
-        return deleted
+        return Removal(already, removed_at, deleted)
 
 
 DUE_SQL = """
