@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from ytmetrics_dagster.defs.jobs import (
+    CURRENT_HOUR_RUN_TAGS,
     hourly_snapshot_job,
     tracked_videos_job,
     tracked_videos_run_config,
@@ -75,7 +76,7 @@ def new_videos_snapshot_sensor(context: dg.SensorEvaluationContext, asset_event:
     return dg.RunRequest(
         run_key=f"new-videos-{asset_event.run_id}",
         partition_key=partition_key,
-        tags={"ytmetrics/trigger": "new_videos"},
+        tags={"ytmetrics/trigger": "new_videos", **CURRENT_HOUR_RUN_TAGS},
     )
 
 
