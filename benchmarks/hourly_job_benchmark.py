@@ -68,9 +68,10 @@ def main() -> None:
                 YTMETRICS_CADENCE="*:1h",
             )
             processes = DagsterProcesses(root / "dagster_home", yaml.safe_load(DAGSTER_YAML), env)
-            for name in ("code_server", "webserver", "daemon"):
-                processes.start(name)
+            processes.start("code_server")
             processes.wait_for_code_server()
+            processes.start("webserver")
+            processes.start("daemon")
             processes.wait_for_webserver()
             processes.wait_for_daemon()
 

@@ -53,8 +53,8 @@ def deployment(pg_server, database_url, simulator_server, tmp_path_factory):
     processes = DagsterProcesses(tmp_path_factory.mktemp("dagster_home"), recovery_config(), env)
     try:
         processes.start("code_server")
-        processes.start("webserver")
         processes.wait_for_code_server()
+        processes.start("webserver")
         processes.wait_for_webserver()
         processes.start("daemon")
         processes.wait_for_daemon()

@@ -47,15 +47,17 @@ def topology(pg_server, database_url, simulator, tmp_path):
         tmp_path / "dagster_home", production_config_with_default_launcher(), env
     )
     try:
-        for name in ("code_server", "webserver", "daemon"):
-            processes.start(name)
+        # as compose's depends_on: the webserver and daemon load the code server once it serves
+        processes.start("code_server")
+        processes.wait_for_code_server()
+        processes.start("webserver")
+        processes.start("daemon")
         yield processes
     finally:
         processes.stop_all()
 
 
 def test_code_server_webserver_and_daemon_run_a_sensor_launched_snapshot(topology, engine):
-    topology.wait_for_code_server()
     topology.wait_for_webserver()
     topology.wait_for_daemon()
 
