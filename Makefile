@@ -1,22 +1,31 @@
 # Two commands for a fresh machine with Python 3.11:
 #   make run   - the Dagster UI on http://127.0.0.1:3000 with schedules and sensors running
+#                (another port: make run PORT=3001)
 #   make test  - ruff and the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 3000
+# One install serves run, test, notebook and benchmark; the versions are pinned by
+# deploy/constraints.txt, the same pins the production image (deploy/Dockerfile) installs.
+EXTRAS := dev,notebook
+CONSTRAINTS := deploy/constraints.txt
 
-.PHONY: run test lint notebook simulator benchmark db-url db-upgrade db-stop clean
+.PHONY: run test lint notebook simulator benchmark db-url db-upgrade db-stop constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	touch $@
 
+# The demo runs against the bundled simulator unless YTMETRICS_SOURCE says otherwise
+# (YTMETRICS_SOURCE=youtube with YOUTUBE_API_KEY collects from YouTube).
+run: export YTMETRICS_SOURCE ?= simulator
 run: $(VENV)/.installed
-	$(BIN)/ytmetrics dev
+	$(BIN)/ytmetrics dev --port $(PORT)
 
 test: $(VENV)/.installed
 	scripts/ensure_chromium.sh
@@ -29,13 +38,13 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 notebook: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
 	$(BIN)/ytmetrics db upgrade
 	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/video_growth.ipynb
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/snapshot_benchmark.py
 	$(BIN)/python benchmarks/growth_benchmark.py
+	$(BIN)/python benchmarks/hourly_job_benchmark.py
 
 simulator: $(VENV)/.installed
 	$(BIN)/python -m ytmetrics_dagster.youtube.simulator
@@ -48,6 +57,16 @@ db-upgrade: $(VENV)/.installed
 
 db-stop: $(VENV)/.installed
 	$(BIN)/ytmetrics db stop
+
+# Re-pin deploy/constraints.txt after changing dependencies: the runtime closure of the
+# project with the deploy extra, resolved fresh in a scratch virtualenv.
+constraints: | $(BIN)/python
+	rm -rf $(VENV)-pin && $(PYTHON) -m venv $(VENV)-pin
+	$(VENV)-pin/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-pin/bin/python -m pip install --quiet ".[deploy]"
+	( echo "# Runtime pins for the project and its image (make constraints regenerates them)."; \
+	  $(VENV)-pin/bin/python -m pip freeze --exclude ytmetrics-dagster --exclude pip ) > $(CONSTRAINTS)
+	rm -rf $(VENV)-pin
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

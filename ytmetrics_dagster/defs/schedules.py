@@ -5,6 +5,7 @@ import os
 import dagster as dg
 
 from ytmetrics_dagster.defs.jobs import (
+    CURRENT_HOUR_RUN_TAGS,
     analysis_job,
     daily_growth_job,
     hourly_snapshot_job,
@@ -27,6 +28,7 @@ hourly_snapshot_schedule = dg.build_schedule_from_partitioned_job(
     name="hourly_snapshot_schedule",
     minute_of_hour=_snapshot_minute(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags=CURRENT_HOUR_RUN_TAGS,
 )
 
 # Daily partitions end at the last complete day, so the 00:30 tick rolls up yesterday.

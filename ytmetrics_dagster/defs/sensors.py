@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from ytmetrics_dagster.defs.jobs import (
+    CURRENT_HOUR_RUN_TAGS,
     hourly_snapshot_job,
     tracked_videos_job,
     tracked_videos_run_config,
@@ -79,7 +80,7 @@ def new_videos_snapshot_sensor(context: dg.SensorEvaluationContext, asset_event:
         run_config=dg.RunConfig(
             ops={"video_metric_snapshots": {"config": {"new_videos_only": True}}}
         ),
-        tags={"ytmetrics/trigger": "new_videos"},
+        tags={"ytmetrics/trigger": "new_videos", **CURRENT_HOUR_RUN_TAGS},
     )
 
 

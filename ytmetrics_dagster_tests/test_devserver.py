@@ -1,0 +1,129 @@
+"""`ytmetrics dev` (what `make run` runs) as a user meets it: a taken port fails at once with
+what to do, and SIGTERM stops the webserver, daemon and code server within 10 s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from ytmetrics_dagster.devserver import PortInUseError, ensure_port_free
+from ytmetrics_dagster.warehouse.engine import database_on_server
+from ytmetrics_dagster_tests.dagster_processes import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")
+
+
+def dev_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YTMETRICS_", "DAGSTER_"))}
+    env.update(
+        YTMETRICS_HOME=str(tmp_path / "home"),
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+        YTMETRICS_SOURCE="simulator",
+        **extra,
+    )
+    return env
+
+
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    out = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def test_a_taken_port_fails_fast_naming_the_port_and_the_fix(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(
+            [YTMETRICS, "dev", "--port", str(port)],
+            env=dev_env(tmp_path),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"make run PORT={port + 1}" in result.stderr
+    assert "Dagster UI" not in result.stdout
+    # nothing was started: no database, no Dagster home
+    assert not (tmp_path / "home").exists() and not (tmp_path / "dagster_home").exists()
+    assert time.monotonic() - started < 30
+
+
+def test_ensure_port_free_accepts_a_free_port_and_refuses_a_listening_one():
+    port = free_port()
+    ensure_port_free(port)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        try:
+            ensure_port_free(port)
+        except PortInUseError as err:
+            assert str(port) in str(err)
+        else:
+            raise AssertionError("a listening port was taken for free")
+
+
+def test_sigterm_stops_the_webserver_daemon_and_code_server_within_10_seconds(tmp_path, pg_server):
+    port = free_port()
+    env = dev_env(
+        tmp_path,
+        YTMETRICS_DATABASE_URL=database_on_server(pg_server, "ytmetrics_devserver", "psycopg"),
+    )
+    dev = subprocess.Popen(
+        [YTMETRICS, "dev", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(dev.stdout), daemon=True)
+    reader.start()
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 240
+        while not any("Dagster UI:" in line for line in lines):
+            assert dev.poll() is None, "".join(lines[-50:])
+            assert time.monotonic() < deadline, "no UI after 240 s:\n" + "".join(lines[-50:])
+            time.sleep(0.5)
+        assert requests.get(f"http://127.0.0.1:{port}/server_info", timeout=10).ok
+        children = psutil.Process(dev.pid).children(recursive=True)
+        commands = " ".join(" ".join(c.cmdline()) for c in alive(children))
+        for part in ("dagster_webserver", "dagster._daemon", "code-server start", "api grpc"):
+            assert part in commands, commands
+
+        stopping = time.monotonic()
+        dev.send_signal(signal.SIGTERM)
+        assert dev.wait(timeout=15) == 0, "".join(lines[-50:])
+        while alive(children) and time.monotonic() - stopping < 15:
+            time.sleep(0.1)
+        took = time.monotonic() - stopping
+        escalated = [line.strip() for line in lines if "still running after" in line]
+        print(f"ytmetrics dev stopped in {took:.1f} s; escalations: {escalated}")
+        assert not alive(children), [c.cmdline() for c in alive(children)]
+        assert took < 10, f"stopping took {took:.1f} s"
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+        for child in alive(children):
+            child.kill()
