@@ -36,9 +36,10 @@ def top_growers_md(engine, start: datetime, end: datetime) -> dg.MetadataValue:
     shown = frame[
         ["video_id", "title", "views_gained", "views_per_hour", "covered_hours", "prorated"]
     ]
+    method = frame.attrs["method"]
     return dg.MetadataValue.md(
         f"Window {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC. "
-        f"{frame.attrs['method'].capitalize()}.\n\n{markdown(shown)}"
+        f"{method[0].upper()}{method[1:]}.\n\n{markdown(shown)}"
     )
 
 
