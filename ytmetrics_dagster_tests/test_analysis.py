@@ -16,7 +16,6 @@ from ytmetrics_dagster.defs.assets.analysis import (
 from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.checks import no_missing_hours_24h, snapshots_fresh
 from ytmetrics_dagster.warehouse import queries
 from ytmetrics_dagster.warehouse.growth import rebuild_daily_growth, rebuild_hourly_growth
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations
@@ -222,7 +221,10 @@ def test_read_api_analysis_and_errors(engine, resources):
 def test_decreasing_views_warn_but_do_not_block(engine, resources):
     vid = normal_ids(1)[0]
     register(engine, resources, [vid])
-    snap(resources, DAY + timedelta(hours=1))
+    first = snap(resources, DAY + timedelta(hours=1))
+    assert {e.check_name: e for e in first.get_asset_check_evaluations()}[
+        "views_not_decreasing"
+    ].passed
     with engine.begin() as conn:  # YouTube "corrected" the count downward since
         conn.execute(text("UPDATE ytmetrics.metric_snapshots SET view_count = view_count * 2"))
         conn.execute(
@@ -233,43 +235,7 @@ def test_decreasing_views_warn_but_do_not_block(engine, resources):
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not checks["views_not_decreasing"].passed
     assert checks["views_not_decreasing"].severity == dg.AssetCheckSeverity.WARN
-    assert checks["counts_non_negative"].passed and checks["one_row_per_video_hour"].passed
-
-
-def test_freshness_and_gap_checks(engine, resources):
-    register(engine, resources, normal_ids(1))
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [video_metric_snapshots, snapshots_fresh, no_missing_hours_24h],
-            partition_key=(now - timedelta(hours=1)).strftime(HOUR),
-            resources=resources,
-            instance=instance,
-        )
-        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-        assert checks["snapshots_fresh"].passed
-        assert not checks["no_missing_hours_24h"].passed  # 23 of the last 24 hours never ran
-        assert checks["no_missing_hours_24h"].metadata["missing_hours"].value == 23
-
-
-def test_growth_checks_reconcile(engine, resources):
-    register(engine, resources, normal_ids(3))
-    for h in (0, 1, 5):
-        snap(resources, DAY + timedelta(hours=h))
-    result = dg.materialize(
-        [video_growth_hourly],
-        resources=resources,
-        tags=hour_range(DAY + timedelta(hours=1), DAY + timedelta(hours=5)),
-    )
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert checks["one_row_per_observation"].passed and checks["totals_reconcile"].passed
-    top = (
-        result.asset_materializations_for_node("video_growth_hourly")[0]
-        .metadata["top_growers"]
-        .value
-    )
-    assert top.count("\n") >= 4  # header, rule, three videos
-    assert checks["one_row_per_observation"].metadata["growth_rows"].value == 6
+    assert checks["views_not_decreasing"].metadata["decreasing"].value == 1
 
 
 def test_a_30_day_single_run_backfill_equals_hour_by_hour(engine, resources):

@@ -172,8 +172,13 @@ def test_a_killed_run_leaves_every_sent_call_in_the_ledger(engine, database_url,
     served = requests_sent(simulator)
     ledger = frame(engine, "SELECT * FROM ytmetrics.api_calls")
     assert 6 <= served < 30  # killed mid-fetch
-    assert len(ledger) == served
-    assert ledger.units.sum() == served
+    # Every call the API received is in the ledger: never fewer rows than calls. A row is
+    # committed before its call is sent, so a kill between the two leaves a recorded call
+    # that never went out: at most one per worker thread, and never settled (no answer).
+    settled = ledger[ledger.settled_at.notna()]
+    assert len(settled) <= served <= len(ledger) <= served + 4
+    assert ledger.units.sum() == len(ledger)
+    assert len(ledger) - len(settled) <= 4
     # nothing was written for the hour
     assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
 

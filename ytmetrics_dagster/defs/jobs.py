@@ -46,7 +46,9 @@ daily_growth_job = dg.define_asset_job(
 
 analysis_job = dg.define_asset_job(
     name="analysis_job",
-    selection=dg.AssetSelection.assets("video_launch_curves", "video_milestone_projections"),
+    selection=dg.AssetSelection.assets(
+        "video_launch_curves", "channel_launch_curves", "video_milestone_projections"
+    ),
     description="Refresh launch curves (with channel medians) and milestone projections.",
 )
 

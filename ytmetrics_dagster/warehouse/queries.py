@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, text
@@ -102,6 +102,142 @@ class VideoMetrics:
     growth: dict | None
     days: int
     interval: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+# Growth over a period, whatever the bucket size (buckets only group): the last observation
+# in the period minus the last observation before it. A video first observed inside the
+# period has nothing before it; its growth is then counted from its first observation.
+GROWTH_DEFINITION = (
+    "last observation in the period minus the last observation before the period "
+    "(the first observation in the period when there is none before it)"
+)
+BASELINE_BEFORE = "last observation before the period"
+BASELINE_FIRST = "first observation in the period (none before it)"
+
+_METRICS_SQL = """
+WITH v AS (
+    SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid
+),
+obs AS (
+    SELECT s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at,
+           s.view_count, s.like_count, s.comment_count
+    FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
+    WHERE s.snapshot_hour > :start AND s.snapshot_hour <= :end
+),
+base AS (
+    SELECT s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at,
+           s.view_count, s.like_count, s.comment_count
+    FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
+    WHERE s.snapshot_hour <= :start
+    ORDER BY s.snapshot_hour DESC LIMIT 1
+),
+per AS (
+    SELECT date_trunc(:interval, snapshot_hour, 'UTC') AS period,
+           count(*) AS observations,
+           (array_agg(view_count ORDER BY snapshot_hour DESC))[1] AS views,
+           (array_agg(like_count ORDER BY snapshot_hour DESC))[1] AS likes,
+           (array_agg(comment_count ORDER BY snapshot_hour DESC))[1] AS comments,
+           (array_agg(view_count ORDER BY snapshot_hour))[1] AS first_views,
+           (array_agg(like_count ORDER BY snapshot_hour))[1] AS first_likes,
+           (array_agg(comment_count ORDER BY snapshot_hour))[1] AS first_comments
+    FROM obs GROUP BY 1
+),
+chained AS (
+    -- each bucket starts where the previous one ended; the first one at the observation
+    -- before the period, or else at its own first observation
+    SELECT p.*,
+           row_number() OVER w = 1 AS is_first,
+           CASE WHEN row_number() OVER w = 1
+                THEN coalesce((SELECT view_count FROM base), p.first_views)
+                ELSE lag(p.views) OVER w END AS views_from,
+           CASE WHEN row_number() OVER w = 1
+                THEN CASE WHEN EXISTS (SELECT 1 FROM base) THEN (SELECT like_count FROM base)
+                          ELSE p.first_likes END
+                ELSE lag(p.likes) OVER w END AS likes_from,
+           CASE WHEN row_number() OVER w = 1
+                THEN CASE WHEN EXISTS (SELECT 1 FROM base) THEN (SELECT comment_count FROM base)
+                          ELSE p.first_comments END
+                ELSE lag(p.comments) OVER w END AS comments_from
+    FROM per p
+    WINDOW w AS (ORDER BY p.period)
+)
+SELECT period, observations, views, likes, comments,
+       -- the video's very first observation alone: nothing was gained in no time
+       CASE WHEN is_first AND observations = 1 AND NOT EXISTS (SELECT 1 FROM base) THEN NULL
+            ELSE views - views_from END AS views_gained,
+       CASE WHEN is_first AND observations = 1 AND NOT EXISTS (SELECT 1 FROM base) THEN NULL
+            ELSE likes - likes_from END AS likes_gained,
+       CASE WHEN is_first AND observations = 1 AND NOT EXISTS (SELECT 1 FROM base) THEN NULL
+            ELSE comments - comments_from END AS comments_gained
+FROM chained ORDER BY period
+"""
+
+_PERIOD_ENDS_SQL = """
+WITH v AS (SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid)
+SELECT kind, observed_at, view_count, like_count, comment_count FROM (
+    (SELECT 'before' AS kind, s.snapshot_hour,
+            s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at,
+            s.view_count, s.like_count, s.comment_count
+     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
+     WHERE s.snapshot_hour <= :start ORDER BY s.snapshot_hour DESC LIMIT 1)
+    UNION ALL
+    (SELECT 'first', s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds),
+            s.view_count, s.like_count, s.comment_count
+     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
+     WHERE s.snapshot_hour > :start AND s.snapshot_hour <= :end
+     ORDER BY s.snapshot_hour LIMIT 1)
+    UNION ALL
+    (SELECT 'last', s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds),
+            s.view_count, s.like_count, s.comment_count
+     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
+     WHERE s.snapshot_hour > :start AND s.snapshot_hour <= :end
+     ORDER BY s.snapshot_hour DESC LIMIT 1)
+) ends
+"""
+
+_METRIC_COLUMNS = {"views": "view_count", "likes": "like_count", "comments": "comment_count"}
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def period_growth(engine: Engine, video_id: str, start: datetime, end: datetime) -> dict | None:
+    """Growth of each counter over the period (start, end] by GROWTH_DEFINITION, with the two
+    observations it is measured between; None when the period holds no observation."""
+    with engine.connect() as conn:
+        ends = {
+            r.kind: r
+            for r in conn.execute(
+                text(_PERIOD_ENDS_SQL), {"vid": video_id, "start": start, "end": end}
+            )
+        }
+    if "last" not in ends:
+        return None
+    last = ends["last"]
+    base = ends.get("before")
+    baseline = BASELINE_BEFORE
+    if base is None:
+        base, baseline = ends["first"], BASELINE_FIRST
+    if base.observed_at == last.observed_at:
+        return None  # one observation: nothing to measure growth over
+    growth = {}
+    for metric, column in _METRIC_COLUMNS.items():
+        first, final = getattr(base, column), getattr(last, column)
+        entry = _growth(first, final)
+        entry.update(
+            {
+                "from": None if first is None else int(first),
+                "to": None if final is None else int(final),
+                "from_observed_at": _iso(base.observed_at),
+                "to_observed_at": _iso(last.observed_at),
+                "baseline": baseline,
+            }
+        )
+        growth[metric] = entry
+    return growth
 
 
 def _growth(first, last) -> dict:
@@ -112,51 +248,39 @@ def _growth(first, last) -> dict:
 
 
 def video_metrics(
-    engine: Engine, video_id: str, days: int = 7, interval: str = "day"
+    engine: Engine,
+    video_id: str,
+    days: int = 7,
+    interval: str = "day",
+    now: datetime | None = None,
 ) -> VideoMetrics:
-    """The seed's metrics endpoint: per period the last observed counters (counters only grow,
-    so the last is the period's value), the gain over the previous period, and the growth
-    between the first and last period, absolute and percent. Hidden counts stay NULL."""
+    """A video's observations over the last ``days`` days grouped by ``interval``: per bucket
+    the last observed counters (counters only grow, so the last is the bucket's value) and
+    the gain since the last observation before the bucket; and the growth over the whole
+    period by GROWTH_DEFINITION, which does not depend on the bucket size (the buckets' gains
+    add up to it). Hidden counts stay NULL."""
     if interval not in INTERVALS:
         raise InvalidQueryError(f"invalid interval {interval!r}; valid: {', '.join(INTERVALS)}")
-    if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
         raise InvalidQueryError(f"days must be an integer from 1 to {MAX_DAYS}")
     video = get_video(engine, video_id)
-    sql = text(
-        """
-        WITH obs AS (
-            SELECT date_trunc(:interval, snapshot_hour) AS period,
-                   snapshot_hour, view_count, like_count, comment_count
-            FROM ytmetrics.metric_snapshots
-            WHERE video_key = (SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid)
-              AND snapshot_hour > now() - make_interval(days => :days)
-        ),
-        per AS (
-            SELECT period,
-                   count(*) AS observations,
-                   (array_agg(view_count ORDER BY snapshot_hour DESC))[1] AS views,
-                   (array_agg(like_count ORDER BY snapshot_hour DESC))[1] AS likes,
-                   (array_agg(comment_count ORDER BY snapshot_hour DESC))[1] AS comments
-            FROM obs GROUP BY period
-        )
-        SELECT period, observations, views, likes, comments,
-               views - lag(views) OVER (ORDER BY period) AS views_gained,
-               likes - lag(likes) OVER (ORDER BY period) AS likes_gained,
-               comments - lag(comments) OVER (ORDER BY period) AS comments_gained
-        FROM per ORDER BY period
-        """
-    )
+    end = now or datetime.now(UTC)
+    start = end - timedelta(days=days)
+    params = {"interval": interval, "vid": video_id, "start": start, "end": end}
     with engine.connect() as conn:
-        series = pd.read_sql_query(
-            sql, conn, params={"interval": interval, "vid": video_id, "days": days}
-        )
+        series = pd.read_sql_query(text(_METRICS_SQL), conn, params=params)
     for col in ("views", "likes", "comments", "views_gained", "likes_gained", "comments_gained"):
         series[col] = series[col].astype("Int64")
-    growth = None
-    if len(series) >= 2:
-        first, last = series.iloc[0], series.iloc[-1]
-        growth = {m: _growth(first[m], last[m]) for m in ("views", "likes", "comments")}
-    return VideoMetrics(video=video, series=series, growth=growth, days=days, interval=interval)
+    growth = period_growth(engine, video_id, start, end)
+    return VideoMetrics(
+        video=video,
+        series=series,
+        growth=growth,
+        days=days,
+        interval=interval,
+        start=start,
+        end=end,
+    )
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -194,12 +318,16 @@ def milestone(engine: Engine, video_id: str, now: datetime | None = None) -> dic
 
 
 def analyze_video_performance(
-    engine: Engine, video_id: str, days: int = 7, interval: str = "hour"
+    engine: Engine,
+    video_id: str,
+    days: int = 7,
+    interval: str = "hour",
+    now: datetime | None = None,
 ) -> dict:
     """Everything known about one video's performance, from real observations only: the
     series, growth, velocity, engagement, launch curve against the channel median, and the
     next milestone's ETA (method and window stated). JSON-serialisable."""
-    metrics = video_metrics(engine, video_id, days=days, interval=interval)
+    metrics = video_metrics(engine, video_id, days=days, interval=interval, now=now)
     with engine.connect() as conn:
         latest = (
             conn.execute(
@@ -251,7 +379,13 @@ def analyze_video_performance(
     video = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in metrics.video.items()}
     return {
         "video": video,
-        "period": {"days": days, "interval": interval},
+        "period": {
+            "days": days,
+            "interval": interval,
+            "start": _iso(metrics.start),
+            "end": _iso(metrics.end),
+            "growth_definition": GROWTH_DEFINITION,
+        },
         "data_sources": sources,
         "observations": int(metrics.series.observations.sum()) if len(metrics.series) else 0,
         "series": _records(metrics.series),
@@ -272,35 +406,122 @@ def analyze_video_performance(
     }
 
 
-def top_growing(
-    engine: Engine, hours: int = 24, limit: int = 10, channel_id: str | None = None
+# A growth row carries the views gained over its real interval (previous observation ..
+# this observation), which is an hour for an hourly video and a day for a daily one. Within
+# a window, a row counts in proportion to the overlap of its interval with the window, i.e.
+# the views are assumed to have come at an even rate between the two observations.
+TOP_GROWERS_METHOD = (
+    "views gained within the window: each gain between two consecutive observations counts "
+    "in proportion to the overlap of its interval with the window (an even rate between "
+    "observations is assumed); views_per_hour = views_gained / covered_hours, where "
+    "covered_hours is the part of the window lying between the video's observations"
+)
+
+# Rows whose interval (prev_observed_at, observed_at] overlaps [start, end): the rows observed
+# up to ~9 h after their hour (observed_seconds is a smallint) with snapshot_hour < end, plus,
+# per video observed after the window, its first row after it when that row's interval starts
+# before the window ends (a daily video's interval straddles the window's end).
+_OVERLAP_ROWS = """
+SELECT g.video_key, g.prev_observed_at, g.observed_at, g.view_count, g.views_gained
+FROM ytmetrics.video_growth_hourly g
+WHERE g.snapshot_hour >= CAST(:start AS timestamptz) - interval '32767 seconds'
+  AND g.snapshot_hour < :end
+  AND g.observed_at > :start AND g.prev_observed_at < :end AND g.views_gained IS NOT NULL
+UNION ALL
+SELECT n.video_key, n.prev_observed_at, n.observed_at, n.view_count, n.views_gained
+FROM ytmetrics.video_observation_state st
+CROSS JOIN LATERAL (
+    SELECT g.video_key, g.prev_observed_at, g.observed_at, g.view_count, g.views_gained
+    FROM ytmetrics.video_growth_hourly g
+    WHERE g.video_key = st.video_key AND g.snapshot_hour >= :end
+    ORDER BY g.snapshot_hour LIMIT 1
+) n
+WHERE st.last_hour >= :end AND n.prev_observed_at < :end AND n.views_gained IS NOT NULL
+"""
+
+_TOP_GROWERS_SQL = f"""
+WITH r AS ({_OVERLAP_ROWS}),
+pieces AS (
+    SELECT video_key, views_gained,
+           extract(epoch FROM least(observed_at, :end) - greatest(prev_observed_at, :start))
+               AS overlap_s,
+           extract(epoch FROM observed_at - prev_observed_at) AS length_s,
+           -- the newest count known at the window's end: this observation, or the previous
+           -- one when this interval runs past the end
+           CASE WHEN observed_at <= :end THEN observed_at ELSE prev_observed_at END AS known_at,
+           CASE WHEN observed_at <= :end THEN view_count ELSE view_count - views_gained END
+               AS known_views
+    FROM r
+    WHERE observed_at > prev_observed_at
+),
+per_video AS (
+    SELECT video_key,
+           sum(views_gained * overlap_s / length_s) AS gained,
+           sum(overlap_s) / 3600.0 AS covered_hours,
+           bool_or(overlap_s < length_s) AS prorated,
+           (array_agg(known_views ORDER BY known_at DESC))[1] AS views,
+           max(known_at) AS views_observed_at
+    FROM pieces
+    GROUP BY video_key
+)
+SELECT v.video_id, v.title, v.channel_title,
+       CAST(round(CAST(p.gained AS numeric)) AS bigint) AS views_gained,
+       round(CAST(p.gained / nullif(p.covered_hours, 0) AS numeric), 1) AS views_per_hour,
+       p.views, p.views_observed_at,
+       round(CAST(p.covered_hours AS numeric), 2) AS covered_hours,
+       p.prorated
+FROM per_video p
+JOIN ytmetrics.videos v USING (video_key)
+WHERE CAST(:channel AS text) IS NULL OR v.channel_id = CAST(:channel AS text)
+ORDER BY p.gained DESC, v.video_id
+LIMIT :limit
+"""  # noqa: S608
+
+
+def top_growers_between(
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    limit: int = 10,
+    channel_id: str | None = None,
 ) -> pd.DataFrame:
-    """Videos ranked by views gained over the last ``hours`` (from the hourly growth table)."""
-    if not 1 <= hours <= MAX_TOP_HOURS:
-        raise InvalidQueryError(f"hours must be an integer from 1 to {MAX_TOP_HOURS}")
-    if not 1 <= limit <= MAX_TOP_LIMIT:
-        raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_TOP_LIMIT}")
+    """Videos ranked by views gained within [start, end) (TOP_GROWERS_METHOD): video_id,
+    title, channel_title, views_gained, views_per_hour, views (the newest count known at the
+    window's end) and views_observed_at, covered_hours, prorated (true when part of a gain
+    was apportioned because its interval crosses a window edge). ``attrs['method']`` states
+    the method."""
+    if end <= start:
+        raise InvalidQueryError("the window must end after it starts")
     with engine.connect() as conn:
-        return pd.read_sql_query(
-            text(
-                """
-                SELECT v.video_id, v.title, v.channel_title,
-                       sum(g.views_gained) AS views_gained,
-                       sum(g.views_gained) / nullif(sum(g.hours_elapsed), 0) AS views_per_hour,
-                       max(g.view_count) AS views
-                FROM ytmetrics.video_growth_hourly g
-                JOIN ytmetrics.videos v USING (video_key)
-                WHERE g.snapshot_hour > now() - make_interval(hours => :hours)
-                  AND g.views_gained IS NOT NULL
-                  AND (CAST(:channel AS text) IS NULL OR v.channel_id = CAST(:channel AS text))
-                GROUP BY v.video_id, v.title, v.channel_title
-                ORDER BY views_gained DESC, v.video_id
-                LIMIT :limit
-                """
-            ),
+        frame = pd.read_sql_query(
+            text(_TOP_GROWERS_SQL),
             conn,
-            params={"hours": hours, "limit": limit, "channel": channel_id},
+            params={"start": start, "end": end, "limit": limit, "channel": channel_id},
         )
+    frame["views_per_hour"] = frame["views_per_hour"].astype(float)
+    frame["covered_hours"] = frame["covered_hours"].astype(float)
+    frame.attrs["method"] = TOP_GROWERS_METHOD
+    frame.attrs["window"] = (start, end)
+    return frame
+
+
+def top_growing(
+    engine: Engine,
+    hours: int = 24,
+    limit: int = 10,
+    channel_id: str | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Videos ranked by views gained within the last ``hours`` hours (see
+    ``top_growers_between``)."""
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_TOP_HOURS:
+        raise InvalidQueryError(f"hours must be an integer from 1 to {MAX_TOP_HOURS}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TOP_LIMIT:
+        raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_TOP_LIMIT}")
+    end = now or datetime.now(UTC)
+    return top_growers_between(
+        engine, end - timedelta(hours=hours), end, limit=limit, channel_id=channel_id
+    )
 
 
 def recently_added(engine: Engine, limit: int = 10) -> tuple[pd.DataFrame, int]:
@@ -320,30 +541,6 @@ def recently_added(engine: Engine, limit: int = 10) -> tuple[pd.DataFrame, int]:
             )
         ).scalar_one()
     return frame, int(last_day)
-
-
-def top_growers_between(
-    engine: Engine, start: datetime, end: datetime, limit: int = 10
-) -> pd.DataFrame:
-    """Videos with the most views gained in [start, end) of the hourly growth table."""
-    with engine.connect() as conn:
-        return pd.read_sql_query(
-            text(
-                """
-                SELECT v.video_id, v.title, sum(g.views_gained) AS views_gained,
-                       round(CAST(sum(g.views_gained) / nullif(sum(g.hours_elapsed), 0) AS numeric), 1)
-                           AS views_per_hour,
-                       max(g.view_count) AS views
-                FROM ytmetrics.video_growth_hourly g JOIN ytmetrics.videos v USING (video_key)
-                WHERE g.snapshot_hour >= :start AND g.snapshot_hour < :end AND g.views_gained IS NOT NULL
-                GROUP BY v.video_id, v.title
-                ORDER BY views_gained DESC, v.video_id
-                LIMIT :n
-                """
-            ),
-            conn,
-            params={"start": start, "end": end, "n": limit},
-        )
 
 
 def markdown(frame: pd.DataFrame) -> str:

@@ -1,14 +1,15 @@
 """Derived growth tables, computed set-based in Postgres from the snapshots."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 
+from ytmetrics_dagster.defs.freshness import DAILY_FRESHNESS, HOURLY_FRESHNESS
 from ytmetrics_dagster.defs.partitions import daily_partitions, hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource
-from ytmetrics_dagster.defs.schemas import GROWTH_DAILY, GROWTH_HOURLY, column_schema
+from ytmetrics_dagster.defs.schemas import table_metadata, table_name
+from ytmetrics_dagster.warehouse import figures
 from ytmetrics_dagster.warehouse import growth as growth_store
-from ytmetrics_dagster.warehouse.quality import growth_window_reconciliation, sources_between
 from ytmetrics_dagster.warehouse.queries import markdown, top_growers_between
 
 # Growth follows snapshots: whenever a snapshot hour is (re)written outside the hourly job (a
@@ -22,36 +23,45 @@ GROWTH_FOLLOWS_SNAPSHOTS = (
     & ~dg.AutomationCondition.in_progress()
 ).with_label("growth follows snapshots")
 
-GROWTH_CHECKS = [
-    dg.AssetCheckSpec(
-        "one_row_per_observation",
-        asset="video_growth_hourly",
-        blocking=True,
-        description="Exactly one growth row per snapshot row in the window.",
-    ),
-    dg.AssetCheckSpec(
-        "totals_reconcile",
-        asset="video_growth_hourly",
-        blocking=True,
-        description="Views gained over the window equal, per video, the last observed views "
-        "minus the views before the window, computed straight from the snapshots.",
-    ),
-]
+# A single-run backfill shows the top growers of each partition only up to this many
+# partitions (one query each); beyond, partitions carry their counts only.
+TOP_GROWERS_MAX_HOURS = 48
+TOP_GROWERS_MAX_DAYS = 31
+TOP_GROWERS_SHOWN = 10
+
+
+def top_growers_md(engine, start: datetime, end: datetime) -> dg.MetadataValue:
+    """Top growers of [start, end), ranked by views gained within the window."""
+    frame = top_growers_between(engine, start, end, limit=TOP_GROWERS_SHOWN)
+    shown = frame[
+        ["video_id", "title", "views_gained", "views_per_hour", "covered_hours", "prorated"]
+    ]
+    method = frame.attrs["method"]
+    return dg.MetadataValue.md(
+        f"Window {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC. "
+        f"{method[0].upper()}{method[1:]}.\n\n{markdown(shown)}"
+    )
 
 
 @dg.asset(
-    metadata=column_schema(GROWTH_HOURLY, "video_growth_hourly"),
+    metadata=table_name("video_growth_hourly"),
     group_name="metrics",
     kinds={"postgres"},
     partitions_def=hourly_partitions,
     deps=["video_metric_snapshots"],
     backfill_policy=dg.BackfillPolicy.single_run(),
     automation_condition=GROWTH_FOLLOWS_SNAPSHOTS,
-    check_specs=GROWTH_CHECKS,
+    freshness_policy=HOURLY_FRESHNESS,
     description=(
-        "Per video per observed hour (table ytmetrics.video_growth_hourly): counters, gains "
-        "since the previous real observation (however long ago), hours elapsed and views/hour "
-        "over that real elapsed time. First observations have NULL gains."
+        "Per video per observed hour (table ytmetrics.video_growth_hourly, readable as the view "
+        "ytmetrics.growth_hourly): counters, gains since the previous real observation "
+        "(however long ago: an hour for an hourly video, a day for a daily one), hours elapsed "
+        "and views/hour over that real elapsed time. First observations have NULL gains. Each "
+        "partition's metadata: its rows, views gained by its observations (each since that "
+        "video's previous one) and the top growers of the hour up to its newest observation, "
+        "ranked by views gained within that hour (gains pro-rated by the overlap of their "
+        "interval with it). The check growth_matches_snapshots compares the stored rows with "
+        "the snapshots as committed."
     ),
 )
 def video_growth_hourly(
@@ -59,51 +69,53 @@ def video_growth_hourly(
 ) -> dg.MaterializeResult:
     window = context.partition_time_window  # a whole range in a single-run backfill
     engine = warehouse.get_engine()
-    rows = growth_store.rebuild_hourly_growth(engine, window.start, window.end)
-    recon = growth_window_reconciliation(engine, window.start, window.end)
+    growth_store.rebuild_hourly_growth(engine, window.start, window.end)
+    per_hour = figures.hourly_growth_figures(engine, window.start, window.end)
+    keys = context.partition_keys
+    # Each partition shows its own figures, never the run's.
+    for key in keys:
+        hour = hourly_partitions.time_window_for_partition_key(key).start
+        f = per_hour.get(hour) or {
+            "rows": 0,
+            "first_observations": 0,
+            "with_gain": 0,
+            "views_gained": 0,
+            "last_observed_at": None,
+            "source": "none",
+        }
+        hour_metadata = {
+            "dagster/row_count": f["rows"],
+            "first_observations": f["first_observations"],
+            "videos_with_gain": f["with_gain"],
+            "views_gained_since_previous_observations": f["views_gained"],
+            "source": f["source"],
+        }
+        if len(keys) <= TOP_GROWERS_MAX_HOURS and f["last_observed_at"] is not None:
+            newest = f["last_observed_at"]
+            hour_metadata["top_growers"] = top_growers_md(
+                engine, newest - timedelta(hours=1), newest
+            )
+        context.add_asset_metadata(hour_metadata, partition_key=key)
+    # Facts true of every partition this run wrote.
     return dg.MaterializeResult(
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="one_row_per_observation",
-                passed=recon["growth_rows"] == recon["snapshot_rows"],
-                metadata={
-                    "growth_rows": recon["growth_rows"],
-                    "snapshot_rows": recon["snapshot_rows"],
-                },
-            ),
-            dg.AssetCheckResult(
-                check_name="totals_reconcile",
-                passed=recon["growth_total"] == recon["snapshot_total"],
-                metadata={
-                    "growth_total": recon["growth_total"],
-                    "snapshot_total": recon["snapshot_total"],
-                },
-            ),
-        ],
-        metadata={
-            "dagster/row_count": rows,
-            "views_gained": recon["growth_total"],
-            "first_observations": recon["first_observations"],
-            "source": sources_between(engine, window.start, window.end),
-            "top_growers": dg.MetadataValue.md(
-                markdown(top_growers_between(engine, window.start, window.end))
-            ),
-            "window": f"{window.start.isoformat()} .. {window.end.isoformat()}",
-        },
+        metadata={**table_metadata(engine, "video_growth_hourly"), "hours_in_run": len(keys)}
     )
 
 
 @dg.asset(
-    metadata=column_schema(GROWTH_DAILY, "video_growth_daily"),
+    metadata=table_name("video_growth_daily"),
     group_name="metrics",
     kinds={"postgres"},
     partitions_def=daily_partitions,
     deps=["video_growth_hourly"],
     backfill_policy=dg.BackfillPolicy.single_run(),
+    freshness_policy=DAILY_FRESHNESS,
     description=(
-        "Per video per UTC day (table ytmetrics.video_growth_daily): views at the start (the "
-        "last observation before the day) and end of the day, views gained and % growth, "
-        "likes and comments gained, and engagement rate (likes + comments) / views."
+        "Per video per UTC day (table ytmetrics.video_growth_daily): growth over the day, the "
+        "day's last observation minus the last observation before the day (the same definition "
+        "as `ytmetrics metrics --interval day`), % growth, likes and comments gained, and "
+        "engagement rate (likes + comments) / views. Each partition's metadata: its rows, views "
+        "gained and the day's top growers ranked by views gained within the day."
     ),
 )
 def video_growth_daily(
@@ -111,17 +123,29 @@ def video_growth_daily(
 ) -> dg.MaterializeResult:
     window = context.partition_time_window
     engine = warehouse.get_engine()
-    rows = growth_store.rebuild_daily_growth(engine, window.start, window.end)
-    summary = growth_store.daily_summary(engine, window.start, window.end)
-    metadata = {
-        "dagster/row_count": rows,
-        "views_gained": summary["views_gained"],
-        "source": sources_between(engine, window.start, window.end),
-        "window": f"{window.start.date()} .. {window.end.date()}",
-        "top_growers": dg.MetadataValue.md(
-            markdown(top_growers_between(engine, window.start, window.end))
-        ),
-    }
-    if summary["mean_engagement_rate"] is not None:
-        metadata["mean_engagement_rate"] = summary["mean_engagement_rate"]
-    return dg.MaterializeResult(metadata=metadata)
+    growth_store.rebuild_daily_growth(engine, window.start, window.end)
+    per_day = figures.daily_growth_figures(
+        engine, growth_store.utc_date(window.start), growth_store.utc_date(window.end)
+    )
+    keys = context.partition_keys
+    for key in keys:
+        day = daily_partitions.time_window_for_partition_key(key)
+        f = per_day.get(day.start.date()) or {
+            "rows": 0,
+            "views_gained": 0,
+            "mean_engagement_rate": None,
+            "source": "none",
+        }
+        day_metadata = {
+            "dagster/row_count": f["rows"],
+            "views_gained": f["views_gained"],
+            "source": f["source"],
+        }
+        if f["mean_engagement_rate"] is not None:
+            day_metadata["mean_engagement_rate"] = f["mean_engagement_rate"]
+        if len(keys) <= TOP_GROWERS_MAX_DAYS and f["rows"]:
+            day_metadata["top_growers"] = top_growers_md(engine, day.start, day.end)
+        context.add_asset_metadata(day_metadata, partition_key=key)
+    return dg.MaterializeResult(
+        metadata={**table_metadata(engine, "video_growth_daily"), "days_in_run": len(keys)}
+    )

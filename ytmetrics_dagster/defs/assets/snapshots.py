@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from ytmetrics_dagster.cadence import DEFAULT_CADENCE_SPEC, Cadence, parse_cadence
+from ytmetrics_dagster.defs.freshness import HOURLY_FRESHNESS
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
@@ -15,11 +16,10 @@ from ytmetrics_dagster.defs.resources import (
     refused_writes_fail_at_once,
     youtube_retry_policy,
 )
-from ytmetrics_dagster.defs.schemas import METRIC_SNAPSHOTS, column_schema
+from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import gaps
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
-from ytmetrics_dagster.warehouse.quality import snapshot_window_problems
 from ytmetrics_dagster.warehouse.quota import units_for_ids
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
@@ -32,19 +32,9 @@ VIEWS_DECREASE_TOLERANCE = 0.001
 # its hour, and the pool must be free for the next hour's run.
 HOUR_DEADLINE_MARGIN = timedelta(seconds=90)
 
+# Emitted by the write itself (it compares each observation with the video's previous one as
+# it writes); the checks that read the stored hours back are in defs/checks.py.
 SNAPSHOT_CHECKS = [
-    dg.AssetCheckSpec(
-        "counts_non_negative",
-        asset="video_metric_snapshots",
-        blocking=True,
-        description="No negative view, like or comment count in the hours written.",
-    ),
-    dg.AssetCheckSpec(
-        "one_row_per_video_hour",
-        asset="video_metric_snapshots",
-        blocking=True,
-        description="No duplicate (video, hour) in the hours written.",
-    ),
     dg.AssetCheckSpec(
         "views_not_decreasing",
         asset="video_metric_snapshots",
@@ -122,7 +112,8 @@ def _will_retry(err: BaseException, retry_number: int) -> bool:
 
 
 @dg.asset(
-    metadata=column_schema(METRIC_SNAPSHOTS, "metric_snapshots"),
+    metadata=table_name("metric_snapshots"),
+    freshness_policy=HOURLY_FRESHNESS,
     group_name="metrics",
     kinds={"postgres", "youtube"},
     partitions_def=hourly_partitions,
@@ -138,7 +129,12 @@ def _will_retry(err: BaseException, retry_number: int) -> bool:
         "readable as the view ytmetrics.snapshots). A partition holds one observation of every "
         "video due that UTC hour; re-running it replaces exactly that hour. Likes/comments are "
         "NULL when hidden/disabled. With the real API only the hour in progress can be "
-        "observed; an hour that could not be observed is recorded in ytmetrics.missed_hours."
+        "observed; an hour that could not be observed is recorded in ytmetrics.missed_hours. "
+        "The same write keeps ytmetrics.snapshot_batches (the hour's run, source and figures), "
+        "ytmetrics.video_observation_state (each video's two newest observations) and the miss "
+        "columns of ytmetrics.videos: a video missing from YouTube's answer in N consecutive "
+        "observations (unavailable_after_misses; N hours for an hourly video, N days for a "
+        "daily one) becomes unavailable."
     ),
 )
 def video_metric_snapshots(
@@ -319,20 +315,7 @@ def _collect(
             config.unavailable_after_misses,
             ", ".join(newly_unavailable[:20]),
         )
-    first = hourly_partitions.time_window_for_partition_key(per_hour[0][0]).start
-    last = hourly_partitions.time_window_for_partition_key(per_hour[-1][0]).end
-    problems = snapshot_window_problems(engine, first, last)
     checks = [
-        dg.AssetCheckResult(
-            check_name="counts_non_negative",
-            passed=problems["negative"] == 0,
-            metadata={"negative_rows": problems["negative"]},
-        ),
-        dg.AssetCheckResult(
-            check_name="one_row_per_video_hour",
-            passed=problems["duplicates"] == 0,
-            metadata={"duplicates": problems["duplicates"]},
-        ),
         dg.AssetCheckResult(
             check_name="views_not_decreasing",
             passed=decreasing == 0,
@@ -342,6 +325,7 @@ def _collect(
     ]
     # Facts true of every partition this run wrote; figures per hour are attached above.
     metadata = {
+        **table_metadata(engine, "metric_snapshots"),
         "source": source,
         "cadence": config.cadence,
         "hours_in_run": len(per_hour),

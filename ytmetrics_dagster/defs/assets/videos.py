@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from ytmetrics_dagster.dashboard.links import home_url
+from ytmetrics_dagster.defs.freshness import DAILY_FRESHNESS
 from ytmetrics_dagster.defs.quota_metadata import quota_metadata
 from ytmetrics_dagster.defs.resources import (
     WarehouseResource,
@@ -13,7 +14,7 @@ from ytmetrics_dagster.defs.resources import (
     refused_writes_fail_at_once,
     youtube_retry_policy,
 )
-from ytmetrics_dagster.defs.schemas import VIDEOS, column_schema
+from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.queries import markdown, recently_added
 from ytmetrics_dagster.warehouse.quota import units_for_ids
@@ -35,15 +36,20 @@ class TrackedVideosConfig(dg.Config):
 
 
 @dg.asset(
-    metadata=column_schema(VIDEOS, "videos"),
+    metadata=table_name("videos"),
     group_name="videos",
+    deps=["registration_requests"],
+    freshness_policy=DAILY_FRESHNESS,
     kinds={"postgres", "youtube"},
     pool="youtube_api",
     retry_policy=youtube_retry_policy,
     description=(
         "Videos tracked for hourly statistics (table ytmetrics.videos). Applies pending "
         "registration requests (ids YouTube does not return are rejected with a reason), "
-        "refreshes details of active videos and re-checks unavailable ones."
+        "refreshes details of active videos and re-checks unavailable ones. Writes the outcome "
+        "of each request back to ytmetrics.registration_requests. The snapshot step also "
+        "writes this table: the miss columns, and the status of videos YouTube stopped "
+        "returning."
     ),
 )
 def tracked_videos(
@@ -117,5 +123,6 @@ def tracked_videos(
                 engine, youtube.budget, use_batch_get_stats=youtube.use_batch_get_stats
             ),
             **({"dashboard": dg.MetadataValue.url(url)} if (url := home_url()) else {}),
+            **table_metadata(engine, "videos"),
         }
     )
