@@ -47,6 +47,7 @@ from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, safe_url, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current, upgrade
 from ytmetrics_dagster.warehouse.queries import (
+    GROWTH_DEFINITION,
     INTERVALS,
     analyze_video_performance,
     list_videos,
@@ -232,7 +233,13 @@ def cmd_metrics(args) -> int:
     payload = output.conform(
         {
             "video": result.video,
-            "period": {"days": result.days, "interval": result.interval},
+            "period": {
+                "days": result.days,
+                "interval": result.interval,
+                "start": result.start,
+                "end": result.end,
+                "growth_definition": GROWTH_DEFINITION,
+            },
             "growth": result.growth,
             "series": result.series,
         },
@@ -265,10 +272,16 @@ def cmd_analyze(args) -> int:
 def cmd_top(args) -> int:
     frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
     payload = output.conform(
-        {"hours": args.hours, "limit": args.limit, "channel_id": args.channel, "videos": frame},
+        {
+            "hours": args.hours,
+            "limit": args.limit,
+            "channel_id": args.channel,
+            "method": frame.attrs.get("method"),
+            "videos": frame,
+        },
         output.TOP,
     )
-    _emit_listing(payload, "videos", output.TOP_ROW, args.format, ["hours"])
+    _emit_listing(payload, "videos", output.TOP_ROW, args.format, ["hours", "method"])
     return EXIT_OK
 
 

@@ -9,10 +9,10 @@
 4. the source: with YTMETRICS_SOURCE=simulator (what `make run` sets unless told otherwise) the
    YouTube simulator served from this process on 127.0.0.1, everything it yields labelled
    simulated, with demo videos queued;
-5. the child processes (`dg dev`: webserver, daemon, code server), each in its own process
-   group, stopped together on SIGTERM, SIGINT or SIGHUP within a few seconds. Another child (a
-   dashboard, say) is one more ``Child`` in ``children``: it gets the same environment, its
-   port is checked free before start and waited for, and it is stopped with the rest.
+5. the child processes: `dg dev` (webserver, daemon, code server) and the analysts' dashboard
+   (YTMETRICS_DASHBOARD_PORT, 3100 by default; Dagster's asset metadata links to it), each in
+   its own process group, ports checked free before anything starts, stopped together on
+   SIGTERM, SIGINT or SIGHUP within a few seconds.
 """
 
 from __future__ import annotations
@@ -92,6 +92,10 @@ retention:
       failure: 30
       success: 90
       started: 90
+sensors:
+  # sensors evaluated side by side: a slow one (a channel poll, a webhook) never delays the rest
+  use_threads: true
+  num_workers: 4
 telemetry:
   enabled: false
 """
@@ -109,7 +113,7 @@ class PortInUseError(RuntimeError):
     pass
 
 
-def ensure_port_free(port: int, host: str = HOST) -> None:
+def ensure_port_free(port: int, host: str = HOST, variable: str = "PORT") -> None:
     """Fail before starting anything if ``host:port`` is taken (a listening server there)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Like the servers themselves: a closed connection in TIME_WAIT is not "in use".
@@ -120,7 +124,7 @@ def ensure_port_free(port: int, host: str = HOST) -> None:
             if err.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise PortInUseError(
                     f"port {port} on {host} is already in use (another `make run`?). Stop what "
-                    f"is listening there, or choose another port: make run PORT={port + 1}"
+                    f"is listening there, or choose another port: make run {variable}={port + 1}"
                 ) from None
             raise
 
@@ -243,9 +247,35 @@ def dagster_child(port: int) -> Child:
     return Child("dagster", argv, port=port, ready_path="/server_info", cwd=root)
 
 
+def dashboard_child(port: int) -> Child:
+    """The analysts' read-only page (ytmetrics_dagster.dashboard) on the same warehouse."""
+    argv = [
+        sys.executable,
+        "-m",
+        "ytmetrics_dagster.dashboard",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+    ]
+    return Child("dashboard", argv, port=port, ready_path="/")
+
+
+class SourceNotConfiguredError(RuntimeError):
+    pass
+
+
 def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
+    from ytmetrics_dagster.settings import load_dashboard_settings
+
+    dashboard_port = load_dashboard_settings().port
     try:
         ensure_port_free(port)
+        if dashboard_port == port:
+            raise PortInUseError(
+                f"the dashboard's port {port} is the Dagster UI's: set YTMETRICS_DASHBOARD_PORT"
+            )
+        ensure_port_free(dashboard_port, variable="YTMETRICS_DASHBOARD_PORT")
     except PortInUseError as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return 1
@@ -263,11 +293,17 @@ def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
     simulator = None
     supervisor = None
     try:
-        env, simulator = prepare(demo)
+        try:
+            env, simulator = prepare(demo)
+        except SourceNotConfiguredError as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            return 1
+        env["YTMETRICS_DASHBOARD_PORT"] = str(dashboard_port)
+        env.setdefault("YTMETRICS_DASHBOARD_URL", f"http://{HOST}:{dashboard_port}")
         if stop.is_set():
             return 0
         supervisor = Supervisor(env)
-        children = [dagster_child(port)]
+        children = [dagster_child(port), dashboard_child(dashboard_port)]
         for child in children:
             supervisor.start(child)
         print(f"starting Dagster (dg dev) on port {port} ...", flush=True)
@@ -287,6 +323,7 @@ def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
             print(f"{child.name}: {child.url}", flush=True)
         if not stop.is_set():
             print(f"Dagster UI: http://{HOST}:{port}  (Ctrl-C or SIGTERM stops it)", flush=True)
+            print(f"Dashboard:  http://{HOST}:{dashboard_port}", flush=True)
         while not stop.wait(0.5):
             failed = supervisor.exited()
             if failed is not None:
@@ -340,11 +377,13 @@ def prepare(demo: bool):
     env["DAGSTER_HOME"] = str(settings.dagster_home)
     write_dagster_yaml(settings.dagster_home)
 
-    # `make run` exports YTMETRICS_SOURCE=simulator unless the user chose; called directly,
-    # `ytmetrics dev` without an API key serves the simulator too.
-    source = env.setdefault(
-        "YTMETRICS_SOURCE", "simulator" if settings.uses_simulator else "youtube"
-    )
+    # `make run` exports YTMETRICS_SOURCE=simulator unless the user chose; the real API without
+    # a key would start a deployment that collects nothing, so it does not start at all.
+    source = env.setdefault("YTMETRICS_SOURCE", settings.source)
+    if source == "youtube" and not settings.youtube_api_key:
+        from ytmetrics_dagster.settings import missing_key_message
+
+        raise SourceNotConfiguredError(missing_key_message())
     simulator = None
     if source == "simulator" and not settings.youtube_api_url:
         from ytmetrics_dagster.youtube.simulator import Catalog, SimulatorServer

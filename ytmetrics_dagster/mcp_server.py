@@ -172,7 +172,14 @@ def top_growing_videos(
         channel = _channel_id(channel_id)
         frame = queries.top_growing(_engine(), hours=hours, limit=limit, channel_id=channel)
         return output.conform(
-            {"hours": hours, "limit": limit, "channel_id": channel, "videos": frame}, output.TOP
+            {
+                "hours": hours,
+                "limit": limit,
+                "channel_id": channel,
+                "method": frame.attrs.get("method"),
+                "videos": frame,
+            },
+            output.TOP,
         )
 
 

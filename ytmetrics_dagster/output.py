@@ -38,7 +38,13 @@ VIDEO = {
 VIDEO_ROW = {**VIDEO, "last_updated": TIME}
 VIDEO_LIST = {"total": INT, "offset": INT, "limit": INT, "videos": [VIDEO_ROW]}
 
-PERIOD = {"days": INT, "interval": STR}
+PERIOD = {
+    "days": INT,
+    "interval": STR,
+    "start": TIME,
+    "end": TIME,
+    "growth_definition": STR,
+}
 SERIES_ROW = {
     "period": TIME,
     "observations": INT,
@@ -49,7 +55,15 @@ SERIES_ROW = {
     "likes_gained": INT,
     "comments_gained": INT,
 }
-GROWTH_OF = {"absolute": INT, "percent": FLOAT}
+GROWTH_OF = {
+    "absolute": INT,
+    "percent": FLOAT,
+    "from": INT,
+    "to": INT,
+    "from_observed_at": TIME,
+    "to_observed_at": TIME,
+    "baseline": STR,
+}
 GROWTH = {"views": GROWTH_OF, "likes": GROWTH_OF, "comments": GROWTH_OF}
 METRICS = {"video": VIDEO, "period": PERIOD, "growth": GROWTH, "series": [SERIES_ROW]}
 
@@ -114,8 +128,11 @@ TOP_ROW = {
     "views_gained": INT,
     "views_per_hour": FLOAT,
     "views": INT,
+    "views_observed_at": TIME,
+    "covered_hours": FLOAT,
+    "prorated": BOOL,
 }
-TOP = {"hours": INT, "limit": INT, "channel_id": STR, "videos": [TOP_ROW]}
+TOP = {"hours": INT, "limit": INT, "channel_id": STR, "method": STR, "videos": [TOP_ROW]}
 
 CHANNEL_ROW = {
     "channel_id": STR,

@@ -42,7 +42,7 @@ from ytmetrics_dagster_tests.dagster_processes import (
 )
 
 HELM_SCHEMA = Path(__file__).parent / "fixtures" / "helm" / "dagster-values.schema.json"
-SHARED_SETTINGS = ("concurrency", "run_monitoring", "run_retries", "retention")
+SHARED_SETTINGS = ("concurrency", "run_monitoring", "run_retries", "retention", "sensors")
 
 
 def load(path: Path):
@@ -317,7 +317,7 @@ def test_local_and_production_instances_share_queue_pool_monitoring_and_retentio
     helm = helm_values()
     for key in SHARED_SETTINGS:
         assert local[key] == prod[key], key
-    for key in ("concurrency", "run_monitoring", "run_retries"):
+    for key in ("concurrency", "run_monitoring", "run_retries", "sensors"):
         assert helm["additionalInstanceConfig"][key] == prod[key], key
     assert (
         helm["retention"]["schedule"]["purgeAfterDays"]

@@ -29,8 +29,9 @@ def dev_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         YTMETRICS_HOME=str(tmp_path / "home"),
         DAGSTER_HOME=str(tmp_path / "dagster_home"),
         YTMETRICS_SOURCE="simulator",
-        **extra,
+        YTMETRICS_DASHBOARD_PORT=str(free_port()),
     )
+    env.update(extra)
     return env
 
 
@@ -107,9 +108,19 @@ def test_sigterm_stops_the_webserver_daemon_and_code_server_within_10_seconds(tm
             assert time.monotonic() < deadline, "no UI after 240 s:\n" + "".join(lines[-50:])
             time.sleep(0.5)
         assert requests.get(f"http://127.0.0.1:{port}/server_info", timeout=10).ok
+        # the analysts' dashboard is served next to the UI, and the UI links to it
+        dashboard = f"http://127.0.0.1:{env['YTMETRICS_DASHBOARD_PORT']}"
+        assert any(f"Dashboard:  {dashboard}" in line for line in lines)
+        assert requests.get(dashboard + "/", timeout=10).ok
         children = psutil.Process(dev.pid).children(recursive=True)
         commands = " ".join(" ".join(c.cmdline()) for c in alive(children))
-        for part in ("dagster_webserver", "dagster._daemon", "code-server start", "api grpc"):
+        for part in (
+            "dagster_webserver",
+            "dagster._daemon",
+            "code-server start",
+            "api grpc",
+            "ytmetrics_dagster.dashboard",
+        ):
             assert part in commands, commands
 
         stopping = time.monotonic()
@@ -127,3 +138,25 @@ def test_sigterm_stops_the_webserver_daemon_and_code_server_within_10_seconds(tm
             dev.kill()
         for child in alive(children):
             child.kill()
+
+
+def test_the_real_api_without_a_key_does_not_start(tmp_path, pg_server):
+    env = dev_env(
+        tmp_path,
+        YTMETRICS_SOURCE="youtube",
+        YTMETRICS_DATABASE_URL=database_on_server(
+            pg_server, "ytmetrics_devserver_nokey", "psycopg"
+        ),
+    )
+    env.pop("YOUTUBE_API_KEY", None)
+    result = subprocess.run(
+        [YTMETRICS, "dev", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "YTMETRICS_SOURCE" in result.stderr and "YOUTUBE_API_KEY" in result.stderr
+    assert "Dagster UI" not in result.stdout
