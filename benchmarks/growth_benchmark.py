@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,44 +22,17 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from ytmetrics_dagster.warehouse import analysis, growth, queries
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic import load_snapshots, load_videos
+
+from ytmetrics_dagster.warehouse import analysis, growth, partitions, queries
 from ytmetrics_dagster.warehouse.embedded import (
     start_embedded_postgres,
     stop_embedded_postgres,
 )
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
-
-LOAD_VIDEOS = """
-INSERT INTO ytmetrics.videos (video_id, title, channel_id, channel_title, published_at, status, source)
-SELECT :prefix || lpad(i::text, 10, '0'), 'bench ' || i,
-       'UC' || lpad((i % 50)::text, 22, '0'), 'bench channel ' || (i % 50),
-       CAST(:published AS timestamptz) - make_interval(hours => (i * 7) % 720), 'active', 'simulator'
-FROM generate_series(1, :n) AS i
-"""
-
-# Saturating growth with a long tail; likes hidden for one video in 10, comments off for one in 12.
-LOAD_SNAPSHOTS = """
-INSERT INTO ytmetrics.metric_snapshots
-    (video_id, snapshot_hour, observed_at, view_count, like_count, comment_count, source)
-SELECT v.video_id, h, h + interval '5 minutes', g.views,
-       CASE WHEN v.k % 10 = 0 THEN NULL ELSE g.views / 25 END,
-       CASE WHEN v.k % 12 = 0 THEN NULL ELSE g.views / 400 END,
-       'simulator'
-FROM (
-    SELECT video_id, published_at, CAST(substr(video_id, 2) AS bigint) AS k,
-           2000 + (CAST(substr(video_id, 2) AS bigint) * 7919) % 5000000 AS ultimate,
-           24 + (CAST(substr(video_id, 2) AS bigint) * 104729) % 240 AS tau
-    FROM ytmetrics.videos WHERE video_id LIKE :prefix || '%'
-) v
-CROSS JOIN generate_series(CAST(:start AS timestamptz), CAST(:end AS timestamptz) - interval '1 hour', interval '1 hour') AS h
-CROSS JOIN LATERAL (
-    SELECT CAST(floor(v.ultimate * (1 - exp(-greatest(0, extract(epoch FROM h - v.published_at)) / 3600.0 / v.tau))
-                      + v.ultimate * 0.1 * greatest(0, extract(epoch FROM h - v.published_at)) / 3600.0 / 8760)
-                AS bigint) AS views
-) g
-WHERE h >= v.published_at
-"""
 
 
 def timed(fn, *args, **kwargs):
@@ -68,28 +42,28 @@ def timed(fn, *args, **kwargs):
 
 
 def load(engine, prefix: str, n: int, published: datetime, start: datetime, end: datetime) -> float:
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(text(LOAD_VIDEOS), {"prefix": prefix, "n": n, "published": published})
-        # bulk load: skip the per-row foreign-key trigger (the videos were just inserted)
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(LOAD_SNAPSHOTS), {"prefix": prefix, "start": start, "end": end})
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE ytmetrics.metric_snapshots"))
-        conn.execute(text("ANALYZE ytmetrics.videos"))
-    return time.perf_counter() - started
+    load_videos(engine, prefix, n, published)
+    _, seconds = load_snapshots(engine, prefix, start, end)
+    return seconds
 
 
 def sizes(engine) -> list[tuple[str, str, str, int]]:
+    """Per table (day partitions summed into their parent): table size, index size, rows."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 """
-                SELECT c.relname, pg_size_pretty(pg_table_size(c.oid)),
-                       pg_size_pretty(pg_indexes_size(c.oid)), c.reltuples::bigint
-                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                SELECT coalesce(p.relname, c.relname) AS name,
+                       pg_size_pretty(sum(pg_table_size(c.oid))),
+                       pg_size_pretty(sum(pg_indexes_size(c.oid))),
+                       CAST(sum(greatest(c.reltuples, 0)) AS bigint)
+                FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+                LEFT JOIN pg_class p ON p.oid = i.inhparent
                 WHERE n.nspname = 'ytmetrics' AND c.relkind = 'r'
-                ORDER BY pg_total_relation_size(c.oid) DESC
+                GROUP BY 1
+                ORDER BY sum(pg_total_relation_size(c.oid)) DESC
                 """
             )
         )
@@ -109,11 +83,13 @@ def main() -> None:
         engine = get_engine(database_on_server(server, "ytmetrics_bench", "psycopg"))
         upgrade(engine)
 
-        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        # whole UTC days: the daily tables are rebuilt by day
+        end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(days=args.days)
         results: list[tuple[str, str, str]] = []
 
         load_s = load(engine, "b", args.videos, start, start, end)
+        partitions.compact_closed_partitions(engine, end.date() + timedelta(days=1))
         with engine.connect() as conn:
             rows = conn.execute(
                 text("SELECT count(*) FROM ytmetrics.metric_snapshots")
@@ -138,6 +114,12 @@ def main() -> None:
         )
         n, secs = timed(growth.rebuild_daily_growth, engine, b_start, b_end)
         results.append(("30-day daily growth backfill from it", f"{n:,} rows", f"{secs:.2f} s"))
+        # a re-run replaces exactly the same days (no duplicate rows, no error)
+        again, secs = timed(growth.rebuild_daily_growth, engine, b_start, b_end)
+        assert again == n, (again, n)
+        results.append(
+            ("the same daily backfill again (replaces it)", f"{again:,} rows", f"{secs:.2f} s")
+        )
 
         vid = "b" + "1".zfill(10)
         timings = []

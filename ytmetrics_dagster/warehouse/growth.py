@@ -232,7 +232,15 @@ FROM per_day d JOIN ytmetrics.videos v USING (video_key)
 
 
 def rebuild_daily_growth(engine: Engine, start: datetime, end: datetime) -> int:
-    """Replace ``video_growth_daily`` rows for the UTC days in [start, end)."""
+    """Replace ``video_growth_daily`` rows for the UTC days in [start, end), whole days only
+    (a window starting mid-day would rebuild part of a day it does not delete)."""
+    for bound in (start, end):
+        if bound.astimezone(UTC) != bound.astimezone(UTC).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        ):
+            raise ValueError(
+                f"daily growth is rebuilt by whole UTC days; {bound.isoformat()} is not a midnight"
+            )
     with engine.begin() as conn:
         # shared side of the gate: never in the middle of an hourly-growth rebuild
         locks.xact_lock_shared(conn, locks.GROWTH_GATE)
