@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import shutil
 import socket
@@ -21,8 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+# The benchmark's own simulator and database; partitions from two days ago are enough.
+os.environ.setdefault("YTMETRICS_SOURCE", "simulator")
+os.environ.setdefault(
+    "YTMETRICS_PARTITIONS_START", str(datetime.now(UTC).date() - timedelta(days=2))
+)
 
 import dagster as dg
 import psycopg
@@ -94,7 +101,9 @@ def bench_pipeline(engine, url: str, base: str, n: int, ids: list[str]) -> dict:
     started = time.perf_counter()
     result = dg.materialize(
         [video_metric_snapshots],
-        partition_key=hourly_partitions.get_last_partition_key(),
+        # the hour before the current one (observed "as of" minute 5): the same work as the
+        # hour in progress, without its deadline
+        partition_key=hourly_partitions.get_partition_keys()[-2],
         resources=resources,
     )
     wall = time.perf_counter() - started
@@ -145,12 +154,50 @@ def bench_seed_method(pg_uri: str, base: str, n: int, ids: list[str]) -> dict:
     return {"n": n, "wall_s": wall, "calls": n}
 
 
+def child(args) -> None:
+    """One measurement in a process of its own, so its peak RSS is its own; prints JSON."""
+    engine = get_engine(args.db)
+    ids = visible_ids(args.n)
+    if args.child == "pipeline":
+        result = bench_pipeline(engine, args.db, args.base, args.n, ids)
+    else:
+        pg_uri = args.db.replace("postgresql+psycopg://", "postgresql://", 1)
+        result = bench_seed_method(pg_uri, args.base, args.n, ids)
+        result["peak_rss_mb"] = peak_rss_mb()
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def measure(kind: str, n: int, base: str, db: str) -> dict:
+    env = dict(
+        os.environ,
+        YTMETRICS_DATABASE_URL=db,
+        YTMETRICS_SOURCE="simulator",
+        YTMETRICS_PARTITIONS_START=str(datetime.now(UTC).date() - timedelta(days=2)),
+    )
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--n", str(n), "--base", base, "--db", db],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 20000])
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--child", choices=["pipeline", "seed"], help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--base", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
 
     root = Path(tempfile.mkdtemp(prefix="ytm-bench-"))
     port = free_port()
@@ -176,17 +223,18 @@ def main() -> None:
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
+        # warm the simulator's catalog (it indexes its channels' uploads on first use)
+        requests.get(
+            base + "/videos", params={"part": "statistics", "id": "AAAAAAAAAAA"}, timeout=60
+        )
         server = start_embedded_postgres(root / "pgdata")
         url = database_on_server(server, "ytmetrics_bench", "psycopg")
-        pg_uri = url.replace(
-            "postgresql+psycopg://", "postgresql://", 1
-        )  # plain libpq, for the baseline
-        engine = get_engine(url)
-        upgrade(engine)
-        ids = visible_ids(max(args.sizes + args.baseline_sizes))
+        upgrade(get_engine(url))
 
         print(
-            f"# snapshot benchmark, {args.latency_ms:.0f} ms added latency per call, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+            f"# snapshot benchmark, {args.latency_ms:.0f} ms added latency per call, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; every figure below comes from this one "
+            "run, each measurement in a fresh process (its own peak RSS)"
         )
         print()
         print(
@@ -195,7 +243,7 @@ def main() -> None:
         print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         pipeline = {}
         for n in args.sizes:
-            r = bench_pipeline(engine, url, base, n, ids)
+            r = measure("pipeline", n, base, url)
             pipeline[n] = r
             ok = "yes" if r["calls"] == r["expected_calls"] else f"NO ({r['expected_calls']})"
             print(
@@ -205,13 +253,22 @@ def main() -> None:
             )
         if args.baseline_sizes:
             print()
-            print("| videos | seed method wall s | seed calls | pipeline wall s | speed-up |")
-            print("|---:|---:|---:|---:|---:|")
+            print(
+                "The seed's method (one `videos.list` call per video, sequential, one INSERT and "
+                "COMMIT per row), measured in the same run against the same simulator and "
+                "database, next to the pipeline's figure for the same size from the table above:"
+            )
+            print()
+            print(
+                "| videos | seed method wall s | seed calls | seed peak RSS MB | pipeline wall s | speed-up |"
+            )
+            print("|---:|---:|---:|---:|---:|---:|")
             for n in args.baseline_sizes:
-                b = bench_seed_method(pg_uri, base, n, ids)
-                p = pipeline.get(n) or bench_pipeline(engine, url, base, n, ids)
+                p = pipeline.get(n) or measure("pipeline", n, base, url)
+                b = measure("seed", n, base, url)
                 print(
-                    f"| {n:,} | {b['wall_s']:.1f} | {b['calls']:,} | {p['wall_s']:.2f} | {b['wall_s'] / p['wall_s']:.0f}x |",
+                    f"| {n:,} | {b['wall_s']:.1f} | {b['calls']:,} | {b['peak_rss_mb']:.0f} | "
+                    f"{p['wall_s']:.2f} | {b['wall_s'] / p['wall_s']:.0f}x |",
                     flush=True,
                 )
     finally:
