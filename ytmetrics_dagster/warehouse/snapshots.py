@@ -182,6 +182,62 @@ def _record_batch(conn: Connection, hour: datetime, kind: str, **facts) -> None:
     )
 
 
+_INSERT_STAGED = """
+INSERT INTO ytmetrics.metric_snapshots
+    (snapshot_hour, view_count, video_key, like_count, comment_count, observed_seconds)
+SELECT :hour, view_count, video_key, like_count, comment_count, :seconds
+FROM new_obs ORDER BY video_key
+"""
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a write of an hour knows besides the observations."""
+
+    observed_at: datetime
+    source: str
+    run_id: str | None
+    missing_ids: Sequence[str]
+    unavailable_after_misses: int
+    videos_due: int | None
+    api_calls: int | None
+
+
+def _begin(conn: Connection, hour: datetime, facts: _Facts, observations) -> int:
+    """Lock the hour, refuse a mixed source, make sure its partition exists, stage the
+    observations; returns the observation's offset in the hour."""
+    seconds = _observed_seconds(hour, facts.observed_at)
+    _lock_hour(conn, hour)
+    assert_source_allowed(conn, facts.source)
+    partitions.prepare_window(conn, "metric_snapshots", hour, hour + HOUR)
+    _stage(conn, observations)
+    return seconds
+
+
+def _finish(conn: Connection, hour: datetime, kind: str, facts: _Facts, written: int, observations):
+    """The hour's batch facts and the count of videos YouTube did not return."""
+    _record_batch(
+        conn,
+        hour,
+        kind,
+        source=facts.source,
+        run_id=facts.run_id,
+        observed_at=facts.observed_at,
+        videos_due=facts.videos_due,
+        videos_written=written,
+        videos_missing=len(facts.missing_ids),
+        api_calls=facts.api_calls,
+    )
+    return _track_misses(
+        conn,
+        hour,
+        [o.video_id for o in observations],
+        list(facts.missing_ids),
+        facts.unavailable_after_misses,
+        facts.observed_at,
+    )
+
+
 def replace_snapshot_partition(
     engine: Engine,
     snapshot_hour: datetime,
@@ -199,12 +255,12 @@ def replace_snapshot_partition(
     """Make the hour ``snapshot_hour`` hold exactly ``observations``, in one transaction, and
     keep count of the videos YouTube did not return: after ``unavailable_after_misses``
     consecutive missed observations a video becomes ``unavailable`` and stops costing quota."""
-    seconds = _observed_seconds(snapshot_hour, observed_at)
+    facts = _Facts(
+        observed_at, source, run_id, missing_ids, unavailable_after_misses, videos_due, api_calls
+    )
     with engine.begin() as conn:
-        _lock_hour(conn, snapshot_hour)
-        assert_source_allowed(conn, source)
-        partitions.prepare_window(conn, "metric_snapshots", snapshot_hour, snapshot_hour + HOUR)
-        _stage(conn, observations)
+        seconds = _begin(conn, snapshot_hour, facts, observations)
+        hour = {"hour": snapshot_hour}
         replaced = [
             r.video_key
             for r in conn.execute(
@@ -212,51 +268,21 @@ def replace_snapshot_partition(
                     "DELETE FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :hour "
                     "RETURNING video_key"
                 ),
-                {"hour": snapshot_hour},
+                hour,
             )
         ]
         conn.execute(
-            text("DELETE FROM ytmetrics.snapshot_batches WHERE snapshot_hour = :hour"),
-            {"hour": snapshot_hour},
+            text("DELETE FROM ytmetrics.snapshot_batches WHERE snapshot_hour = :hour"), hour
         )
-        conn.execute(
-            text(
-                """
-                INSERT INTO ytmetrics.metric_snapshots
-                    (snapshot_hour, view_count, video_key, like_count, comment_count, observed_seconds)
-                SELECT :hour, view_count, video_key, like_count, comment_count, :seconds
-                FROM new_obs ORDER BY video_key
-                """
-            ),
-            {"hour": snapshot_hour, "seconds": seconds},
-        )
+        conn.execute(text(_INSERT_STAGED), {**hour, "seconds": seconds})
         decreasing = conn.execute(
-            text(_DECREASING_SQL), {"hour": snapshot_hour, "tolerance": decrease_tolerance}
+            text(_DECREASING_SQL), {**hour, "tolerance": decrease_tolerance}
         ).one()
         keys = [r[0] for r in conn.execute(text("SELECT video_key FROM new_obs"))]
         _update_state(conn, snapshot_hour, observed_at, keys)
         # videos whose earlier observation of this hour is gone: their state may name it
         rebuild_state(conn, sorted(set(replaced) - set(keys)))
-        _record_batch(
-            conn,
-            snapshot_hour,
-            "hour",
-            source=source,
-            run_id=run_id,
-            observed_at=observed_at,
-            videos_due=videos_due,
-            videos_written=len(keys),
-            videos_missing=len(missing_ids),
-            api_calls=api_calls,
-        )
-        newly_unavailable = _track_misses(
-            conn,
-            snapshot_hour,
-            [o.video_id for o in observations],
-            list(missing_ids),
-            unavailable_after_misses,
-            observed_at,
-        )
+        newly_unavailable = _finish(conn, snapshot_hour, "hour", facts, len(keys), observations)
     return SnapshotWrite(
         rows=len(keys),
         newly_unavailable=newly_unavailable,
@@ -280,50 +306,26 @@ def add_new_video_observations(
 ) -> SnapshotWrite:
     """Add observations of videos the hour does not hold yet (newly registered videos),
     leaving every existing observation of the hour as it is."""
-    seconds = _observed_seconds(snapshot_hour, observed_at)
+    facts = _Facts(
+        observed_at, source, run_id, missing_ids, unavailable_after_misses, videos_due, api_calls
+    )
     with engine.begin() as conn:
-        _lock_hour(conn, snapshot_hour)
-        assert_source_allowed(conn, source)
-        partitions.prepare_window(conn, "metric_snapshots", snapshot_hour, snapshot_hour + HOUR)
-        _stage(conn, observations)
+        seconds = _begin(conn, snapshot_hour, facts, observations)
         added = [
             r.video_key
             for r in conn.execute(
                 text(
-                    """
-                    INSERT INTO ytmetrics.metric_snapshots
-                        (snapshot_hour, view_count, video_key, like_count, comment_count, observed_seconds)
-                    SELECT :hour, view_count, video_key, like_count, comment_count, :seconds
-                    FROM new_obs ORDER BY video_key
-                    ON CONFLICT (video_key, snapshot_hour) DO NOTHING
-                    RETURNING video_key
-                    """
+                    _INSERT_STAGED + " ON CONFLICT (video_key, snapshot_hour) DO NOTHING"
+                    " RETURNING video_key"
                 ),
                 {"hour": snapshot_hour, "seconds": seconds},
             )
         ]
         if added:
             _update_state(conn, snapshot_hour, observed_at, added)
-        _record_batch(
-            conn,
-            snapshot_hour,
-            "new_videos",
-            source=source,
-            run_id=run_id,
-            observed_at=observed_at,
-            videos_due=videos_due,
-            videos_written=len(added),
-            videos_missing=len(missing_ids),
-            api_calls=api_calls,
-        )
         # a missed new video counts once, like any other miss
-        newly_unavailable = _track_misses(
-            conn,
-            snapshot_hour,
-            [o.video_id for o in observations],
-            list(missing_ids),
-            unavailable_after_misses,
-            observed_at,
+        newly_unavailable = _finish(
+            conn, snapshot_hour, "new_videos", facts, len(added), observations
         )
     return SnapshotWrite(
         rows=len(added),
