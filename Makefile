@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 # One install serves run, test, notebook and benchmark; the versions are pinned by
 # deploy/constraints.txt, the same pins the production image (deploy/Dockerfile) installs.
-EXTRAS := dev,notebook
+EXTRAS := dev,notebook,deploy
 CONSTRAINTS := deploy/constraints.txt
 
 .PHONY: run test lint notebook simulator benchmark db-url db-upgrade db-stop constraints clean

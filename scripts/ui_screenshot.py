@@ -3,8 +3,7 @@ embedded database, let the sensors register the demo videos and observe them, th
 headless Chromium (Playwright) to dismiss the first-visit dialog, open the asset graph of the
 metrics group and save a screenshot.
 
-    apt-get install chromium                        # Debian's package; once
-    .venv/bin/pip install -e ".[ui]"                # playwright (its driver; no browser download)
+    scripts/ensure_chromium.sh                      # Debian's chromium (make test runs it too)
     .venv/bin/python scripts/ui_screenshot.py [--out docs/asset-graph.png] [--wait 120]
 
 Everything stays on 127.0.0.1.
@@ -93,8 +92,16 @@ def main() -> int:
         return 2
     home = Path(tempfile.mkdtemp(prefix="ytm-ui-"))
     port = free_port()
-    env = {**os.environ, "YTMETRICS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home")}
+    env = {
+        **os.environ,
+        "YTMETRICS_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster_home"),
+        # the demo: the bundled simulator, a dashboard port of its own
+        "YTMETRICS_SOURCE": "simulator",
+        "YTMETRICS_DASHBOARD_PORT": str(free_port()),
+    }
     env.pop("YTMETRICS_DATABASE_URL", None)
+    env.pop("YTMETRICS_PARTITIONS_START", None)
     ui = subprocess.Popen(
         [sys.executable, "-m", "ytmetrics_dagster.cli", "dev", "--port", str(port)],
         cwd=ROOT,

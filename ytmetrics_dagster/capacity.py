@@ -11,7 +11,9 @@ Every daily unit the pipeline spends, by component:
 - discovery: every tracked channel's uploads playlist is polled every
   ``YTMETRICS_CHANNEL_POLL_SECONDS``, at least one ``playlistItems`` page (1 unit) a poll;
 - registrations: the ``tracked_videos`` runs that applied registration requests in the last
-  24 hours, ⌈requests/50⌉ each (an estimate of tomorrow from yesterday).
+  24 hours, ⌈requests/50⌉ each for their details, and as much again for the new-videos
+  snapshot run each one triggers (the first observation of what it registered): an estimate
+  of tomorrow from yesterday, an upper bound (rejected requests cost no observation).
 
 With ``videos:batchGetStats`` on, statistics batches alternate between ``videos.list`` (the
 default bucket, ⌈c/2⌉ of c batches) and ``batchGetStats`` (its own bucket, ⌊c/2⌋); details,
@@ -112,7 +114,8 @@ def _needs(counts: CapacityCounts, settings: CapacitySettings, extra_hourly: int
         "tiered": stats_default - hourly_default,
         "refresh": math.ceil(tracked / IDS_PER_UNIT),
         "discovery": counts.tracked_channels * polls_per_day,
-        "registrations": counts.registration_units_24h,
+        # details, then the first observation of the new videos (new_videos_snapshot_sensor)
+        "registrations": 2 * counts.registration_units_24h,
         "batch_stats": stats_batch,
     }
 

@@ -43,6 +43,7 @@ from ytmetrics_dagster.surfaces import (
 from ytmetrics_dagster.warehouse import registrations as reg
 from ytmetrics_dagster.warehouse.backup import BackupInputError, backup, restore
 from ytmetrics_dagster.warehouse.channels import list_channels, untrack_channel
+from ytmetrics_dagster.warehouse.deployment import partitions_start
 from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, safe_url, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current, upgrade
@@ -372,6 +373,7 @@ def cmd_db_upgrade(args) -> int:
     engine = _engine(migrated=False)
     revision = upgrade(engine)
     print(f"warehouse at {safe_url(str(engine.url))} is at revision {revision}")
+    print(f"the deployment's first day (YTMETRICS_PARTITIONS_START): {partitions_start(engine)}")
     return EXIT_OK
 
 

@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ytmetrics_dagster.settings import load_settings
@@ -345,6 +345,28 @@ def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
             signal.signal(signum, handler)
 
 
+# The simulator can answer "as of" any past hour, so the demo's partitions reach back far
+# enough for `ytmetrics demo-history --hours 48` on a fresh clone; the real API cannot, and a
+# real deployment's partitions start on its first day.
+DEMO_HISTORY_DAYS = 3
+
+
+def demo_partitions_start(engine, settings):
+    from ytmetrics_dagster.warehouse.deployment import (
+        PARTITIONS_START,
+        partitions_start,
+        set_setting,
+    )
+
+    start = partitions_start(engine)
+    if settings.uses_simulator:
+        earliest = datetime.now(UTC).date() - timedelta(days=DEMO_HISTORY_DAYS)
+        if start > earliest:
+            set_setting(engine, PARTITIONS_START, earliest.isoformat())
+            start = earliest
+    return start
+
+
 def prepare(demo: bool):
     """Warehouse, Dagster home and source; returns the children's environment and the
     in-process simulator (or None)."""
@@ -373,6 +395,7 @@ def prepare(demo: bool):
 
     env["YTMETRICS_DATABASE_URL"] = url
     env["YTMETRICS_DAGSTER_PG_URL"] = dagster_storage_url(settings)
+    env.setdefault("YTMETRICS_PARTITIONS_START", str(demo_partitions_start(engine, settings)))
     env["YTMETRICS_HOME"] = str(settings.home)
     env["DAGSTER_HOME"] = str(settings.dagster_home)
     write_dagster_yaml(settings.dagster_home)

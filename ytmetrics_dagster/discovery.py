@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from ytmetrics_dagster.warehouse import channels as channel_store
-from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, units_left
+from ytmetrics_dagster.warehouse.quota import Budget, QuotaBudgetExceeded, release, reserve
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.ids import ChannelRef
@@ -27,10 +27,25 @@ class UnknownChannelOnYouTube(LookupError):
         super().__init__(f"YouTube has no channel {ref.label!r}")
 
 
-def _discovery_units_left(engine: Engine, budget: Budget) -> int:
-    # Discovery may spend the reserve: it is what the reserve is for. Every attempt is in the
-    # ledger before it is sent, and open reservations of running collections count as spent.
-    return units_left(engine, budget, datetime.now(UTC), discovery=True)
+def _reserve_page(engine: Engine, budget: Budget) -> int | None:
+    """Reserve the unit of one playlist page, atomically against the ledger and the open
+    reservations of running collections (discovery may spend the reserve: it is what the
+    reserve is for). Raises QuotaBudgetExceeded when nothing is left."""
+    try:
+        return reserve(
+            engine,
+            budget,
+            1,
+            datetime.now(UTC),
+            purpose="channel discovery page",
+            run_id=None,
+            discovery=True,
+            hold_for=timedelta(minutes=5),
+        )
+    except QuotaBudgetExceeded:
+        raise QuotaBudgetExceeded(
+            "channel discovery stopped: today's YouTube quota is spent"
+        ) from None
 
 
 def uploads_until_known(
@@ -50,9 +65,12 @@ def uploads_until_known(
     found: list[str] = []
     token: str | None = None
     for _ in range(max_pages):
-        if _discovery_units_left(engine, budget) < 1:
-            raise QuotaBudgetExceeded("channel discovery stopped: today's YouTube quota is spent")
-        page, token = client.playlist_page(playlist_id, token)
+        reservation = _reserve_page(engine, budget)
+        try:
+            page, token = client.playlist_page(playlist_id, token)
+        finally:
+            # the page's attempt is in the ledger by now; holding it too would count it twice
+            release(engine, [reservation])
         ids = [v.video_id for v in page]
         known = channel_store.known_video_ids(engine, ids) if stop_at_known else set()
         for video in page:

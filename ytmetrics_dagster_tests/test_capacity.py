@@ -113,7 +113,8 @@ def test_discovery_alone_can_exceed_the_budget():
 
 def test_registrations_and_unavailable_videos_count():
     c = estimate_capacity(counts(unavailable=120, registration_units_24h=7), DEFAULT)
-    assert c.refresh_units == 3 and c.registration_units == 7 and c.needed_units == 10
+    # 7 units of details, and as much again for the first observation of what they registered
+    assert c.refresh_units == 3 and c.registration_units == 14 and c.needed_units == 17
 
 
 def test_invalid_inputs_are_refused():
@@ -137,9 +138,10 @@ def test_capacity_metadata_under_the_default_tiers(engine, simulator, database_u
     assert md["quota_units_per_day_hourly"].value == 0
     assert md["quota_units_per_day_tiered"].value == 2  # ceil(60/50) once a day
     assert md["quota_units_per_day_refresh"].value == 2
-    assert md["quota_units_per_day_registrations"].value == 2  # the run that registered 60
+    # the run that registered 60: 2 units of details, 2 for their first observation
+    assert md["quota_units_per_day_registrations"].value == 4
     assert md["quota_units_per_day_discovery"].value == 0
-    assert md["quota_units_per_day_needed"].value == 6
+    assert md["quota_units_per_day_needed"].value == 8
     assert md["quota_units_per_day_budget"].value == 9_500
     expected = estimate_capacity(
         CapacityCounts({24: 60}, registration_units_24h=2), DEFAULT
@@ -157,7 +159,7 @@ def test_capacity_sensor_warns_and_alerts_once_a_day_when_the_need_exceeds_the_b
     monkeypatch.setenv("YTMETRICS_CADENCE", "*:1h")
     queue_registrations(engine, [(v, v) for v in normal_ids(120)])
     assert dg.materialize([tracked_videos], resources=resources).success
-    # 120 hourly videos: 3 batches × 24 + 3 refresh + 3 registration = 78 units a day
+    # 120 hourly videos: 3 batches × 24 + 3 refresh + 3 + 3 registration = 81 units a day
     roomy = YouTubeResource(source="simulator", daily_quota_units=100, discovery_reserve_units=10)
 
     def tick(youtube):
@@ -166,7 +168,7 @@ def test_capacity_sensor_warns_and_alerts_once_a_day_when_the_need_exceeds_the_b
         )
         return quota_capacity_sensor(context).skip_message
 
-    assert "78 units/day needed of 90" in tick(roomy)
+    assert "81 units/day needed of 90" in tick(roomy)
     assert recent_alerts(engine).empty
     tight = YouTubeResource(source="simulator", daily_quota_units=70, discovery_reserve_units=10)
     message = tick(tight)
@@ -175,7 +177,7 @@ def test_capacity_sensor_warns_and_alerts_once_a_day_when_the_need_exceeds_the_b
     alerts = recent_alerts(engine)
     assert list(alerts.kind) == ["capacity"]
     details = alerts.details.iloc[0]
-    assert details["units_per_day_needed"] == 78 and details["units_per_day_budget"] == 60
+    assert details["units_per_day_needed"] == 81 and details["units_per_day_budget"] == 60
     assert details["hourly"] == 72 and details["refresh"] == 3
     with engine.connect() as conn:
         assert (

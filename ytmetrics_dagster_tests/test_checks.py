@@ -286,6 +286,32 @@ def test_hours_since_tracking_began_must_be_observed(engine, resources):
     assert check.passed and check.metadata["hours_checked"].value == 3
 
 
+def test_the_hour_tracking_began_counts_if_its_new_videos_were_observed(engine, resources):
+    register(engine, resources, normal_ids(2))
+    now = current_hour()
+    first = now - timedelta(hours=2)
+    # registered 20 minutes into that hour and observed at once (a new-videos batch); the
+    # scheduled run of the hour had already passed
+    _started_tracking(engine, first + timedelta(minutes=20))
+    add_new_video_observations(
+        engine,
+        first,
+        truth(normal_ids(2), first + timedelta(minutes=25)),
+        observed_at=first + timedelta(minutes=25),
+        source="simulator",
+    )
+    result = dg.materialize(
+        [video_metric_snapshots, no_missing_hours_24h],
+        partition_key=f"{now:{KEY}}",
+        resources=resources,
+    )
+    check = checks_of(result)["no_missing_hours_24h"]
+    assert check.metadata["hours_checked"].value == 2
+    # the first hour was observed (all there was); the next one was not
+    assert check.metadata["missing_hours"].value == 1
+    assert f"{now - timedelta(hours=1):%Y-%m-%d %H:00}" in check.metadata["missing"].value
+
+
 # --- growth matches the snapshots ----------------------------------------------------------
 
 

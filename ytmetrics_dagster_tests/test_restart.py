@@ -171,16 +171,27 @@ def test_a_database_killed_during_the_run_leaves_nothing_and_the_next_run_recove
     warehouse, simulator, resources = world
     hour = DAY + timedelta(hours=4)
 
+    calls_before = simulator.server.state.requests_by_method.get("videos", 0)
     simulator.arm()
     thread, outcome = snapshot_in_background(resources, hour)
     assert simulator.fetching.wait(60), "the run never reached the API"
     warehouse.kill()
     simulator.gate.set()  # the answers arrive while the database is gone
     thread.join(120)
-    assert not outcome["result"].success
+    failed = outcome["result"]
+    assert not failed.success
+    served = simulator.server.state.requests_by_method["videos"] - calls_before
 
     start_embedded_postgres(warehouse.pgdata)  # crash recovery, then the same URL again
     assert warehouse.rows(hour) == (0, 0)  # nothing half-written
+    # every call the API received while the database died is in the ledger: rows are
+    # committed before their call is sent, and a call that could not be recorded was not sent
+    with get_engine(warehouse.url).connect() as conn:
+        recorded = conn.execute(
+            text("SELECT count(*) FROM ytmetrics.api_calls WHERE run_id = :r"),
+            {"r": failed.run_id},
+        ).scalar_one()
+    assert served >= 1 and recorded >= served
 
     again = dg.materialize(
         [video_metric_snapshots],

@@ -85,10 +85,11 @@ def test_every_call_is_in_the_ledger_retries_included(engine, resources, simulat
     assert (snap.quota_day == quota_day(datetime.now(UTC))).all()
     metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
     assert metadata["quota_units_used_today"].value == calls.units.sum()
-    # tests observe hourly: 3 batches × 24, the daily refresh (3) and today's registration (3)
-    assert metadata["quota_units_per_day_needed"].value == 3 * 24 + 3 + 3
+    # tests observe hourly: 3 batches × 24, the daily refresh (3) and today's registration (3
+    # units of details, 3 for the new videos' first observation)
+    assert metadata["quota_units_per_day_needed"].value == 3 * 24 + 3 + 3 + 3
     assert metadata["quota_units_per_day_budget"].value == 10_000 - 500
-    # 25 units a day per 50 hourly videos: 379 batches fit in 9,500 − 3, i.e. 18,950 videos
+    # 25 units a day per 50 hourly videos: 379 batches fit in 9,500 − 6, i.e. 18,950 videos
     assert metadata["quota_more_hourly_videos_fit"].value == 18_950 - 120
 
 

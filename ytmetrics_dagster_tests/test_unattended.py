@@ -468,3 +468,78 @@ def test_a_slow_api_gives_up_before_the_hour_closes_and_the_hour_is_recorded(
     if (hour + timedelta(hours=1) - datetime.now(UTC)).total_seconds() > 120:
         assert snapshot(keyed, hour).success
         assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.missed_hours").n[0] == 0
+
+
+def test_new_videos_registered_before_the_hours_scheduled_run_cost_only_their_calls(
+    engine, resources, simulator
+):
+    old = normal_ids(120)
+    track_directly(engine, old)
+    hour = current_hour()
+    assert snapshot(resources, hour - timedelta(hours=1)).success  # observed last hour
+    new = [v for v in normal_ids(123) if v not in set(old)]
+    track_directly(engine, new)
+    calls_before = requests_sent(simulator)
+    # the scheduled run of this hour has not run yet: only the never-observed videos are fetched
+    config = {"ops": {"video_metric_snapshots": {"config": {"new_videos_only": True}}}}
+    assert snapshot(resources, hour, run_config=config).success
+    assert requests_sent(simulator) - calls_before == 1
+    rows = frame(
+        engine, "SELECT video_id FROM ytmetrics.snapshots WHERE snapshot_hour = :h", h=hour
+    )
+    assert sorted(rows.video_id) == sorted(new)
+
+
+def test_a_failed_new_videos_run_does_not_report_the_hour_as_lost(engine, resources, simulator):
+    track_directly(engine, normal_ids(3))
+    hour = current_hour()
+    assert snapshot(resources, hour).success
+    track_directly(engine, [v for v in normal_ids(4) if v not in set(normal_ids(3))])
+    broke = dict(
+        resources,
+        youtube=YouTubeResource(
+            source="simulator",
+            base_url=simulator.base_url,
+            daily_quota_units=0,
+            discovery_reserve_units=0,
+        ),
+    )
+    config = {"ops": {"video_metric_snapshots": {"config": {"new_videos_only": True}}}}
+    result = snapshot(broke, hour, run_config=config, raise_on_error=False)
+    assert not result.success
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.missed_hours").n[0] == 0
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.alerts").n[0] == 0
+
+
+def test_growth_automation_waits_for_the_snapshots_blocking_checks(
+    engine, resources, dagster_pg_url
+):
+    from ytmetrics_dagster.defs.checks import due_videos_observed
+
+    from .test_checks import gone_ids, track_gone
+
+    hour = current_hour() - timedelta(hours=2)
+    track_directly(engine, normal_ids(2))
+    track_gone(engine, gone_ids(3, hour))  # 3 of 5 due videos missing: coverage fails
+    defs = dg.Definitions(
+        assets=[video_metric_snapshots, video_growth_hourly],
+        asset_checks=[due_videos_observed],
+        resources=resources,
+    )
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        result = dg.materialize(
+            [video_metric_snapshots, due_videos_observed],
+            partition_key=hour.strftime(HOUR),
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+        )
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        assert not checks["due_videos_observed"].passed
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first.cursor
+        )
+        assert not second.get_requested_partitions(dg.AssetKey("video_growth_hourly"))

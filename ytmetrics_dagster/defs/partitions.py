@@ -3,7 +3,10 @@
 They start on the deployment's first day (stored in the warehouse when it was first migrated),
 not on a fixed date: a fresh deployment shows no months of "missing" partitions, and the UI
 does not slow down with hours nobody could have observed. ``YTMETRICS_PARTITIONS_START``
-(YYYY-MM-DD) overrides it, e.g. to keep older history visible after a restore.
+(YYYY-MM-DD) sets it explicitly; then the definitions load without reaching the warehouse,
+which is how production runs them (`ytmetrics dev` passes the stored day on; compose and Helm
+set it), so a warehouse outage while a code server restarts does not take the schedules, the
+sensors and the freshness policies down with it.
 """
 
 import os

@@ -1,7 +1,7 @@
 """What the database says about its own tables: columns, types, nullability, comments.
 
 The Dagster catalog is built from this at materialization time, so it cannot drift from the
-schema the migrations created (column meanings are ``COMMENT ON COLUMN``, migration 0009).
+schema the migrations created (column meanings are ``COMMENT ON COLUMN``, migration 0010).
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pandas as pd
 from sqlalchemy import Engine, text
 
 from ytmetrics_dagster.warehouse.alerts import record_alert
@@ -43,16 +42,4 @@ def clear_missed_hour(engine: Engine, hour: datetime) -> None:
     with engine.begin() as conn:
         conn.execute(
             text("DELETE FROM ytmetrics.missed_hours WHERE snapshot_hour = :hour"), {"hour": hour}
-        )
-
-
-def missed_hours_since(engine: Engine, since: datetime) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(
-            text(
-                "SELECT snapshot_hour, reason, videos_due, recorded_at FROM ytmetrics.missed_hours"
-                " WHERE snapshot_hour >= :since ORDER BY snapshot_hour"
-            ),
-            conn,
-            params={"since": since},
         )

@@ -202,7 +202,9 @@ def tracking_started_at(engine: Engine) -> datetime | None:
 def unobserved_hours(engine: Engine, hours: int, now: datetime | None = None) -> dict:
     """Closed hours among the last ``hours`` that hold no full observation (no run wrote the
     hour; hours that only received new videos count as unobserved), counting only hours since
-    tracking began, with the reasons recorded for hours the pipeline knows it missed."""
+    tracking began, with the reasons recorded for hours the pipeline knows it missed. The hour
+    tracking began in counts as observed if anything observed it: the videos registered then
+    were observed at once, and there was nothing else to observe."""
     now = now or datetime.now(UTC)
     current = now.replace(minute=0, second=0, microsecond=0)
     started = tracking_started_at(engine)
@@ -219,11 +221,16 @@ def unobserved_hours(engine: Engine, hours: int, now: datetime | None = None) ->
                 LEFT JOIN ytmetrics.missed_hours m ON m.snapshot_hour = h
                 WHERE NOT EXISTS (
                     SELECT 1 FROM ytmetrics.snapshot_batches b
-                    WHERE b.snapshot_hour = h AND b.kind IN ('hour', 'migrated'))
+                    WHERE b.snapshot_hour = h
+                      AND (b.kind IN ('hour', 'migrated') OR h = CAST(:started AS timestamptz)))
                 ORDER BY h
                 """
             ),
-            {"first": first, "last": current - HOUR},
+            {
+                "first": first,
+                "last": current - HOUR,
+                "started": started.replace(minute=0, second=0, microsecond=0),
+            },
         ).all()
     checked = max(0, int((current - first) / HOUR))
     return {

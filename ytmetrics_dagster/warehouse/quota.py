@@ -272,33 +272,3 @@ def release(engine: Engine, reservation_ids) -> None:
     except SQLAlchemyError as err:
         # an unreleased reservation expires by itself
         log.warning("could not release quota reservations %s: %s", ids, type(err).__name__)
-
-
-def units_left(engine: Engine, budget: Budget, now: datetime, *, discovery: bool = False) -> int:
-    """What may still be spent today from the default bucket, counting open reservations."""
-    day = quota_day(now)
-    with engine.connect() as conn:
-        used = _spent(conn, day, "default")
-        held = _held(conn, day, "default", now)
-    return budget.limit("default", discovery=discovery) - used - held
-
-
-def check_budget(
-    engine: Engine,
-    budget: Budget,
-    needed: int,
-    now: datetime,
-    *,
-    purpose: str,
-    bucket: str = "default",
-) -> int:
-    """Raise QuotaBudgetExceeded when ``needed`` units would overspend today's budget of
-    ``bucket`` (counting open reservations), without reserving. Returns units spent today."""
-    day = quota_day(now)
-    with engine.connect() as conn:
-        used = _spent(conn, day, bucket)
-        held = _held(conn, day, bucket, now)
-    left = budget.limit(bucket) - used - held
-    if needed > left:
-        raise _exceeded(purpose, needed, left, used, held, budget, bucket, day, now)
-    return used

@@ -334,20 +334,28 @@ def add_new_video_observations(
     )
 
 
-def observed_video_ids(engine: Engine, snapshot_hour: datetime) -> set[str]:
-    """Ids of the videos the hour already holds an observation of."""
+def never_observed(engine: Engine, video_ids: Sequence[str], snapshot_hour: datetime) -> list[str]:
+    """Those of ``video_ids`` with no observation at all (newly registered videos), and none
+    in ``snapshot_hour`` either, in the given order."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                """
-                SELECT v.video_id FROM ytmetrics.metric_snapshots s
-                JOIN ytmetrics.videos v USING (video_key)
-                WHERE s.snapshot_hour = :hour
-                """
-            ),
-            {"hour": snapshot_hour},
-        )
-        return {r.video_id for r in rows}
+        seen = {
+            r.video_id
+            for r in conn.execute(
+                text(
+                    """
+                    SELECT v.video_id FROM ytmetrics.videos v
+                    WHERE v.video_id = ANY(:ids)
+                      AND (EXISTS (SELECT 1 FROM ytmetrics.video_observation_state st
+                                   WHERE st.video_key = v.video_key)
+                           OR EXISTS (SELECT 1 FROM ytmetrics.metric_snapshots s
+                                      WHERE s.video_key = v.video_key
+                                        AND s.snapshot_hour = :hour))
+                    """
+                ),
+                {"ids": list(video_ids), "hour": snapshot_hour},
+            )
+        }
+    return [v for v in video_ids if v not in seen]
 
 
 def _track_misses(conn, hour, seen: list[str], missing: list[str], limit: int, now) -> list[str]:

@@ -21,6 +21,9 @@ GROWTH_FOLLOWS_SNAPSHOTS = (
     & dg.AutomationCondition.any_deps_updated().since_last_handled()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
+    # a snapshot hour whose blocking checks failed (too few due videos observed, mixed
+    # sources) is not turned into growth behind the checks' back
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("growth follows snapshots")
 
 # A single-run backfill shows the top growers of each partition only up to this many

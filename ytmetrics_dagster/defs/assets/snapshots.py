@@ -164,8 +164,9 @@ def video_metric_snapshots(
             engine, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
         )
         if config.new_videos_only:
-            observed = snapshot_store.observed_video_ids(engine, hour)
-            ids = [v for v in ids if v not in observed]
+            # only videos never observed (newly registered): the rest is the scheduled run's,
+            # whether or not it has run yet this hour
+            ids = snapshot_store.never_observed(engine, ids, hour)
         return ids
 
     # Who is due depends on the observations before each hour, so in a multi-hour backfill
@@ -182,7 +183,13 @@ def video_metric_snapshots(
         with refused_writes_fail_at_once():
             result = _collect(context, config, cadence, youtube, engine, plan, deadline)
     except Exception as err:
-        if in_progress and not _will_retry(err, context.retry_number):
+        # A failed new-videos run concerns only those videos: the hour itself is the scheduled
+        # run's to observe (or to record as lost).
+        if (
+            in_progress
+            and not config.new_videos_only
+            and not _will_retry(err, context.retry_number)
+        ):
             _record_missed(context, engine, in_progress[0].start, err, plan)
         raise
     if in_progress and not config.new_videos_only:
@@ -245,13 +252,15 @@ def _collect(
         for i, (hour, as_of, planned_ids) in enumerate(plan):
             video_ids = planned_ids if i == 0 else _due_again(engine, cadence, config, hour, as_of)
             started = datetime.now(UTC)
-            observations, missing, calls = [], [], 0
+            observations, missing = [], []
+            attempts_before = client.calls
             if video_ids:
                 fetched = client.video_statistics(
                     video_ids, as_of=as_of, use_batch_get_stats=youtube.use_batch_get_stats
                 )
                 observations, missing, source = fetched.items, fetched.missing, fetched.source
-                calls = fetched.api_calls
+            # attempts, retries included: each is a quota unit (the ledger has every one)
+            calls = client.calls - attempts_before
             fetched_at = datetime.now(UTC)
             observed_at = as_of or fetched_at
             write_args = {

@@ -175,7 +175,8 @@ def upgrade() -> None:
         INSERT INTO ytmetrics.metric_snapshots
             (snapshot_hour, view_count, video_key, like_count, comment_count, observed_seconds)
         SELECT s.snapshot_hour, s.view_count, v.video_key, s.like_count, s.comment_count,
-               CAST(extract(epoch FROM s.observed_at - s.snapshot_hour) AS integer)
+               -- whole seconds, truncated as the writer does (never into the next hour)
+               CAST(floor(extract(epoch FROM s.observed_at - s.snapshot_hour)) AS integer)
         FROM ytmetrics.metric_snapshots_v6 s
         JOIN ytmetrics.videos v USING (video_id)
         ORDER BY v.video_key, s.snapshot_hour;
