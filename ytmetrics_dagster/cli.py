@@ -256,7 +256,8 @@ def cmd_metrics(args) -> int:
     video = payload["video"]
     print(f"{video['video_id']}  {video['title']}  ({video['channel_title']}, {video['status']})")
     print(f"last {result.days} days by {result.interval}")
-    print(series.to_string(index=False) if len(series) else "(no observations)")
+    shown = series.astype(object).where(series.notna(), "")
+    print(shown.to_string(index=False) if len(series) else "(no observations)")
     for metric, g in (payload["growth"] or {}).items():
         pct = "n/a" if g["percent"] is None else f"{g['percent']:.2f}%"
         absolute = "n/a" if g["absolute"] is None else f"{g['absolute']:+,}"
@@ -325,7 +326,7 @@ def cmd_track_channel(args) -> int:
             ledger=DurableLedger(engine, run_id="cli:track-channel"),
         )
     except MissingApiKeyError as err:
-        raise UserInputError(str(err)) from None
+        raise UserInputError(str(err) + _simulated_warehouse_hint(engine)) from None
     try:
         result = track_channel(engine, client, ref, budget=Budget(), existing=args.existing)
     except UnknownChannelOnYouTube as err:
@@ -340,6 +341,19 @@ def cmd_track_channel(args) -> int:
         f"queued {result.queued} existing upload(s); new uploads are registered by channel_uploads_sensor"
     )
     return EXIT_OK
+
+
+def _simulated_warehouse_hint(engine) -> str:
+    """In a second terminal next to `make run`, the variable `make run` set is not set."""
+    from ytmetrics_dagster.warehouse.sources import holds_source
+
+    with engine.connect() as conn:
+        if holds_source(conn, "simulator"):
+            return (
+                " This warehouse holds simulated data (`make run`'s demo): run the command with "
+                "YTMETRICS_SOURCE=simulator, as `make run` does."
+            )
+    return ""
 
 
 def cmd_untrack_channel(args) -> int:

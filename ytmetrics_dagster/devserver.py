@@ -265,21 +265,52 @@ class SourceNotConfiguredError(RuntimeError):
     pass
 
 
+class AlreadyRunningError(RuntimeError):
+    pass
+
+
+def hold_home(home: Path):
+    """An exclusive lock on the data directory, held while this `ytmetrics dev` runs: two of
+    them on one warehouse and one Dagster instance would run two daemons."""
+    import fcntl
+
+    home.mkdir(parents=True, exist_ok=True)
+    handle = (home / "dev.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AlreadyRunningError(
+            f"another `ytmetrics dev` (make run) is already using {home}. Stop it, or give this "
+            "one a data directory of its own: make run YTMETRICS_HOME=/some/other/dir PORT=3001 "
+            "YTMETRICS_DASHBOARD_PORT=3101"
+        ) from None
+    return handle
+
+
 def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
     from ytmetrics_dagster.settings import load_dashboard_settings
 
     dashboard_port = load_dashboard_settings().port
     try:
+        # before anything is created or started
         ensure_port_free(port)
         if dashboard_port == port:
             raise PortInUseError(
                 f"the dashboard's port {port} is the Dagster UI's: set YTMETRICS_DASHBOARD_PORT"
             )
         ensure_port_free(dashboard_port, variable="YTMETRICS_DASHBOARD_PORT")
-    except PortInUseError as err:
+        lock = hold_home(load_settings().home)
+    except (PortInUseError, AlreadyRunningError) as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return 1
+    try:
+        return _run_dev(port, dashboard_port, demo)
+    finally:
+        lock.close()
 
+
+def _run_dev(port: int, dashboard_port: int, demo: bool) -> int:
     stop = threading.Event()
     received: list[int] = []
 
@@ -320,7 +351,6 @@ def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
                 )
                 print(f"error: {reason}", file=sys.stderr, flush=True)
                 return 1
-            print(f"{child.name}: {child.url}", flush=True)
         if not stop.is_set():
             print(f"Dagster UI: http://{HOST}:{port}  (Ctrl-C or SIGTERM stops it)", flush=True)
             print(f"Dashboard:  http://{HOST}:{dashboard_port}", flush=True)
@@ -407,6 +437,17 @@ def prepare(demo: bool):
         from ytmetrics_dagster.settings import missing_key_message
 
         raise SourceNotConfiguredError(missing_key_message())
+    if source == "youtube" and not settings.youtube_api_url:
+        from ytmetrics_dagster.warehouse.sources import holds_source
+
+        with engine.connect() as conn:
+            simulated = holds_source(conn, "simulator")
+        if simulated:
+            raise SourceNotConfiguredError(
+                f"this warehouse ({safe_url(url)}) holds simulated data, and real and simulated "
+                "rows are never mixed: collect from YouTube into a database of its own "
+                "(YTMETRICS_DATABASE_URL, or another YTMETRICS_HOME for an embedded one)"
+            )
     simulator = None
     if source == "simulator" and not settings.youtube_api_url:
         from ytmetrics_dagster.youtube.simulator import Catalog, SimulatorServer

@@ -285,8 +285,13 @@ def dumps(payload: Any) -> str:
 
 
 def table(rows: list[dict], shape: dict) -> pd.DataFrame:
-    """Conformed rows as a frame with the shape's columns (for the table and CSV formats)."""
-    return pd.DataFrame(rows, columns=list(shape))
+    """Conformed rows as a frame with the shape's columns (for the table and CSV formats), with
+    the JSON's values: integers stay integers (nullable), a null stays empty."""
+    frame = pd.DataFrame(rows, columns=list(shape))
+    for column, kind in shape.items():
+        if kind == INT:
+            frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 def _inline(shape: Any, top: bool = False) -> str:

@@ -86,10 +86,11 @@ def retention_days() -> tuple[int | None, int | None]:
 
 
 def missing_key_message() -> str:
+    how = "is 'youtube'" if _env("YTMETRICS_SOURCE") else "is 'youtube' (the default)"
     return (
-        "YTMETRICS_SOURCE is 'youtube' (the default) but YOUTUBE_API_KEY is not set: nothing "
-        "was fetched or written. Set YOUTUBE_API_KEY to collect from YouTube, or "
-        "YTMETRICS_SOURCE=simulator for the offline simulator (simulated data)."
+        f"YTMETRICS_SOURCE {how} but YOUTUBE_API_KEY is not set: nothing was fetched or "
+        "written. Set YOUTUBE_API_KEY to collect from YouTube, or YTMETRICS_SOURCE=simulator "
+        "for the offline simulator (simulated data)."
     )
 
 

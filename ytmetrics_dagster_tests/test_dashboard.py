@@ -25,6 +25,7 @@ import requests
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
+from ytmetrics_dagster import output
 from ytmetrics_dagster.dashboard import charts, links
 from ytmetrics_dagster.dashboard.app import MAX_ECHO, create_app
 from ytmetrics_dagster.defs.assets.analysis import video_launch_curves, video_milestone_projections
@@ -145,8 +146,8 @@ def test_video_page_charts_the_read_api_numbers(client, data):
     assert api["window"] == {
         "days": 3,
         "ends_at_latest_observation": True,
-        "first_observed_at": observations.observed_at.iloc[0].isoformat(),
-        "last_observed_at": observations.observed_at.iloc[-1].isoformat(),
+        "first_observed_at": output.timestamp(observations.observed_at.iloc[0]),
+        "last_observed_at": output.timestamp(observations.observed_at.iloc[-1]),
         "gap_minutes": 90,
     }
 
@@ -172,9 +173,8 @@ def test_video_page_charts_the_read_api_numbers(client, data):
         assert api["milestone"][key] == pytest.approx(float(milestone[key]))
     assert api["milestone"]["method"] == milestone["method"]
     for key in ("window_start", "observed_at", "eta_at"):
-        assert datetime.fromisoformat(api["milestone"][key]) == datetime.fromisoformat(
-            milestone[key]
-        )
+        # the JSON's timestamps are to the second, as everywhere (CLI, MCP)
+        assert api["milestone"][key] == output.timestamp(milestone[key])
     assert "24 h" in api["milestone"]["method"]
 
     page = client.get(f"/videos/{vid}?days=3")

@@ -160,3 +160,68 @@ def test_the_real_api_without_a_key_does_not_start(tmp_path, pg_server):
     assert result.returncode == 1
     assert "YTMETRICS_SOURCE" in result.stderr and "YOUTUBE_API_KEY" in result.stderr
     assert "Dagster UI" not in result.stdout
+
+
+def test_a_second_dev_on_the_same_data_refuses(tmp_path):
+    from ytmetrics_dagster.devserver import AlreadyRunningError, hold_home
+
+    home = tmp_path / "home"
+    first = hold_home(home)
+    try:
+        result = subprocess.run(
+            [YTMETRICS, "dev", "--port", str(free_port())],
+            env=dev_env(tmp_path),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert "another `ytmetrics dev` (make run) is already using" in result.stderr
+        assert "YTMETRICS_HOME=" in result.stderr
+        try:
+            hold_home(home)
+        except AlreadyRunningError:
+            pass
+        else:
+            raise AssertionError("a held data directory was taken twice")
+    finally:
+        first.close()
+    hold_home(home).close()  # free again once the first one is gone
+
+
+def test_the_real_api_does_not_start_on_a_warehouse_of_simulated_data(tmp_path, pg_server):
+    from sqlalchemy import text
+
+    from ytmetrics_dagster.warehouse.engine import get_engine
+    from ytmetrics_dagster.warehouse.migrate import upgrade
+
+    url = database_on_server(pg_server, "ytmetrics_devserver_demo", "psycopg")
+    engine = get_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ytmetrics.videos (video_id, title, status, source) "
+                "VALUES ('AAAAAAAAAAA', '[SIMULATED] demo', 'active', 'simulator') "
+                "ON CONFLICT DO NOTHING"
+            )
+        )
+    env = dev_env(
+        tmp_path,
+        YTMETRICS_SOURCE="youtube",
+        YOUTUBE_API_KEY="a-key-that-is-never-used",
+        YTMETRICS_DATABASE_URL=url,
+    )
+    result = subprocess.run(
+        [YTMETRICS, "dev", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "holds simulated data" in result.stderr and "never mixed" in result.stderr
+    assert "a-key-that-is-never-used" not in result.stderr + result.stdout
+    assert "Dagster UI" not in result.stdout

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from ytmetrics_dagster import output
 from ytmetrics_dagster.dashboard import charts
 from ytmetrics_dagster.warehouse import queries
 from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES, MILESTONE_METHOD
@@ -197,13 +198,13 @@ def video_page(engine: Engine, video_id: str, days: int) -> dict:
 
 
 def jsonable(value):
-    """Datetimes as ISO 8601 (UTC offset included), recursively."""
+    """Datetimes as the CLI and MCP write them (ISO 8601 UTC with ``Z``), recursively."""
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, datetime):
-        return value.isoformat()
+        return output.timestamp(value)
     return value
 
 

@@ -1,8 +1,8 @@
 """Where rows come from: 'youtube' (the real API) or 'simulator' (the offline stand-in).
 
-Simulated rows must never land in a warehouse that holds real observations: an analyst could
-not tell them apart in aggregates. Every writer of videos, channels and snapshots asks here
-first, inside its own transaction.
+A warehouse holds one or the other, never both: an analyst could not tell them apart in
+aggregates. Every writer of videos, channels and snapshots asks here first, inside its own
+transaction (and `ytmetrics dev` before it starts anything).
 """
 
 from __future__ import annotations
@@ -13,25 +13,33 @@ SOURCES = ("youtube", "simulator")
 
 
 class SourceMixError(RuntimeError):
-    """Refused: simulated data into a warehouse that already holds real YouTube data."""
+    """Refused: data of one source into a warehouse that already holds the other's."""
+
+
+_HOLDS = """
+SELECT EXISTS (SELECT 1 FROM ytmetrics.videos WHERE source = :other)
+    OR EXISTS (SELECT 1 FROM ytmetrics.snapshot_batches WHERE source = :other)
+    OR EXISTS (SELECT 1 FROM ytmetrics.channels WHERE source = :other)
+"""
+
+
+def holds_source(conn: Connection, source: str) -> bool:
+    return bool(conn.execute(text(_HOLDS), {"other": source}).scalar_one())
 
 
 def assert_source_allowed(conn: Connection, source: str) -> None:
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
-    if source != "simulator":
-        return
-    holds_real = conn.execute(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM ytmetrics.videos WHERE source = 'youtube')"
-            " OR EXISTS (SELECT 1 FROM ytmetrics.snapshot_batches WHERE source = 'youtube')"
-            " OR EXISTS (SELECT 1 FROM ytmetrics.channels WHERE source = 'youtube')"
-        )
-    ).scalar_one()
-    if holds_real:
+    if source == "simulator" and holds_source(conn, "youtube"):
         raise SourceMixError(
             "refusing to write simulated data: this warehouse already holds real YouTube data "
             "(rows with source = 'youtube'). Use a separate database for the simulator "
-            "(YTMETRICS_DATABASE_URL), or collect from YouTube (YTMETRICS_SOURCE=youtube with "
-            "YOUTUBE_API_KEY)."
+            "(YTMETRICS_DATABASE_URL, or YTMETRICS_HOME for an embedded one), or collect from "
+            "YouTube (YTMETRICS_SOURCE=youtube with YOUTUBE_API_KEY)."
+        )
+    if source == "youtube" and holds_source(conn, "simulator"):
+        raise SourceMixError(
+            "refusing to write real YouTube data: this warehouse holds simulated data (rows with "
+            "source = 'simulator', e.g. from `make run`'s demo). Use a separate database for real "
+            "data (YTMETRICS_DATABASE_URL, or YTMETRICS_HOME for an embedded one)."
         )

@@ -64,7 +64,7 @@ def _split_url(raw: str, text: str, expected: str):
     except ValueError as err:
         raise InvalidVideoInput(raw, "malformed URL", expected) from err
     if parts.scheme not in ("http", "https"):
-        raise InvalidVideoInput(raw, "expected an id, a handle or an http(s) YouTube URL", expected)
+        raise InvalidVideoInput(raw, "neither an id nor an http(s) YouTube URL", expected)
     return parts, host, [s for s in parts.path.split("/") if s]
 
 
@@ -121,7 +121,9 @@ def parse_video_id(raw: str) -> str:
     """Return the 11-character video id named by ``raw`` or raise InvalidVideoInput."""
     ref = parse_reference(raw, "a YouTube video id or URL")
     if not isinstance(ref, VideoRef):
-        raise InvalidVideoInput(raw, "this is a channel; use `ytmetrics track-channel`")
+        raise InvalidVideoInput(
+            raw, "this is a channel, not a video (channels are tracked with track-channel)"
+        )
     return ref.video_id
 
 
