@@ -83,18 +83,21 @@ STATE = """
 INSERT INTO ytmetrics.video_observation_state
     (video_key, last_hour, last_observed_at, last_views, last_likes, last_comments,
      prev_hour, prev_observed_at, prev_views, prev_likes, prev_comments)
-SELECT l.video_key, l.snapshot_hour, l.snapshot_hour + make_interval(secs => l.observed_seconds),
-       l.view_count, l.like_count, l.comment_count,
-       p.snapshot_hour, p.snapshot_hour + make_interval(secs => p.observed_seconds),
-       p.view_count, p.like_count, p.comment_count
-FROM (SELECT s.*, row_number() OVER (PARTITION BY s.video_key ORDER BY s.snapshot_hour DESC) AS rn
+SELECT video_key, snapshot_hour, snapshot_hour + make_interval(secs => observed_seconds),
+       view_count, like_count, comment_count,
+       prev_hour, prev_hour + make_interval(secs => prev_seconds),
+       prev_views, prev_likes, prev_comments
+FROM (SELECT s.*, row_number() OVER w AS rn,
+             lead(s.snapshot_hour) OVER w AS prev_hour,
+             lead(s.observed_seconds) OVER w AS prev_seconds,
+             lead(s.view_count) OVER w AS prev_views,
+             lead(s.like_count) OVER w AS prev_likes,
+             lead(s.comment_count) OVER w AS prev_comments
       FROM ytmetrics.metric_snapshots s JOIN ytmetrics.videos v USING (video_key)
-      WHERE v.video_id LIKE :prefix || '%' AND s.snapshot_hour >= CAST(:end AS timestamptz) - interval '2 days') l
-LEFT JOIN (SELECT s.*, row_number() OVER (PARTITION BY s.video_key ORDER BY s.snapshot_hour DESC) AS rn
-           FROM ytmetrics.metric_snapshots s JOIN ytmetrics.videos v USING (video_key)
-           WHERE v.video_id LIKE :prefix || '%' AND s.snapshot_hour >= CAST(:end AS timestamptz) - interval '2 days') p
-       ON p.video_key = l.video_key AND p.rn = 2
-WHERE l.rn = 1
+      WHERE v.video_id LIKE :prefix || '%'
+        AND s.snapshot_hour >= CAST(:end AS timestamptz) - interval '2 days'
+      WINDOW w AS (PARTITION BY s.video_key ORDER BY s.snapshot_hour DESC)) l
+WHERE rn = 1
 ON CONFLICT (video_key) DO NOTHING
 """
 

@@ -249,6 +249,59 @@ def test_who_is_due_reads_the_per_video_record_not_the_history(engine, resources
     assert any(loops > 0 for _, loops in scans)
 
 
+STATE_FROM_HISTORY = """
+SELECT video_key, max(snapshot_hour) FILTER (WHERE rn = 1) AS last_hour,
+       max(view_count) FILTER (WHERE rn = 1) AS last_views,
+       max(snapshot_hour) FILTER (WHERE rn = 2) AS prev_hour,
+       max(view_count) FILTER (WHERE rn = 2) AS prev_views
+FROM (SELECT video_key, snapshot_hour, view_count,
+             row_number() OVER (PARTITION BY video_key ORDER BY snapshot_hour DESC) AS rn
+      FROM ytmetrics.metric_snapshots) s
+WHERE rn <= 2 GROUP BY video_key ORDER BY video_key
+"""
+
+
+def test_rewriting_old_hours_keeps_the_per_video_record_true(engine):
+    """The state is kept by the write, and re-reading the history only where a rewritten hour
+    can change it: the record always equals what the history says."""
+    from ytmetrics_dagster.warehouse.snapshots import replace_snapshot_partition
+    from ytmetrics_dagster.youtube.models import VideoStatistics
+
+    ids = normal_ids(6)
+    track_directly(engine, ids)
+    hours = [DAY + timedelta(hours=h) for h in range(5)]
+
+    def write(hour, offset, present=ids):
+        observations = [
+            VideoStatistics(v, 1000 * i + 100 * hours.index(hour) + offset, None, None)
+            for i, v in enumerate(ids)
+            if v in present
+        ]
+        replace_snapshot_partition(
+            engine, hour, observations, observed_at=hour + timedelta(minutes=5), source="simulator"
+        )
+
+    def state():
+        return frame(
+            engine,
+            "SELECT video_key, last_hour, last_views, prev_hour, prev_views"
+            " FROM ytmetrics.video_observation_state ORDER BY video_key",
+        )
+
+    for hour in hours:
+        write(hour, 0)
+    write(hours[1], 7)  # older than every video's two newest observations: nothing changes
+    unchanged = state()
+    assert unchanged.equals(frame(engine, STATE_FROM_HISTORY))
+    write(hours[3], 9)  # the second newest, with new counts
+    write(hours[4], 0, present=ids[:4])  # two videos vanish from the newest hour
+    write(hours[2], 0, present=ids[:5])  # and one of them from an older one
+    after = state()
+    assert after.equals(frame(engine, STATE_FROM_HISTORY)), after
+    assert set(after.last_hour) == {hours[4], hours[3]}
+    assert (after.prev_views % 100 != 0).any()  # the rewritten second-newest counts
+
+
 def test_growth_of_the_newest_hour_reads_only_that_day(engine, resources):
     track_directly(engine, normal_ids(20))
     hours = [DAY - timedelta(days=2) + timedelta(hours=h) for h in range(0, 72, 3)]

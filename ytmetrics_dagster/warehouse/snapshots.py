@@ -157,6 +157,14 @@ def rebuild_state(conn: Connection, video_keys: Sequence[int]) -> None:
     conn.execute(text(_REBUILD_STATE_SQL), {"keys": keys})
 
 
+# Of these videos, those whose state an (older) rewritten hour can change: the hour is, or
+# is newer than, the second newest observation the state holds (or it holds only one).
+_STATE_REACHES_HOUR_SQL = """
+SELECT video_key FROM ytmetrics.video_observation_state
+WHERE video_key = ANY(:keys) AND (prev_hour IS NULL OR prev_hour <= :hour)
+"""
+
+
 def _update_state(conn: Connection, hour: datetime, observed_at: datetime, keys: list[int]) -> None:
     advanced = {
         r.video_key
@@ -164,7 +172,15 @@ def _update_state(conn: Connection, hour: datetime, observed_at: datetime, keys:
             text(_ADVANCE_STATE_SQL), {"hour": hour, "observed_at": observed_at, "keys": keys}
         )
     }
-    rebuild_state(conn, [k for k in keys if k not in advanced])
+    _rebuild_state_reaching(conn, hour, [k for k in keys if k not in advanced])
+
+
+def _rebuild_state_reaching(conn: Connection, hour: datetime, keys: Sequence[int]) -> None:
+    """Rebuild the state of those ``keys`` that a change to ``hour`` can affect: a backfill of
+    an old hour leaves the state of every video observed twice since untouched."""
+    if keys:
+        reached = conn.execute(text(_STATE_REACHES_HOUR_SQL), {"keys": list(keys), "hour": hour})
+        rebuild_state(conn, [r.video_key for r in reached])
 
 
 def _record_batch(conn: Connection, hour: datetime, kind: str, **facts) -> None:
@@ -281,7 +297,7 @@ def replace_snapshot_partition(
         keys = [r[0] for r in conn.execute(text("SELECT video_key FROM new_obs"))]
         _update_state(conn, snapshot_hour, observed_at, keys)
         # videos whose earlier observation of this hour is gone: their state may name it
-        rebuild_state(conn, sorted(set(replaced) - set(keys)))
+        _rebuild_state_reaching(conn, snapshot_hour, sorted(set(replaced) - set(keys)))
         newly_unavailable = _finish(conn, snapshot_hour, "hour", facts, len(keys), observations)
     return SnapshotWrite(
         rows=len(keys),
