@@ -266,6 +266,7 @@ def step_phase(server: str, args) -> list[str]:
             + " | ".join(f"{medians[op]:.3f}" for op in STEP_OPS)
             + f" | **{sum(medians.values()):.3f}** |"
         )
+        print(f"step: {days} d measured: {out[-1]}", flush=True)
     out.append("")
     return out
 
