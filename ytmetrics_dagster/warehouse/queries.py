@@ -120,13 +120,13 @@ _METRICS_SQL = """
 WITH v AS (
     SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid
 ),
-obs AS (
+obs AS MATERIALIZED (
     SELECT s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at,
            s.view_count, s.like_count, s.comment_count
     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
     WHERE s.snapshot_hour > :start AND s.snapshot_hour <= :end
 ),
-base AS (
+base AS MATERIALIZED (
     SELECT s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at,
            s.view_count, s.like_count, s.comment_count
     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
@@ -163,38 +163,28 @@ chained AS (
     FROM per p
     WINDOW w AS (ORDER BY p.period)
 )
-SELECT period, observations, views, likes, comments,
+SELECT 'bucket' AS kind, period, observations, views, likes, comments,
        -- the video's very first observation alone: nothing was gained in no time
        CASE WHEN is_first AND observations = 1 AND NOT EXISTS (SELECT 1 FROM base) THEN NULL
             ELSE views - views_from END AS views_gained,
        CASE WHEN is_first AND observations = 1 AND NOT EXISTS (SELECT 1 FROM base) THEN NULL
             ELSE likes - likes_from END AS likes_gained,
        CASE WHEN is_first AND observations = 1 AND NOT EXISTS (SELECT 1 FROM base) THEN NULL
-            ELSE comments - comments_from END AS comments_gained
-FROM chained ORDER BY period
-"""
-
-_PERIOD_ENDS_SQL = """
-WITH v AS (SELECT video_key FROM ytmetrics.videos WHERE video_id = :vid)
-SELECT kind, observed_at, view_count, like_count, comment_count FROM (
-    (SELECT 'before' AS kind, s.snapshot_hour,
-            s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at,
-            s.view_count, s.like_count, s.comment_count
-     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
-     WHERE s.snapshot_hour <= :start ORDER BY s.snapshot_hour DESC LIMIT 1)
-    UNION ALL
-    (SELECT 'first', s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds),
-            s.view_count, s.like_count, s.comment_count
-     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
-     WHERE s.snapshot_hour > :start AND s.snapshot_hour <= :end
-     ORDER BY s.snapshot_hour LIMIT 1)
-    UNION ALL
-    (SELECT 'last', s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds),
-            s.view_count, s.like_count, s.comment_count
-     FROM ytmetrics.metric_snapshots s JOIN v USING (video_key)
-     WHERE s.snapshot_hour > :start AND s.snapshot_hour <= :end
-     ORDER BY s.snapshot_hour DESC LIMIT 1)
-) ends
+            ELSE comments - comments_from END AS comments_gained,
+       CAST(NULL AS timestamptz) AS observed_at
+FROM chained
+-- the ends of the period (GROWTH_DEFINITION), from the same rows: the history's day
+-- partitions are planned and read once
+UNION ALL
+SELECT 'before', NULL, NULL, view_count, like_count, comment_count, NULL, NULL, NULL, observed_at
+FROM base
+UNION ALL
+(SELECT 'first', NULL, NULL, view_count, like_count, comment_count, NULL, NULL, NULL, observed_at
+ FROM obs ORDER BY snapshot_hour LIMIT 1)
+UNION ALL
+(SELECT 'last', NULL, NULL, view_count, like_count, comment_count, NULL, NULL, NULL, observed_at
+ FROM obs ORDER BY snapshot_hour DESC LIMIT 1)
+ORDER BY kind, period
 """
 
 _METRIC_COLUMNS = {"views": "view_count", "likes": "like_count", "comments": "comment_count"}
@@ -204,16 +194,10 @@ def _iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def period_growth(engine: Engine, video_id: str, start: datetime, end: datetime) -> dict | None:
-    """Growth of each counter over the period (start, end] by GROWTH_DEFINITION, with the two
-    observations it is measured between; None when the period holds no observation."""
-    with engine.connect() as conn:
-        ends = {
-            r.kind: r
-            for r in conn.execute(
-                text(_PERIOD_ENDS_SQL), {"vid": video_id, "start": start, "end": end}
-            )
-        }
+def period_growth(ends: dict) -> dict | None:
+    """Growth of each counter over a period by GROWTH_DEFINITION, from the period's ends
+    (``before``, ``first``, ``last``: rows with observed_at and the three counters), with the
+    two observations it is measured between; None when the period holds no observation."""
     if "last" not in ends:
         return None
     last = ends["last"]
@@ -229,8 +213,8 @@ def period_growth(engine: Engine, video_id: str, start: datetime, end: datetime)
         entry = _growth(first, final)
         entry.update(
             {
-                "from": None if first is None else int(first),
-                "to": None if final is None else int(final),
+                "from": None if _missing(first) else int(first),
+                "to": None if _missing(final) else int(final),
                 "from_observed_at": _iso(base.observed_at),
                 "to_observed_at": _iso(last.observed_at),
                 "baseline": baseline,
@@ -240,8 +224,12 @@ def period_growth(engine: Engine, video_id: str, start: datetime, end: datetime)
     return growth
 
 
+def _missing(value) -> bool:
+    return value is None or pd.isna(value)
+
+
 def _growth(first, last) -> dict:
-    if first is None or last is None or pd.isna(first) or pd.isna(last):
+    if _missing(first) or _missing(last):
         return {"absolute": None, "percent": None}
     absolute = int(last) - int(first)
     return {"absolute": absolute, "percent": (100.0 * absolute / first) if first else None}
@@ -268,10 +256,19 @@ def video_metrics(
     start = end - timedelta(days=days)
     params = {"interval": interval, "vid": video_id, "start": start, "end": end}
     with engine.connect() as conn:
-        series = pd.read_sql_query(text(_METRICS_SQL), conn, params=params)
+        rows = pd.read_sql_query(text(_METRICS_SQL), conn, params=params)
     for col in ("views", "likes", "comments", "views_gained", "likes_gained", "comments_gained"):
-        series[col] = series[col].astype("Int64")
-    growth = period_growth(engine, video_id, start, end)
+        rows[col] = rows[col].astype("Int64")
+    buckets = rows["kind"] == "bucket"
+    ends = {
+        r.kind: r
+        for r in rows[~buckets]
+        .rename(columns={"views": "view_count", "likes": "like_count", "comments": "comment_count"})
+        .itertuples(index=False)
+    }
+    series = rows[buckets].drop(columns=["kind", "observed_at"]).reset_index(drop=True)
+    series["observations"] = series["observations"].astype("int64")
+    growth = period_growth(ends)
     return VideoMetrics(
         video=video,
         series=series,
