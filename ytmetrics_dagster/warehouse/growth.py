@@ -21,23 +21,31 @@ from ytmetrics_dagster.warehouse import locks, partitions
 
 # The observation before a window, per video: the state table holds the two newest
 # observations (the hourly case), the history serves older windows (backfills, re-runs).
+# The two are separate sets: a lateral probe into the history for every video, even one
+# gated off, costs videos x day partitions at execution; only the videos that need the
+# history are joined to it.
 _PREV_BEFORE_START = """
     SELECT k.video_key, p.snapshot_hour, p.observed_at, p.view_count, p.like_count, p.comment_count
     FROM keys k
-    LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
+    JOIN ytmetrics.video_observation_state st USING (video_key)
     CROSS JOIN LATERAL (
         SELECT st.last_hour, st.last_observed_at, st.last_views, st.last_likes, st.last_comments
         WHERE st.last_hour < :start
         UNION ALL
         SELECT st.prev_hour, st.prev_observed_at, st.prev_views, st.prev_likes, st.prev_comments
         WHERE st.last_hour >= :start AND st.prev_hour < :start
-        UNION ALL
-        (SELECT s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds),
-                s.view_count, s.like_count, s.comment_count
-         FROM ytmetrics.metric_snapshots s
-         WHERE (st.video_key IS NULL OR st.prev_hour >= :start)
-           AND s.video_key = k.video_key AND s.snapshot_hour < :start
-         ORDER BY s.snapshot_hour DESC LIMIT 1)
+    ) p (snapshot_hour, observed_at, view_count, like_count, comment_count)
+    UNION ALL
+    SELECT h.video_key, p.snapshot_hour, p.observed_at, p.view_count, p.like_count, p.comment_count
+    FROM (SELECT k.video_key FROM keys k
+          LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
+          WHERE st.video_key IS NULL OR st.prev_hour >= :start) h
+    CROSS JOIN LATERAL (
+        SELECT s.snapshot_hour, s.snapshot_hour + make_interval(secs => s.observed_seconds),
+               s.view_count, s.like_count, s.comment_count
+        FROM ytmetrics.metric_snapshots s
+        WHERE s.video_key = h.video_key AND s.snapshot_hour < :start
+        ORDER BY s.snapshot_hour DESC LIMIT 1
     ) p (snapshot_hour, observed_at, view_count, like_count, comment_count)
 """
 

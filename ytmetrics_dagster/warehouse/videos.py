@@ -250,12 +250,15 @@ LEFT JOIN LATERAL (
     SELECT CASE WHEN st.last_hour < :hour THEN st.last_hour
                 WHEN st.prev_hour < :hour THEN st.prev_hour END AS last_hour
 ) known ON true
-LEFT JOIN LATERAL (
-    SELECT max(s.snapshot_hour) AS last_hour
-    FROM ytmetrics.metric_snapshots s
-    WHERE st.prev_hour >= :hour
-      AND s.video_key = v.video_key AND s.snapshot_hour < :hour
-) history ON true
+-- the history only for an hour older than both observations the state holds; a subquery
+-- under CASE runs only when its branch is taken (a gated lateral join would still rescan
+-- every day partition for every video)
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN st.prev_hour >= :hour THEN (
+        SELECT max(s.snapshot_hour) FROM ytmetrics.metric_snapshots s
+        WHERE s.video_key = v.video_key AND s.snapshot_hour < :hour
+    ) END AS last_hour
+) history
 WHERE v.status = 'active'
   AND (v.published_at IS NULL OR v.published_at <= :observe_at)
   AND (
