@@ -381,9 +381,8 @@ def _joined(previous: datetime | None, current: datetime, gap_minutes: int) -> b
     return previous is not None and current - previous <= timedelta(minutes=gap_minutes)
 
 
-def views_chart(observations: Sequence[dict], gap_minutes: int) -> Markup:
-    """Views at each real observation; consecutive observations within ``gap_minutes`` are
-    joined, a longer gap is left open."""
+def _view_points(observations: Sequence[dict], gap_minutes: int) -> list[Point]:
+    """A point per real observation, joined to the previous one when within ``gap_minutes``."""
     points, previous = [], None
     for o in observations:
         at = o["observed_at"]
@@ -396,6 +395,13 @@ def views_chart(observations: Sequence[dict], gap_minutes: int) -> Markup:
             )
         )
         previous = at
+    return points
+
+
+def views_chart(observations: Sequence[dict], gap_minutes: int) -> Markup:
+    """Views at each real observation; consecutive observations within ``gap_minutes`` are
+    joined, a longer gap is left open."""
+    points = _view_points(observations, gap_minutes)
     return chart(
         chart_id="chart-views",
         title="Views at each observation (UTC)",
@@ -496,18 +502,7 @@ def milestone_chart(observations: Sequence[dict], milestone: dict, gap_minutes: 
     milestone (drawn to at most ``PROJECTION_HORIZON`` after the latest observation)."""
     start, end = milestone["window_start"], milestone["observed_at"]
     window = [o for o in observations if start <= o["observed_at"] <= end]
-    points, previous = [], None
-    for o in window:
-        at = o["observed_at"]
-        points.append(
-            Point(
-                epoch(at),
-                o["view_count"],
-                f"{utc_label(at)}: {_n(o['view_count'])} views",
-                join_prev=_joined(previous, at, gap_minutes),
-            )
-        )
-        previous = at
+    points = _view_points(window, gap_minutes)
     rate, views = milestone["views_per_hour"], milestone["views"]
     eta, target = milestone.get("eta_at"), milestone["next_milestone"]
     horizon = end + PROJECTION_HORIZON
