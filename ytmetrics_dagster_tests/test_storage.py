@@ -303,6 +303,64 @@ def test_rewriting_old_hours_keeps_the_per_video_record_true(engine):
     assert (after.prev_views % 100 != 0).any()  # the rewritten second-newest counts
 
 
+def test_concurrent_rewrites_of_different_hours_keep_the_per_video_record_true(engine, monkeypatch):
+    """Writes of different hours hold different hour locks and may overlap (a backfill beside
+    the hourly run). Each decides from the per-video record which videos to re-read, so one
+    write must not rebuild the record from a history another has changed but not committed."""
+    import threading
+
+    from ytmetrics_dagster.warehouse import snapshots
+    from ytmetrics_dagster.youtube.models import VideoStatistics
+
+    (vid,) = normal_ids(1)
+    track_directly(engine, [vid])
+    # one hour a day: writes of the same day already queue on that day's partition record
+    at = {h: DAY + timedelta(days=d, hours=h) for d, h in enumerate((5, 10, 15, 20))}
+
+    def write(h, present=True):
+        observations = [VideoStatistics(vid, 100 * h, None, None)] if present else []
+        snapshots.replace_snapshot_partition(
+            engine,
+            at[h],
+            observations,
+            observed_at=at[h] + timedelta(minutes=5),
+            source="simulator",
+        )
+
+    for h in at:
+        write(h)
+    # the write of 10:00 pauses after deciding (the record's prev is 15:00: nothing to
+    # re-read) and before committing; meanwhile 15:00 is rewritten without the video
+    decided, resume = threading.Event(), threading.Event()
+    finish = snapshots._finish
+
+    def paused_finish(conn, hour, *args):
+        if hour == at[10]:
+            decided.set()
+            resume.wait(10)
+        return finish(conn, hour, *args)
+
+    monkeypatch.setattr(snapshots, "_finish", paused_finish)
+    first = threading.Thread(target=write, args=(10, False))
+    first.start()
+    assert decided.wait(10)
+    second = threading.Thread(target=write, args=(15, False))
+    second.start()
+    second.join(1)
+    waited = second.is_alive()
+    resume.set()
+    first.join(10)
+    second.join(10)
+    assert waited, "the second write must wait for the first to commit"
+    state = frame(
+        engine,
+        "SELECT video_key, last_hour, last_views, prev_hour, prev_views"
+        " FROM ytmetrics.video_observation_state ORDER BY video_key",
+    )
+    assert state.equals(frame(engine, STATE_FROM_HISTORY)), state
+    assert list(state.prev_hour) == [at[5]]
+
+
 def test_growth_of_the_newest_hour_reads_only_that_day(engine, resources):
     track_directly(engine, normal_ids(20))
     hours = [DAY - timedelta(days=2) + timedelta(hours=h) for h in range(0, 72, 3)]

@@ -14,6 +14,10 @@ QUOTA = 0x71756F74  # "quot": key = quota day (days since the epoch) * 2 + bucke
 # with a snapshot write, so growth is computed from snapshots as committed.
 GROWTH_GATE = (0x67617465, 0)  # "gate"
 REGISTRATIONS = 0x72656773  # "regs": users asking to register the same video at once
+# Every snapshot write holds this while it keeps video_observation_state: writes of hours on
+# different days hold different locks, and each decides from the record which videos to re-read
+# from the history, so the decision must see the other writes committed.
+OBSERVATION_STATE = (0x73746174, 0)  # "stat"
 
 
 def xact_lock(conn, namespace: int, key: int = 0) -> None:

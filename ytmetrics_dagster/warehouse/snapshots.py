@@ -166,6 +166,9 @@ WHERE video_key = ANY(:keys) AND (prev_hour IS NULL OR prev_hour <= :hour)
 
 
 def _update_state(conn: Connection, hour: datetime, observed_at: datetime, keys: list[int]) -> None:
+    """Advance the record of the videos observed at ``hour``; re-read the history of those it
+    does not advance. Holds the record's lock until the write commits."""
+    locks.xact_lock_exclusive(conn, locks.OBSERVATION_STATE)
     advanced = {
         r.video_key
         for r in conn.execute(
@@ -179,6 +182,7 @@ def _rebuild_state_reaching(conn: Connection, hour: datetime, keys: Sequence[int
     """Rebuild the state of those ``keys`` that a change to ``hour`` can affect: a backfill of
     an old hour leaves the state of every video observed twice since untouched."""
     if keys:
+        locks.xact_lock_exclusive(conn, locks.OBSERVATION_STATE)
         reached = conn.execute(text(_STATE_REACHES_HOUR_SQL), {"keys": list(keys), "hour": hour})
         rebuild_state(conn, [r.video_key for r in reached])
 
