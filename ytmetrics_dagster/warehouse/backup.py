@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from psycopg import sql
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
 from ytmetrics_dagster.settings import Settings, load_settings, pg_bin_dir
@@ -202,14 +203,18 @@ def warehouse_has_rows(engine: Engine) -> bool:
     tables = [t for t in warehouse_tables(engine) if t[1] != "alembic_version"]
     if not tables:
         return False
+    probes = sql.SQL(" OR ").join(
+        sql.SQL("EXISTS (SELECT 1 FROM {})").format(sql.Identifier(schema, name))
+        for schema, name in tables
+    )
     with engine.connect() as conn:
-        quote = conn.dialect.identifier_preparer.quote_identifier
-        # identifiers come from pg_catalog, always quoted
-        probes = [
-            f"EXISTS (SELECT 1 FROM {quote(schema)}.{quote(name)})"  # noqa: S608
-            for schema, name in tables
-        ]
-        return bool(conn.execute(text("SELECT " + " OR ".join(probes))).scalar_one())
+        return bool(_execute(conn, sql.SQL("SELECT {}").format(probes)).scalar_one())
+
+
+def _execute(conn: Connection, statement: sql.Composed):
+    """Run a statement naming schemas or tables: identifiers cannot be bound parameters, so
+    psycopg composes them, always quoted."""
+    return conn.exec_driver_sql(statement.as_string())
 
 
 @dataclass(frozen=True)
@@ -224,12 +229,14 @@ class RestoreResult:
         return self.revision != self.head
 
 
+_RENAME_SCHEMA = sql.SQL("ALTER SCHEMA {} RENAME TO {}")
+
+
 def _move_aside(engine: Engine) -> list[tuple[str, str]]:
     """Rename the warehouse schemas out of the way; returns (new name, old name) pairs."""
     stamp = int(time.time())
     moved = []
     with engine.begin() as conn:
-        quote = conn.dialect.identifier_preparer.quote_identifier
         names = [
             r[0]
             for r in conn.execute(
@@ -238,24 +245,22 @@ def _move_aside(engine: Engine) -> list[tuple[str, str]]:
         ]
         for name in names:
             new = f"replaced_{stamp}_{name}"
-            conn.execute(text(f"ALTER SCHEMA {quote(name)} RENAME TO {quote(new)}"))
+            _execute(conn, _RENAME_SCHEMA.format(sql.Identifier(name), sql.Identifier(new)))
             moved.append((new, name))
     return moved
 
 
 def _move_back(engine: Engine, moved: list[tuple[str, str]]) -> None:
     with engine.begin() as conn:
-        quote = conn.dialect.identifier_preparer.quote_identifier
         for new, old in moved:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {quote(old)} CASCADE"))
-            conn.execute(text(f"ALTER SCHEMA {quote(new)} RENAME TO {quote(old)}"))
+            _execute(conn, sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(old)))
+            _execute(conn, _RENAME_SCHEMA.format(sql.Identifier(new), sql.Identifier(old)))
 
 
 def _drop_aside(engine: Engine, moved: list[tuple[str, str]]) -> None:
     with engine.begin() as conn:
-        quote = conn.dialect.identifier_preparer.quote_identifier
         for new, _ in moved:
-            conn.execute(text(f"DROP SCHEMA {quote(new)} CASCADE"))
+            _execute(conn, sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(new)))
 
 
 def restore(path: Path, *, force: bool = False, settings: Settings | None = None) -> RestoreResult:

@@ -595,6 +595,43 @@ VIDEO_SORTS = {
 }
 
 
+# Which videos the dashboard lists: every filter is a bound parameter, NULL for "any".
+_VIDEO_FILTER = """
+WHERE (CAST(:status AS text) IS NULL OR v.status = CAST(:status AS text))
+  AND (CAST(:channel AS text) IS NULL OR v.channel_id = CAST(:channel AS text))
+  AND (CAST(:pattern AS text) IS NULL
+       OR v.title ILIKE CAST(:pattern AS text) OR v.video_id ILIKE CAST(:pattern AS text)
+       OR v.channel_title ILIKE CAST(:pattern AS text)
+       OR v.channel_id ILIKE CAST(:pattern AS text))
+"""
+_COUNT_VIDEOS = "SELECT count(*) FROM ytmetrics.videos v" + _VIDEO_FILTER  # noqa: S608 - constants
+_LIST_VIDEOS = """
+SELECT * FROM (
+    SELECT v.video_id, v.title, v.channel_id, v.channel_title, v.published_at,
+           v.status, v.source, v.added_at, st.last_observed_at,
+           st.last_views AS latest_views, b.source AS latest_source
+    FROM ytmetrics.videos v
+    -- the latest observation is kept per video by the snapshot write
+    LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
+    LEFT JOIN LATERAL (
+        SELECT min(source) AS source FROM ytmetrics.snapshot_batches b
+        WHERE b.snapshot_hour = st.last_hour
+    ) b ON true
+"""
+# One statement per sort key and direction, composed once from constants: an ORDER BY cannot
+# be a bound parameter, and a request only ever selects one of these by key.
+_LIST_VIDEOS_SORTED = {
+    (sort, descending): (
+        _LIST_VIDEOS
+        + _VIDEO_FILTER
+        + f") matched ORDER BY {expression} {'DESC' if descending else 'ASC'} NULLS LAST,"
+        " video_id LIMIT :limit OFFSET :offset"
+    )
+    for sort, expression in VIDEO_SORTS.items()
+    for descending in (True, False)
+}
+
+
 def _like_pattern(search: str) -> str:
     escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -624,15 +661,6 @@ def search_videos(
         raise InvalidQueryError("limit must be between 1 and 1000")
     if offset < 0:
         raise InvalidQueryError("offset must be >= 0")
-    where = """
-        WHERE (CAST(:status AS text) IS NULL OR v.status = CAST(:status AS text))
-          AND (CAST(:channel AS text) IS NULL OR v.channel_id = CAST(:channel AS text))
-          AND (CAST(:pattern AS text) IS NULL
-               OR v.title ILIKE CAST(:pattern AS text) OR v.video_id ILIKE CAST(:pattern AS text)
-               OR v.channel_title ILIKE CAST(:pattern AS text)
-               OR v.channel_id ILIKE CAST(:pattern AS text))
-    """
-    order = f"{VIDEO_SORTS[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, video_id"
     params = {
         "status": None if status == "all" else status,
         "channel": channel_id,
@@ -640,32 +668,11 @@ def search_videos(
     }
     with engine.connect() as conn:
         frame = pd.read_sql_query(
-            text(
-                f"""
-                SELECT * FROM (
-                    SELECT v.video_id, v.title, v.channel_id, v.channel_title, v.published_at,
-                           v.status, v.source, v.added_at, st.last_observed_at,
-                           st.last_views AS latest_views, b.source AS latest_source
-                    FROM ytmetrics.videos v
-                    -- the latest observation is kept per video by the snapshot write
-                    LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
-                    LEFT JOIN LATERAL (
-                        SELECT min(source) AS source FROM ytmetrics.snapshot_batches b
-                        WHERE b.snapshot_hour = st.last_hour
-                    ) b ON true
-                    {where}
-                ) matched
-                ORDER BY {order}
-                LIMIT :limit OFFSET :offset
-                """  # noqa: S608 - `where` is constant and `order` comes from VIDEO_SORTS
-            ),
+            text(_LIST_VIDEOS_SORTED[sort, bool(descending)]),
             conn,
             params={**params, "limit": limit, "offset": offset},
         )
-        total = conn.execute(
-            text(f"SELECT count(*) FROM ytmetrics.videos v {where}"),  # noqa: S608 - constant
-            params,
-        ).scalar_one()
+        total = conn.execute(text(_COUNT_VIDEOS), params).scalar_one()
     frame["latest_views"] = frame["latest_views"].astype("Int64")
     return frame, int(total)
 

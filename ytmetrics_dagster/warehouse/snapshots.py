@@ -101,7 +101,7 @@ WHERE b.views IS NOT NULL
 """
 
 # The common case: the hour written is the video's newest. Older hours (simulator backfills)
-# are left to _rebuild_state.
+# are left to rebuild_state.
 _ADVANCE_STATE_SQL = """
 INSERT INTO ytmetrics.video_observation_state AS st
     (video_key, last_hour, last_observed_at, last_views, last_likes, last_comments)
@@ -165,25 +165,30 @@ WHERE video_key = ANY(:keys) AND (prev_hour IS NULL OR prev_hour <= :hour)
 """
 
 
-def _update_state(conn: Connection, hour: datetime, observed_at: datetime, keys: list[int]) -> None:
-    """Advance the record of the videos observed at ``hour``; re-read the history of those it
-    does not advance. Holds the record's lock until the write commits."""
+def _update_state(
+    conn: Connection,
+    hour: datetime,
+    observed_at: datetime,
+    keys: list[int],
+    removed: Sequence[int] = (),
+) -> None:
+    """Advance the record of the videos observed at ``hour`` (``keys``); re-read the history
+    of those it does not advance and of the ``removed`` (their observation of ``hour`` is gone)
+    where the change can reach their record: a backfill of an old hour leaves the record of
+    every video observed twice since untouched. Holds the record's lock until the write
+    commits."""
     locks.xact_lock_exclusive(conn, locks.OBSERVATION_STATE)
-    advanced = {
-        r.video_key
-        for r in conn.execute(
-            text(_ADVANCE_STATE_SQL), {"hour": hour, "observed_at": observed_at, "keys": keys}
-        )
-    }
-    _rebuild_state_reaching(conn, hour, [k for k in keys if k not in advanced])
-
-
-def _rebuild_state_reaching(conn: Connection, hour: datetime, keys: Sequence[int]) -> None:
-    """Rebuild the state of those ``keys`` that a change to ``hour`` can affect: a backfill of
-    an old hour leaves the state of every video observed twice since untouched."""
+    advanced = set()
     if keys:
-        locks.xact_lock_exclusive(conn, locks.OBSERVATION_STATE)
-        reached = conn.execute(text(_STATE_REACHES_HOUR_SQL), {"keys": list(keys), "hour": hour})
+        advanced = {
+            r.video_key
+            for r in conn.execute(
+                text(_ADVANCE_STATE_SQL), {"hour": hour, "observed_at": observed_at, "keys": keys}
+            )
+        }
+    stale = sorted({k for k in keys if k not in advanced} | set(removed))
+    if stale:
+        reached = conn.execute(text(_STATE_REACHES_HOUR_SQL), {"keys": stale, "hour": hour})
         rebuild_state(conn, [r.video_key for r in reached])
 
 
@@ -299,9 +304,8 @@ def replace_snapshot_partition(
             text(_DECREASING_SQL), {**hour, "tolerance": decrease_tolerance}
         ).one()
         keys = [r[0] for r in conn.execute(text("SELECT video_key FROM new_obs"))]
-        _update_state(conn, snapshot_hour, observed_at, keys)
-        # videos whose earlier observation of this hour is gone: their state may name it
-        _rebuild_state_reaching(conn, snapshot_hour, sorted(set(replaced) - set(keys)))
+        # videos whose earlier observation of this hour is gone: their record may name it
+        _update_state(conn, snapshot_hour, observed_at, keys, set(replaced) - set(keys))
         newly_unavailable = _finish(conn, snapshot_hour, "hour", facts, len(keys), observations)
     return SnapshotWrite(
         rows=len(keys),
