@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 runtime failure (e.g. database unreachable, Dagster not running),
 2 invalid input (nothing was changed); `register --wait`: 3 a request was rejected, 4 no
-verdict before the timeout.
+verdict before the timeout, 1 a request failed (YouTube could not be asked: the cause is shown).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from ytmetrics_dagster.warehouse.videos import remove_video
 from ytmetrics_dagster.youtube.factory import MissingApiKeyError, build_client
 from ytmetrics_dagster.youtube.ids import (
     InvalidVideoInput,
+    is_video_id,
     parse_channel,
     parse_video_id,
     parse_video_inputs,
@@ -200,6 +201,8 @@ def cmd_register(args) -> int:
             + ": is Dagster running (`make run`)? Its registration_requests_sensor applies them",
             file=sys.stderr,
         )
+    if any(r.status == "failed" for r in outcomes):
+        return EXIT_FAILURE
     if any(r.status == "rejected" for r in outcomes):
         return EXIT_REJECTED
     return EXIT_TIMEOUT if pending else EXIT_OK
@@ -468,6 +471,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(
             EXIT_INVALID, f"{self.prog}: error: {clip_message(message)} (see {self.prog} -h)\n"
         )
+
+    def _parse_optional(self, arg_string):
+        # A video id may start with "-" (-dQw4w9WgXc): an argument shaped like a video id that
+        # is neither an option of this command nor an abbreviation of one is a value, on the
+        # CLI as on every other surface (which never read it as an option).
+        if (
+            arg_string.startswith("-")
+            and is_video_id(arg_string)
+            and not any(o.startswith(arg_string) for o in self._option_string_actions)
+        ):
+            return None
+        return super()._parse_optional(arg_string)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -467,4 +467,26 @@ def prepare(demo: bool):
         print(f"source: SIMULATED YouTube API at {settings.youtube_api_url}", flush=True)
     else:
         print("source: YouTube Data API v3", flush=True)
+        check_youtube_api(engine, settings)
     return env, simulator
+
+
+def check_youtube_api(engine, settings) -> bool:
+    """Real-API mode: say before anything starts whether the API answers with this key (one
+    videos.list, 1 quota unit, in the ledger: the API has no free request). Dagster starts
+    either way: the hours it cannot observe are recorded as missed."""
+    from ytmetrics_dagster.warehouse.quota import DurableLedger
+    from ytmetrics_dagster.youtube.factory import build_client
+    from ytmetrics_dagster.youtube.probe import probe_api
+
+    client = build_client(
+        settings.source,
+        settings.youtube_api_key,
+        settings.youtube_api_url,
+        ledger=DurableLedger(engine, run_id="devserver:api-check"),
+        max_retries=1,
+    )
+    with client:
+        probe = probe_api(client)
+    print(probe.message, flush=True, file=sys.stdout if probe.answers else sys.stderr)
+    return probe.answers

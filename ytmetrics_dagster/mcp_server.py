@@ -53,7 +53,7 @@ from ytmetrics_dagster.youtube.ids import parse_channel, parse_video_id
 
 Interval = Literal[queries.INTERVALS]
 VideoStatus = Literal["active", "unavailable", "removed", "all"]
-RequestStatus = Literal["pending", "registered", "rejected", "all"]
+RequestStatus = Literal["pending", "registered", "rejected", "failed", "all"]
 
 
 def _int(bound: Bound) -> Any:
@@ -188,7 +188,8 @@ TOOLS: list[tuple[Callable, str]] = [
         register_video_for_tracking,
         "Queue a YouTube video (id or any video URL form) for hourly tracking. An already "
         "tracked or already pending video is reported, not queued again. With wait_seconds, "
-        "wait that long for the verdict (registered, or rejected with the reason).",
+        "wait that long for the verdict (registered; rejected with the reason; or failed with the "
+        "cause when YouTube could not be asked: unreachable, key invalid, quota spent).",
     ),
     (
         list_registration_requests,

@@ -86,14 +86,25 @@ class Bound:
         return f"{self.name} {self.requirement}"
 
     def parse(self, raw: str) -> int:
-        """An integer in range from text (the CLI), else ValueError stating the rule."""
-        try:
-            number = int(raw.strip(), 10)
-        except ValueError:  # not an integer, or one too long to convert
-            number = None
+        """An integer in range from text (CLI arguments, query parameters), else ValueError
+        stating the rule. One rule on every surface: ASCII digits only (``int()`` alone would
+        also take "٣", "+3", " 3 " and "1_0")."""
+        number = whole_number(raw)
         if number is None or not self.low <= number <= self.high:
             raise ValueError(f"{self.rule} (got {clip(raw)})")
         return number
+
+
+# At most 18 digits: every bound fits, and int() never meets thousands of digits.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(raw: str) -> int | None:
+    """``raw`` as a non-negative integer when it is 1 to 18 ASCII digits and nothing else
+    (no sign, space, underscore or other script's digits), else None."""
+    if not isinstance(raw, str) or not _WHOLE_NUMBER.fullmatch(raw):
+        return None
+    return int(raw)
 
 
 DAYS = Bound("days", 1, queries.MAX_DAYS)

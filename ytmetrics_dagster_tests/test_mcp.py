@@ -203,6 +203,7 @@ def test_input_schemas_are_strict(engine, database_url):
         "pending",
         "registered",
         "rejected",
+        "failed",
         "all",
     ]
     assert by_name["top_growing_videos"]["limit"]["maximum"] == 1000

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from ytmetrics_dagster.dashboard import views
 from ytmetrics_dagster.dashboard.charts import utc_label
+from ytmetrics_dagster.surfaces import Bound
 from ytmetrics_dagster.warehouse.queries import MAX_DAYS, VIDEO_SORTS, InvalidQueryError
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 from ytmetrics_dagster.youtube.ids import (
@@ -109,10 +110,11 @@ def _params(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
 def _int(raw: str | None, name: str, low: int, high: int, default: int) -> int:
     if raw is None or raw == "":
         return default
-    # the length check first: int() of thousands of digits is slow, then refused
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
-        raise bad_request(f"{name} must be a whole number from {low} to {high}, got {shown(raw)!r}")
-    return int(raw)
+    # the rule and its wording are the CLI's and the MCP server's (surfaces.Bound)
+    try:
+        return Bound(name, low, high).parse(raw)
+    except ValueError as err:
+        raise bad_request(str(err)) from None
 
 
 def _choice(raw: str | None, name: str, choices, default):

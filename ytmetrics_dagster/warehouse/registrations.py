@@ -1,6 +1,7 @@
 """The registration queue (``registration_requests``): what users asked to track, and the
 verdict on each request once ``tracked_videos`` asked YouTube (registered, or rejected with
-the reason)."""
+the reason), or could not ask it (failed, with the cause: the API unreachable, the key
+invalid, the quota spent)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from sqlalchemy import Engine, text
 from ytmetrics_dagster.warehouse import locks
 from ytmetrics_dagster.warehouse.locks import xact_lock
 
-REQUEST_STATUSES = ("pending", "registered", "rejected")
+REQUEST_STATUSES = ("pending", "registered", "rejected", "failed")
+# a verdict's reason is stored whole up to this length, and beyond it cut between words
+MAX_REASON = 2000
 MAX_LIST_LIMIT = 10_000
 
 # What asking to register one input did.
@@ -140,6 +143,39 @@ def request_registrations(
         else o
         for o in outcomes
     ]
+
+
+def whole_words(text: str, limit: int = MAX_REASON) -> str:
+    """``text`` on one line, whole when it fits in ``limit`` characters, else cut at the last
+    space before the limit (never inside a word) and marked with an ellipsis."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut + "…"
+
+
+def fail_registrations(
+    engine: Engine, request_ids: Sequence[int], reason: str, now, run_id: str | None = None
+) -> int:
+    """Resolve the still pending ``request_ids`` as failed with ``reason`` (YouTube could not
+    be asked); how many were resolved. A request resolved meanwhile is left as it is."""
+    if not request_ids:
+        return 0
+    with engine.begin() as conn:
+        result = conn.execute(
+            text(
+                """
+                UPDATE ytmetrics.registration_requests
+                SET status = 'failed', reason = :reason, resolved_at = :now, run_id = :run_id
+                WHERE request_id = ANY(:ids) AND status = 'pending'
+                """
+            ),
+            {"ids": list(request_ids), "reason": whole_words(reason), "now": now, "run_id": run_id},
+        )
+        return result.rowcount
 
 
 def request_verdicts(

@@ -20,17 +20,27 @@ And from running unattended:
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from ytmetrics_dagster.youtube.errors import (
@@ -113,6 +123,55 @@ class DeadlineExceededError(YouTubeUnavailableError):
 
 class FetchCancelledError(YouTubeError):
     """Another batch of the same fetch failed; this one was not sent."""
+
+
+def _causes(err: BaseException) -> list[BaseException]:
+    """``err`` and what it wraps (requests wraps urllib3, which wraps the socket's error)."""
+    seen: list[BaseException] = []
+    todo = [err]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        todo += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+    return seen
+
+
+def describe_unreachable(
+    err: BaseException, url: str, timeout: tuple[float, float] | None = None
+) -> str:
+    """A failed connection in words, naming host and port only (never the path or query):
+    "connection refused by 127.0.0.1:8080", "no answer from host:443 within 10 s"."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    where = f"{host}:{port}"
+    connect, read = timeout or (None, None)
+    causes = _causes(err)
+
+    def has(*kinds) -> bool:
+        return any(isinstance(c, kinds) for c in causes)
+
+    if has(ConnectionRefusedError):
+        return f"connection refused by {where}"
+    if has(NameResolutionError, socket.gaierror):
+        return f"the host name {host!r} could not be resolved"
+    if has(requests.exceptions.SSLError, ssl.SSLError):
+        return f"the TLS handshake with {where} failed"
+    if has(requests.exceptions.ConnectTimeout, ConnectTimeoutError):
+        within = f" within {connect:g} s" if connect else ""
+        return f"no connection to {where}{within}"
+    if has(requests.exceptions.ReadTimeout, ReadTimeoutError, TimeoutError):
+        within = f" within {read:g} s" if read else ""
+        return f"no answer from {where}{within}"
+    if has(ConnectionResetError, ProtocolError, http.client.RemoteDisconnected):
+        return f"the connection to {where} was dropped before an answer"
+    if has(OSError) and not has(requests.RequestException):
+        errno_name = next((c.strerror for c in causes if getattr(c, "strerror", None)), None)
+        return f"cannot connect to {where}" + (f" ({errno_name})" if errno_name else "")
+    return f"cannot connect to {where} ({type(err).__name__})"
 
 
 def chunked(values: Sequence[str], size: int = MAX_IDS_PER_CALL) -> list[list[str]]:
@@ -248,9 +307,11 @@ class YouTubeClient:
                 try:
                     retry = retry.increment("GET", url, error=err)
                 except MaxRetryError:
+                    what = redact(describe_unreachable(err, url, self.timeout), self._api_key)
+                    tries = len(retry.history) + 1
                     raise YouTubeUnavailableError(
-                        f"YouTube API {method} request failed after {len(retry.history) + 1} "
-                        "attempts: " + redact(f"{type(err).__name__}: {err}", self._api_key)[:300]
+                        f"YouTube API unreachable: {what} "
+                        f"({method}, {tries} attempt{'s' if tries != 1 else ''})"
                     ) from None
                 self._back_off(retry)
                 continue

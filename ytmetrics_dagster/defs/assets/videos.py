@@ -18,6 +18,8 @@ from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.queries import markdown, recently_added
 from ytmetrics_dagster.warehouse.quota import units_for_ids
+from ytmetrics_dagster.warehouse.registrations import fail_registrations
+from ytmetrics_dagster.youtube.errors import YouTubeError
 
 # Registrations and the daily refresh give up after this long, so the youtube_api pool is
 # never held for long by anything but the hourly snapshots.
@@ -68,16 +70,27 @@ def tracked_videos(
 
     source = youtube.source
     found, api_calls = [], 0
-    with youtube.session(
-        engine,
-        context.run.run_id,
-        purpose="tracked_videos",
-        units={"default": units_for_ids(len(wanted))},
-        deadline=datetime.now(UTC) + DETAILS_DEADLINE,
-    ) as client:
-        if wanted:
-            result = client.video_details(wanted)
-            found, api_calls, source = result.items, result.api_calls, result.source
+    try:
+        with youtube.session(
+            engine,
+            context.run.run_id,
+            purpose="tracked_videos",
+            units={"default": units_for_ids(len(wanted))},
+            deadline=datetime.now(UTC) + DETAILS_DEADLINE,
+        ) as client:
+            if wanted:
+                result = client.video_details(wanted)
+                found, api_calls, source = result.items, result.api_calls, result.source
+    except (dg.Failure, YouTubeError) as err:
+        # YouTube could not be asked: whoever waits on these requests gets the cause now, not
+        # a timeout (a step retry then finds them resolved; register again to retry)
+        cause = (err.description if isinstance(err, dg.Failure) else str(err)) or repr(err)
+        failed = fail_registrations(
+            engine, [r.request_id for r in pending], cause, datetime.now(UTC), context.run.run_id
+        )
+        if failed:
+            context.log.warning(f"{failed} registration request(s) failed: {cause}")
+        raise
 
     now = datetime.now(UTC)
     pending_ids = {r.video_id for r in pending}
