@@ -4,6 +4,7 @@
     /videos/{video}         one video: views, views/hour, launch curve, milestone (charts)
     /api/videos             the list as JSON (same parameters)
     /api/videos/{video}     the video page's data as JSON (what its charts draw)
+    /metrics                the warehouse's figures for Prometheus (dashboard/metrics.py)
 
 GET (and HEAD) only. Every query parameter is checked: unknown or repeated names and bad
 values get a 400 page saying what is accepted; an untracked video gets a 404. Rejected input
@@ -27,6 +28,7 @@ from starlette.routing import Route
 
 from ytmetrics_dagster.dashboard import views
 from ytmetrics_dagster.dashboard.charts import utc_label
+from ytmetrics_dagster.dashboard.metrics import metrics
 from ytmetrics_dagster.surfaces import Bound
 from ytmetrics_dagster.warehouse.queries import MAX_DAYS, VIDEO_SORTS, InvalidQueryError
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
@@ -329,6 +331,7 @@ def create_app(engine: Engine) -> Starlette:
             Route("/videos/{ref:path}", video, methods=["GET"]),
             Route("/api/videos", api_list, methods=["GET"]),
             Route("/api/videos/{ref:path}", api_video, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         exception_handlers={
             HTTPException: _http_error,
