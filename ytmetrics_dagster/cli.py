@@ -131,8 +131,16 @@ def _existing(raw: str) -> int | None:
         ) from None
 
 
-def _emit_listing(payload: dict, key: str, row_shape: dict, fmt: str, header: list[str]) -> None:
-    """A listing in the requested format; ``payload`` is already in its JSON shape."""
+def _emit_listing(
+    payload: dict,
+    key: str,
+    row_shape: dict,
+    fmt: str,
+    header: list[str],
+    max_colwidth: int | None = 60,
+) -> None:
+    """A listing in the requested format; ``payload`` is already in its JSON shape. Table
+    cells are cut at ``max_colwidth`` characters (None: whole)."""
     if fmt == "json":
         print(output.dumps(payload))
         return
@@ -143,7 +151,7 @@ def _emit_listing(payload: dict, key: str, row_shape: dict, fmt: str, header: li
     frame = frame.astype(object).where(frame.notna(), "")
     for name in header:
         print(f"{name}: {payload[name]}")
-    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+    with pd.option_context("display.max_colwidth", max_colwidth, "display.width", 200):
         print(frame.to_string(index=False) if len(frame) else "(none)")
 
 
@@ -216,7 +224,10 @@ def cmd_requests(args) -> int:
         {"total": total, "offset": args.offset, "limit": args.limit, "requests": frame},
         output.REQUEST_LIST,
     )
-    _emit_listing(payload, "requests", output.REQUEST_ROW, args.format, ["total"])
+    # a verdict's reason is shown whole: it is what the person waiting needs to read
+    _emit_listing(
+        payload, "requests", output.REQUEST_ROW, args.format, ["total"], max_colwidth=None
+    )
     return EXIT_OK
 
 

@@ -116,6 +116,9 @@ def test_register_wait_gets_the_cause_at_once(case, engine, database_url, simula
     # whole: the stored reason is the full message, not a repr cut mid-word
     assert row["reason"] == line.split(": ", 1)[1]
     assert "Max retries" not in row["reason"] and "HTTPConnectionPool" not in row["reason"]
+    # and the table shows it whole too
+    assert main(["requests", "--status", "failed"]) == 0
+    assert row["reason"] in capsys.readouterr().out
 
 
 def test_a_failed_request_can_be_registered_again(engine, database_url, simulator, resources):
