@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
+from sqlalchemy import text
 
 from ytmetrics_dagster import output
 from ytmetrics_dagster.cli import main
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.jobs import tracked_videos_run_config
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day
 from ytmetrics_dagster.warehouse.registrations import pending_summary, whole_words
@@ -41,14 +43,22 @@ def real_api(database_url, base_url: str, key: str = TEST_KEY) -> dict:
     }
 
 
-def apply_once_queued(engine, resources) -> threading.Thread:
-    """What registration_requests_sensor does: a tracked_videos run once a request is pending."""
+def apply_once_queued(engine, resources, results: list) -> threading.Thread:
+    """What registration_requests_sensor does: a tracked_videos run (registrations only) once a
+    request is pending; its result is appended to ``results``."""
 
     def apply():
         deadline = time.monotonic() + 30
         while pending_summary(engine)[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
-        dg.materialize([tracked_videos], resources=resources, raise_on_error=False)
+        results.append(
+            dg.materialize(
+                [tracked_videos],
+                resources=resources,
+                run_config=tracked_videos_run_config(refresh_active=False),
+                raise_on_error=False,
+            )
+        )
 
     thread = threading.Thread(target=apply)
     thread.start()
@@ -92,11 +102,21 @@ CASES = ["unreachable", "key_invalid", "quota_spent_at_youtube", "budget_spent_h
 def test_register_wait_gets_the_cause_at_once(case, engine, database_url, simulator, capsys):
     vid = normal_ids(1)[0]
     resources, cause = scenario(case, engine, database_url, simulator)
-    applier = apply_once_queued(engine, resources)
+    results: list = []
+    applier = apply_once_queued(engine, resources, results)
     started = time.monotonic()
     code = main(["register", vid, "--wait", "--timeout", "120"])
     waited = time.monotonic() - started
     applier.join()
+    # the run fails at once with the cause (no step retry would find anything left to do)
+    (run,) = results
+    assert not run.success
+    failure = run.failure_data_for_node("tracked_videos").error.message
+    assert f"1 registration request(s) failed: {cause}" in failure
+    if case == "unreachable":  # the client's 3 attempts, each in the ledger, and no more
+        with engine.connect() as conn:
+            calls = conn.execute(text("SELECT count(*) FROM ytmetrics.api_calls")).scalar_one()
+        assert calls == 3
     out, err = capsys.readouterr()
     assert code == 1, (out, err)
     # promptly: the verdict, not the 120 s timeout
@@ -134,7 +154,7 @@ def test_a_failed_request_can_be_registered_again(engine, database_url, simulato
 def test_the_mcp_tool_returns_the_cause(engine, database_url, simulator):
     vid = normal_ids(1)[0]
     resources, cause = scenario("key_invalid", engine, database_url, simulator)
-    applier = apply_once_queued(engine, resources)
+    applier = apply_once_queued(engine, resources, [])
     _, (result,) = call_tools(
         database_url, [("register_video_for_tracking", {"video": vid, "wait_seconds": 60})]
     )

@@ -22,7 +22,8 @@ EXTERNAL_TABLES = {
         "Requests to track a video (table ytmetrics.registration_requests), queued by the CLI, "
         "the MCP server, the register_videos job and channel_uploads_sensor; "
         "registration_requests_sensor hands pending ones to tracked_videos, which records "
-        "whether each was registered or rejected, and why.",
+        "whether each was registered or rejected, and why (or failed, with the cause, when "
+        "YouTube could not be asked).",
     ),
     "channels": (
         "videos",

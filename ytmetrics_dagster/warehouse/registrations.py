@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine, text
@@ -158,7 +159,11 @@ def whole_words(text: str, limit: int = MAX_REASON) -> str:
 
 
 def fail_registrations(
-    engine: Engine, request_ids: Sequence[int], reason: str, now, run_id: str | None = None
+    engine: Engine,
+    request_ids: Sequence[int],
+    reason: str,
+    now: datetime,
+    run_id: str | None = None,
 ) -> int:
     """Resolve the still pending ``request_ids`` as failed with ``reason`` (YouTube could not
     be asked); how many were resolved. A request resolved meanwhile is left as it is."""

@@ -88,8 +88,13 @@ def tracked_videos(
         failed = fail_registrations(
             engine, [r.request_id for r in pending], cause, datetime.now(UTC), context.run.run_id
         )
-        if failed:
-            context.log.warning(f"{failed} registration request(s) failed: {cause}")
+        if failed and not config.refresh_active:
+            # a registration run has nothing left to do: fail now (the run failure alert
+            # carries the cause too) instead of retrying a step that would find no request
+            raise dg.Failure(
+                description=f"{failed} registration request(s) failed: {cause}",
+                allow_retries=False,
+            ) from None
         raise
 
     now = datetime.now(UTC)
