@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client import generate_latest
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -30,6 +31,25 @@ from ytmetrics_dagster.dashboard.metrics import metrics_registry
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
+
+
+def scrape(registry, scrapes: int, label: str) -> None:
+    body = generate_latest(registry)  # warm the connection pool and caches
+    timings = []
+    for _ in range(scrapes):
+        started = time.perf_counter()
+        body = generate_latest(registry)
+        timings.append(time.perf_counter() - started)
+    timings.sort()
+    p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
+    print(
+        f"/metrics scrape {label}: median {statistics.median(timings) * 1000:.0f} ms, "
+        f"p95 {p95 * 1000:.0f} ms, max {timings[-1] * 1000:.0f} ms over {scrapes} scrapes; "
+        f"{len(body):,} bytes"
+    )
+    for line in body.decode().splitlines():
+        if line.startswith("ytmetrics_videos_"):
+            print("  " + line)
 
 
 def main() -> None:
@@ -55,22 +75,25 @@ def main() -> None:
         )
 
         registry = metrics_registry(engine)
-        body = generate_latest(registry)  # warm the connection pool and caches
-        timings = []
-        for _ in range(args.scrapes):
-            started = time.perf_counter()
-            body = generate_latest(registry)
-            timings.append(time.perf_counter() - started)
-        timings.sort()
-        p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
-        print(
-            f"/metrics scrape: median {statistics.median(timings) * 1000:.0f} ms, "
-            f"p95 {p95 * 1000:.0f} ms, max {timings[-1] * 1000:.0f} ms over {args.scrapes} "
-            f"scrapes; {len(body):,} bytes"
-        )
-        for line in body.decode().splitlines():
-            if line.startswith(("ytmetrics_videos_", "ytmetrics_last_observed")):
-                print("  " + line)
+        current = hour_floor()
+        with engine.begin() as conn:
+            # both hours as the hourly job leaves them (the load may have crossed an hour)
+            conn.execute(
+                text(
+                    "INSERT INTO ytmetrics.snapshot_batches (snapshot_hour, kind, source, "
+                    "videos_due, videos_written) SELECT h, 'hour', 'simulator', :n, 0 "
+                    "FROM unnest(CAST(:hours AS timestamptz[])) AS h WHERE NOT EXISTS "
+                    "(SELECT 1 FROM ytmetrics.snapshot_batches b WHERE b.snapshot_hour = h)"
+                ),
+                {"n": args.videos, "hours": [current, current - timedelta(hours=1)]},
+            )
+        scrape(registry, args.scrapes, "after the hour's run (its due figure recorded)")
+        with engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM ytmetrics.snapshot_batches WHERE snapshot_hour = :h"),
+                {"h": current},
+            )
+        scrape(registry, args.scrapes, "before the hour's run (who is due computed)")
     finally:
         stop_embedded_postgres(root / "pgdata")
         shutil.rmtree(root, ignore_errors=True)

@@ -29,7 +29,7 @@ from ytmetrics_dagster.warehouse.quota import Budget, quota_day, reserve
 from ytmetrics_dagster.warehouse.registrations import queue_registrations
 from ytmetrics_dagster.warehouse.videos import due_video_ids
 
-from .helpers import current_hour, nonexistent_id, normal_ids
+from .helpers import current_hour, nonexistent_id, normal_ids, track_directly
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAFANA = ROOT / "deploy" / "grafana" / "ytmetrics-dashboard.json"
@@ -183,6 +183,17 @@ def test_a_scrape_holds_what_the_warehouse_holds(engine, resources, simulator):
         value("ytmetrics_api_calls_total", method="videos", outcome="http_error", http_status="500")
         == 1
     )
+
+
+def test_before_the_hours_run_who_is_due_is_the_schedulers_query(engine):
+    track_directly(engine, normal_ids(4))
+    cadence = cadence_from_env()
+    now = datetime.now(UTC)
+    figures = monitoring_figures(engine, budget=Budget(), cadence=cadence, now=now)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    due = due_video_ids(engine, hour, now, cadence.tiers_json(), cadence.anchor_hour)
+    assert figures.current.videos_due == len(due) == 4
+    assert figures.current.videos_observed == 0
 
 
 def test_nothing_is_counted_in_the_process(engine):

@@ -38,8 +38,9 @@ def families(f: MonitoringFigures) -> list:
 
     due = GaugeMetricFamily(
         "ytmetrics_videos_due",
-        "Active videos due for observation in the hour under the cadence "
-        "(hour=current|last_closed).",
+        "Videos due for observation in the hour (hour=current|last_closed): as the hour's "
+        "scheduled run decided (plus new videos observed into it), or, before that run, "
+        "active videos due under the cadence now.",
         labels=["hour"],
     )
     observed = GaugeMetricFamily(
