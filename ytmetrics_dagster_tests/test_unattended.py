@@ -81,8 +81,10 @@ def test_real_api_without_a_key_fails_before_any_call_or_write(engine, resources
     assert requests_sent(simulator) == 0
     assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.api_calls").n[0] == 0
     assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
-    pending = frame(engine, "SELECT status FROM ytmetrics.registration_requests")
-    assert set(pending.status) == {"pending"}
+    # the requests are not applied: whoever waits on them reads why (docs/monitoring.md)
+    verdicts = frame(engine, "SELECT status, reason FROM ytmetrics.registration_requests")
+    assert set(verdicts.status) == {"failed"}
+    assert all("YOUTUBE_API_KEY" in reason for reason in verdicts.reason)
     # the discovery sensor says why instead of calling anything
     context = dg.build_sensor_context(
         resources={"youtube": keyless["youtube"], "warehouse": resources["warehouse"]}
