@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from ytmetrics_dagster import output
 from ytmetrics_dagster.api.app import create_api
 from ytmetrics_dagster.api.auth import OpenReadsRefused, check_bind
 from ytmetrics_dagster.cli import main
@@ -22,13 +23,14 @@ from ytmetrics_dagster.dashboard import __main__ as dashboard_main
 from ytmetrics_dagster.dashboard.app import create_app
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.collection import collection_requests_sensor
 from ytmetrics_dagster.settings import ApiSettings
 from ytmetrics_dagster.warehouse.alerts import record_alert
 from ytmetrics_dagster.warehouse.api_tokens import create_token
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .conftest import TABLES
-from .helpers import DAY, normal_ids
+from .helpers import DAY, current_hour, normal_ids
 
 OPENAPI_FILE = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 CHECKED_TABLES = TABLES
@@ -363,3 +365,72 @@ def test_alerts_are_listed_acknowledged_and_shown_on_the_dashboard(engine, clien
     missing = client.post("/api/v1/alerts/999/ack", headers=bearer(tokens["write"]))
     assert missing.status_code == 404
     assert main(["alerts", "ack", "x"]) == 2
+
+
+# -- collect now ----------------------------------------------------------------------------
+
+
+def units_of_run(engine, run_id: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT coalesce(sum(units), 0) FROM ytmetrics.api_calls WHERE run_id = :r"),
+            {"r": run_id},
+        ).scalar_one()
+
+
+def collect_tick(resources, cursor=None):
+    context = dg.build_sensor_context(
+        resources={"warehouse": resources["warehouse"]}, cursor=cursor
+    )
+    return collection_requests_sensor(context), context.cursor
+
+
+def test_collect_now_observes_one_video_into_the_current_hour_for_one_unit(
+    engine, resources, client, observed, tokens
+):
+    a, b = observed
+    hour = current_hour()
+    auth = bearer(tokens["write"])
+    assert isinstance(collect_tick(resources)[0], dg.SkipReason)
+    queued = client.post(f"/api/v1/videos/{a}/collect", headers=auth).json()
+    request, cursor = collect_tick(resources)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == hour.strftime("%Y-%m-%d-%H:%M")
+    assert request.tags["dagster/priority"] == "10"
+    # a second tick launches nothing twice
+    assert isinstance(collect_tick(resources, cursor)[0], dg.SkipReason)
+
+    result = dg.materialize(
+        [video_metric_snapshots],
+        partition_key=request.partition_key,
+        resources=resources,
+        run_config=request.run_config,
+    )
+    assert result.success
+    assert units_of_run(engine, result.run_id) == 1  # one videos.list call, in the ledger
+    done = client.get(f"/api/v1/collections/{queued['request_id']}").json()
+    assert done["status"] == "collected" and done["snapshot_hour"] == output.timestamp(hour)
+    with engine.connect() as conn:
+        in_hour = (
+            conn.execute(
+                text("SELECT video_id FROM ytmetrics.snapshots WHERE snapshot_hour = :h"),
+                {"h": hour},
+            )
+            .scalars()
+            .all()
+        )
+    assert in_hour == [a]  # only that video: the hour's other observations are the schedule's
+
+    # observed already this hour: collected again without a call
+    again = client.post(f"/api/v1/videos/{a}/collect", headers=auth).json()
+    request, _ = collect_tick(resources, cursor)
+    result = dg.materialize(
+        [video_metric_snapshots],
+        partition_key=request.partition_key,
+        resources=resources,
+        run_config=request.run_config,
+    )
+    assert result.success and units_of_run(engine, result.run_id) == 0
+    assert client.get(f"/api/v1/collections/{again['request_id']}").json()["status"] == "collected"
+    listed = client.get("/api/v1/collections?status=collected").json()
+    assert listed["total"] == 2
