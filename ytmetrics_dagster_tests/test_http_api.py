@@ -134,8 +134,10 @@ def test_reads_return_what_the_cli_returns(engine, client, observed, capsys):
     metrics = client.get(f"/api/v1/videos/{a}/metrics?days=3650&interval=hour").json()
     assert metrics["period"]["interval"] == "hour" and len(metrics["series"]) == 3
     assert metrics["growth"]["views"]["absolute"] is not None
-    # any URL form names the video
-    assert client.get(f"/api/v1/videos/{a}/metrics", params={}).status_code == 200
+    # a query parameter naming a video takes any URL form, as the CLI's --video does
+    by_url = client.get("/api/v1/requests", params={"video": f"https://youtu.be/{a}"}).json()
+    assert by_url == cli_json(capsys, ["requests", "--video", f"youtu.be/{a}", "--format", "json"])
+    assert by_url["total"] == 1
 
 
 def test_invalid_input_is_400_in_the_cli_words_and_unknown_video_404(client, observed):

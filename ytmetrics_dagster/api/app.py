@@ -113,7 +113,8 @@ def _integer(bound: Bound, where=Query):
 VideoPath = Annotated[
     str,
     Path(
-        description="A video id (11 characters); any YouTube video URL form is accepted too.",
+        description="A video id (11 characters; bodies and query parameters also take any "
+        "YouTube video URL form).",
         pattern=VIDEO_ID_RE.pattern,
     ),
 ]

@@ -4,6 +4,7 @@
     /videos/{video}         one video: views, views/hour, launch curve, milestone (charts)
     /api/videos             the list as JSON (same parameters)
     /api/videos/{video}     the video page's data as JSON (what its charts draw)
+    /api/v1/...             the HTTP API (ytmetrics_dagster.api: reads, and writes with a token)
 
 GET (and HEAD) only. Every query parameter is checked: unknown or repeated names and bad
 values get a 400 page saying what is accepted; an untracked video gets a 404. Rejected input
