@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             "Dagster will show no dashboard links",
             file=sys.stderr,
         )
-    print(f"dashboard: http://{args.host}:{args.port} (read-only)", flush=True)
+    print(
+        f"dashboard: http://{args.host}:{args.port} (read-only); HTTP API: "
+        f"http://{args.host}:{args.port}/api/v1 (writes need a token)",
+        flush=True,
+    )
     uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="warning")
     return 0
 
