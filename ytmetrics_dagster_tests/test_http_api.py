@@ -438,3 +438,19 @@ def test_collect_now_observes_one_video_into_the_current_hour_for_one_unit(
     assert client.get(f"/api/v1/collections/{again['request_id']}").json()["status"] == "collected"
     listed = client.get("/api/v1/collections?status=collected").json()
     assert listed["total"] == 2
+
+
+def test_an_unreachable_warehouse_is_503_without_its_address():
+    from ytmetrics_dagster.warehouse.engine import get_engine
+
+    dead = get_engine("postgresql+psycopg://someone:hunter2secret@127.0.0.1:9/nowhere")
+    client = TestClient(
+        create_api(dead, ApiSettings(read_tokens_required=False, allow_open_reads=False))
+    )
+    for path in ("/videos", "/alerts", "/top"):
+        answer = client.get(path)
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["status"] == 503
+        assert "hunter2secret" not in answer.text
+    # a write without a token is refused before the warehouse is asked
+    assert client.post("/registrations", json={"videos": ["x"]}).status_code == 401
