@@ -67,7 +67,7 @@ def served(engine):
 
 
 def test_fuzzed_without_a_token_the_api_answers_as_documented_and_changes_nothing(
-    engine, resources, served
+    engine, resources, served, tmp_path
 ):
     ids = normal_ids(3)
     queue_registrations(engine, [(v, v) for v in ids])
@@ -80,7 +80,7 @@ def test_fuzzed_without_a_token_the_api_answers_as_documented_and_changes_nothin
     record_alert(engine, "quota", "quota:fuzz", "quota high", {})
     create_token(engine, "fuzz-bystander", read_only=False)
     before = checksums(engine)
-    figures = fuzz(served, MAX_EXAMPLES)
+    figures = fuzz(served, tmp_path, MAX_EXAMPLES)
     assert figures["operations"] == 15 and figures["failures"] == 0, figures
     assert checksums(engine) == before, "unauthenticated fuzzing changed the warehouse"
 
@@ -88,13 +88,16 @@ def test_fuzzed_without_a_token_the_api_answers_as_documented_and_changes_nothin
     # last use is recorded
     reader = create_token(engine, "fuzz-reader", read_only=True)
     before = checksums(engine)
-    figures = fuzz(served, MAX_EXAMPLES // 5, "-H", f"Authorization: Bearer {reader.secret}")
+    figures = fuzz(
+        served, tmp_path, MAX_EXAMPLES // 5, "-H", f"Authorization: Bearer {reader.secret}"
+    )
     assert figures["failures"] == 0, figures
     after = checksums(engine)
     assert {t for t in before if before[t] != after[t]} <= {"api_tokens"}
 
 
-def fuzz(base: str, examples: int, *extra: str) -> dict:
+def fuzz(base: str, workdir: Path, examples: int, *extra: str) -> dict:
+    """One schemathesis run (its cache stays in ``workdir``, out of the repository)."""
     started = time.monotonic()
     run = subprocess.run(
         [
@@ -121,6 +124,7 @@ def fuzz(base: str, examples: int, *extra: str) -> dict:
         capture_output=True,
         text=True,
         timeout=150,
+        cwd=workdir,
     )
     seconds = time.monotonic() - started
     out = run.stdout
