@@ -463,3 +463,39 @@ def test_an_unreachable_warehouse_is_503_without_its_address():
         assert "hunter2secret" not in answer.text
     # a write without a token is refused before the warehouse is asked
     assert client.post("/registrations", json={"videos": ["x"]}).status_code == 401
+
+
+def test_a_scheduled_run_replacing_the_hour_keeps_a_collected_video(
+    engine, resources, client, observed, tokens
+):
+    a, b = observed
+    hour = current_hour()
+    previous = (hour - timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
+    assert dg.materialize([video_metric_snapshots], partition_key=previous, resources=resources)
+    client.post(f"/api/v1/videos/{a}/collect", headers=bearer(tokens["write"]))
+    request, _ = collect_tick(resources)
+    assert dg.materialize(
+        [video_metric_snapshots],
+        partition_key=request.partition_key,
+        resources=resources,
+        run_config=request.run_config,
+    ).success
+    # daily cadence, observed an hour ago: neither video is due this hour
+    daily = {"cadence": "*:24h", "daily_hour_utc": (hour.hour + 12) % 24}
+    scheduled = dg.materialize(
+        [video_metric_snapshots],
+        partition_key=request.partition_key,
+        resources=resources,
+        run_config=dg.RunConfig(ops={"video_metric_snapshots": {"config": daily}}),
+    )
+    assert scheduled.success
+    with engine.connect() as conn:
+        in_hour = (
+            conn.execute(
+                text("SELECT video_id FROM ytmetrics.snapshots WHERE snapshot_hour = :h"),
+                {"h": hour},
+            )
+            .scalars()
+            .all()
+        )
+    assert in_hour == [a]  # what was asked for is observed again, not deleted

@@ -198,3 +198,24 @@ def fail(
             ),
             {"ids": list(request_ids), "reason": reason[:MAX_REASON], "now": now, "run_id": run_id},
         ).rowcount
+
+
+def collected_videos(engine: Engine, hour: datetime) -> list[str]:
+    """Active videos someone had observed into ``hour`` on request: a run that replaces the
+    hour observes them again, so what was asked for is not lost."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    """
+                    SELECT DISTINCT q.video_id
+                    FROM ytmetrics.collection_requests q
+                    JOIN ytmetrics.videos v USING (video_id)
+                    WHERE q.status = 'collected' AND q.snapshot_hour = :hour
+                      AND v.status = 'active'
+                    ORDER BY q.video_id
+                    """
+                ),
+                {"hour": hour},
+            ).scalars()
+        )

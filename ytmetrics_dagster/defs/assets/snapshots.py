@@ -178,6 +178,9 @@ def video_metric_snapshots(
             # only videos never observed (newly registered): the rest is the scheduled run's,
             # whether or not it has run yet this hour
             ids = snapshot_store.never_observed(engine, ids, hour)
+        else:
+            # replacing the hour keeps the videos collected into it on request
+            ids = sorted({*ids, *collection_queue.collected_videos(engine, hour)})
         return ids
 
     # Who is due depends on the observations before each hour, so in a multi-hour backfill
@@ -377,6 +380,7 @@ def _collect(
 
 
 def _due_again(engine, cadence: Cadence, config: SnapshotConfig, hour, as_of) -> list[str]:
-    return video_store.due_video_ids(
+    ids = video_store.due_video_ids(
         engine, hour, as_of or datetime.now(UTC), cadence.tiers_json(), cadence.anchor_hour
     )
+    return sorted({*ids, *collection_queue.collected_videos(engine, hour)})

@@ -45,6 +45,9 @@ def upgrade() -> None:
         );
         CREATE INDEX collection_requests_pending_idx
             ON ytmetrics.collection_requests (request_id) WHERE status = 'pending';
+        -- a run replacing an hour observes again the videos collected into it on request
+        CREATE INDEX collection_requests_collected_idx
+            ON ytmetrics.collection_requests (snapshot_hour) WHERE status = 'collected';
 
         ALTER TABLE ytmetrics.alerts
             ADD COLUMN acknowledged_at timestamptz,
