@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import make_url
 
-from ytmetrics_dagster import demo_history, output
-from ytmetrics_dagster.discovery import UnknownChannelOnYouTube, track_channel
+from ytmetrics_dagster import actions, demo_history, output
 from ytmetrics_dagster.settings import load_settings
 from ytmetrics_dagster.surfaces import (
+    ALERTS_LIMIT,
     DAYS,
     DEMO_HOURS,
     EXISTING_UPLOADS,
@@ -27,6 +27,7 @@ from ytmetrics_dagster.surfaces import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_TIMEOUT,
+    ID,
     LIST_LIMIT,
     OFFSET,
     PORT,
@@ -41,8 +42,10 @@ from ytmetrics_dagster.surfaces import (
     describe_failure,
 )
 from ytmetrics_dagster.warehouse import registrations as reg
+from ytmetrics_dagster.warehouse.alert_inbox import acknowledge, list_alerts
+from ytmetrics_dagster.warehouse.api_tokens import create_token, list_tokens, revoke_token
 from ytmetrics_dagster.warehouse.backup import BackupInputError, backup, restore
-from ytmetrics_dagster.warehouse.channels import list_channels, untrack_channel
+from ytmetrics_dagster.warehouse.channels import list_channels
 from ytmetrics_dagster.warehouse.deployment import partitions_start
 from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, safe_url, warehouse_url
@@ -55,7 +58,6 @@ from ytmetrics_dagster.warehouse.queries import (
     top_growing,
     video_metrics,
 )
-from ytmetrics_dagster.warehouse.quota import Budget, DurableLedger
 from ytmetrics_dagster.warehouse.registrations import (
     REQUEST_STATUSES,
     await_verdicts,
@@ -63,7 +65,6 @@ from ytmetrics_dagster.warehouse.registrations import (
     request_registrations,
 )
 from ytmetrics_dagster.warehouse.videos import remove_video
-from ytmetrics_dagster.youtube.factory import MissingApiKeyError, build_client
 from ytmetrics_dagster.youtube.ids import (
     InvalidVideoInput,
     is_video_id,
@@ -245,21 +246,7 @@ def cmd_videos(args) -> int:
 
 def cmd_metrics(args) -> int:
     result = video_metrics(_engine(), args.video, days=args.days, interval=args.interval)
-    payload = output.conform(
-        {
-            "video": result.video,
-            "period": {
-                "days": result.days,
-                "interval": result.interval,
-                "start": result.start,
-                "end": result.end,
-                "growth_definition": GROWTH_DEFINITION,
-            },
-            "growth": result.growth,
-            "series": result.series,
-        },
-        output.METRICS,
-    )
+    payload = output.metrics(result, GROWTH_DEFINITION)
     if args.format == "json":
         print(output.dumps(payload))
         return EXIT_OK
@@ -321,32 +308,8 @@ def cmd_remove(args) -> int:
     return EXIT_OK
 
 
-def _channel_ref(raw: str):
-    try:
-        return parse_channel(raw)
-    except InvalidVideoInput as err:
-        raise UserInputError(str(err)) from None
-
-
 def cmd_track_channel(args) -> int:
-    ref = _channel_ref(args.channel)
-    engine = _engine()
-    settings = load_settings()
-    try:
-        client = build_client(
-            settings.source,
-            settings.youtube_api_key,
-            settings.youtube_api_url,
-            ledger=DurableLedger(engine, run_id="cli:track-channel"),
-        )
-    except MissingApiKeyError as err:
-        raise UserInputError(str(err) + _simulated_warehouse_hint(engine)) from None
-    try:
-        result = track_channel(engine, client, ref, budget=Budget(), existing=args.existing)
-    except UnknownChannelOnYouTube as err:
-        raise UserInputError(str(err)) from None
-    finally:
-        client.close()
+    result = actions.track(_engine(), args.channel, existing=args.existing, requested_by="cli")
     info = result.channel
     print(
         f"tracking {info.channel_id} {info.handle or ''} {info.title!r} (uploads {info.uploads_playlist_id})"
@@ -357,22 +320,8 @@ def cmd_track_channel(args) -> int:
     return EXIT_OK
 
 
-def _simulated_warehouse_hint(engine) -> str:
-    """In a second terminal next to `make run`, the variable `make run` set is not set."""
-    from ytmetrics_dagster.warehouse.sources import holds_source
-
-    with engine.connect() as conn:
-        if holds_source(conn, "simulator"):
-            return (
-                " This warehouse holds simulated data (`make run`'s demo): run the command with "
-                "YTMETRICS_SOURCE=simulator, as `make run` does."
-            )
-    return ""
-
-
 def cmd_untrack_channel(args) -> int:
-    ref = _channel_ref(args.channel)
-    channel_id = untrack_channel(_engine(), ref.label, datetime.now(UTC))
+    channel_id = actions.untrack(_engine(), args.channel)
     print(
         f"stopped polling {channel_id}; its videos stay tracked (remove them with `ytmetrics remove`)"
     )
@@ -383,6 +332,64 @@ def cmd_channels(args) -> int:
     frame = list_channels(_engine(), include_untracked=args.all)
     payload = output.conform({"total": len(frame), "channels": frame}, output.CHANNEL_LIST)
     _emit_listing(payload, "channels", output.CHANNEL_ROW, args.format, ["total"])
+    return EXIT_OK
+
+
+def cmd_alerts(args) -> int:
+    engine = _engine()
+    if args.action == "ack":
+        if args.alert_id is None:
+            raise UserInputError("`ytmetrics alerts ack ID` needs the alert's id")
+        try:
+            alert_id = ID.parse(args.alert_id)
+        except ValueError as err:
+            raise UserInputError(str(err)) from None
+        row = acknowledge(engine, alert_id, by="cli", now=datetime.now(UTC))
+        print(f"acknowledged alert {row['alert_id']} ({row['kind']}): {row['message'][:200]}")
+        return EXIT_OK
+    if args.alert_id is not None:
+        raise UserInputError(
+            f"unexpected argument {clip(args.alert_id)} (did you mean `alerts ack ID`?)"
+        )
+    frame, total = list_alerts(
+        engine, include_acknowledged=args.all, limit=args.limit, offset=args.offset
+    )
+    payload = output.conform(
+        {"total": total, "offset": args.offset, "limit": args.limit, "alerts": frame},
+        output.ALERT_LIST,
+    )
+    _emit_listing(payload, "alerts", output.ALERT_ROW, args.format, ["total"])
+    return EXIT_OK
+
+
+def cmd_tokens(args) -> int:
+    engine = _engine()
+    if args.action == "create":
+        token = create_token(engine, args.name, read_only=args.read_only)
+        kind = "read-only" if token.read_only else "read-write"
+        print(f"created {kind} token {token.token_id} {token.name!r}; it is shown once, keep it:")
+        print(token.secret)
+        return EXIT_OK
+    if args.action == "revoke":
+        token = revoke_token(engine, args.token, now=datetime.now(UTC))
+        print(f"revoked token {token.token_id} {token.name!r}")
+        return EXIT_OK
+    frame = list_tokens(engine, include_revoked=args.all)
+    shape = {
+        "token_id": output.INT,
+        "name": output.STR,
+        "read_only": output.BOOL,
+        "created_at": output.TIME,
+        "last_used_at": output.TIME,
+        "revoked_at": output.TIME,
+    }
+    rows = output.conform(frame, [shape])
+    if args.format == "json":
+        print(output.dumps({"tokens": rows}))
+        return EXIT_OK
+    table = output.table(rows, shape)
+    table = table.astype(object).where(table.notna(), "")
+    print(table.to_string(index=False) if len(table) else "(no tokens)")
     return EXIT_OK
 
 
@@ -582,6 +589,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="include untracked channels")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=cmd_channels)
+
+    p = sub.add_parser("alerts", help="alerts not yet acknowledged (--all: every alert); ack ID")
+    p.add_argument("action", nargs="?", choices=("ack",), help="ack: acknowledge alert ID")
+    p.add_argument("alert_id", nargs="?", metavar="ID")
+    p.add_argument("--all", action="store_true", help="include acknowledged alerts")
+    p.add_argument("--limit", type=_bounded(ALERTS_LIMIT), default=50)
+    p.add_argument("--offset", type=_bounded(OFFSET), default=0)
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("tokens", help="HTTP API tokens: create, revoke, list")
+    tokens = p.add_subparsers(dest="action", required=True)
+    q = tokens.add_parser("create", help="a new token (shown once; only its hash is stored)")
+    q.add_argument("--name", required=True, help="who or what holds it")
+    q.add_argument("--read-only", action="store_true", help="may read, not write")
+    q.set_defaults(func=cmd_tokens)
+    q = tokens.add_parser("revoke", help="revoke a token (by name or id)")
+    q.add_argument("token", metavar="NAME_OR_ID")
+    q.set_defaults(func=cmd_tokens)
+    q = tokens.add_parser("list", help="tokens (never their secrets)")
+    q.add_argument("--all", action="store_true", help="include revoked tokens")
+    q.add_argument("--format", choices=("table", "json"), default="table")
+    q.set_defaults(func=cmd_tokens)
 
     p = sub.add_parser(
         "db", help="the warehouse database: its URL, migrations, the embedded server"

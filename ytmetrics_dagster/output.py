@@ -168,6 +168,38 @@ REGISTRATION = {
 }
 REGISTRATIONS = {"registrations": [REGISTRATION]}
 
+REMOVAL = {
+    "video_id": STR,
+    "already_removed": BOOL,
+    "removed_at": TIME,
+    "deleted": {"snapshots": INT, "growth_hourly": INT, "growth_daily": INT},
+}
+CHANNEL_CHANGE = {"channel_id": STR, "handle": STR, "title": STR, "status": STR, "queued": INT}
+
+COLLECTION = {
+    "request_id": INT,
+    "video_id": STR,
+    "status": STR,
+    "reason": STR,
+    "requested_by": STR,
+    "requested_at": TIME,
+    "snapshot_hour": TIME,
+    "resolved_at": TIME,
+}
+COLLECTION_LIST = {"total": INT, "offset": INT, "limit": INT, "collections": [COLLECTION]}
+
+ALERT_ROW = {
+    "alert_id": INT,
+    "kind": STR,
+    "message": STR,
+    "created_at": TIME,
+    "delivery_state": STR,
+    "delivery_error": STR,
+    "acknowledged_at": TIME,
+    "acknowledged_by": STR,
+}
+ALERT_LIST = {"total": INT, "offset": INT, "limit": INT, "alerts": [ALERT_ROW]}
+
 # What the README documents, in its order: the parts first, then the results that use them
 # (a part is named where it appears).
 SHAPES = {
@@ -193,6 +225,12 @@ SHAPES = {
     "CHANNEL_LIST": CHANNEL_LIST,
     "REQUEST_LIST": REQUEST_LIST,
     "REGISTRATIONS": REGISTRATIONS,
+    "REMOVAL": REMOVAL,
+    "CHANNEL_CHANGE": CHANNEL_CHANGE,
+    "COLLECTION": COLLECTION,
+    "COLLECTION_LIST": COLLECTION_LIST,
+    "ALERT_ROW": ALERT_ROW,
+    "ALERT_LIST": ALERT_LIST,
 }
 
 
@@ -277,6 +315,21 @@ def analysis(result: dict) -> dict:
         "window_end": milestone.get("observed_at") if start else None,
     }
     return conform({**result, "velocity": velocity}, ANALYSIS)
+
+
+def metrics(result: Any, growth_definition: str) -> dict:
+    """A ``queries.video_metrics`` result in the METRICS shape."""
+    period = {
+        "days": result.days,
+        "interval": result.interval,
+        "start": result.start,
+        "end": result.end,
+        "growth_definition": growth_definition,
+    }
+    return conform(
+        {"video": result.video, "period": period, "growth": result.growth, "series": result.series},
+        METRICS,
+    )
 
 
 def dumps(payload: Any) -> str:

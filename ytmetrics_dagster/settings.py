@@ -167,3 +167,33 @@ def load_dashboard_settings() -> DashboardSettings:
     elif url.lower() == "off":
         url = None
     return DashboardSettings(port=port, url=url.rstrip("/") if url else None)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The HTTP API beside the dashboard (/api/v1). Writes always need a token.
+
+    YTMETRICS_API_READ_TOKENS        ``required``: reads need a token too (default: open)
+    YTMETRICS_API_ALLOW_OPEN_READS   ``1``: serve open reads on a non-loopback address
+                                     (refused at start otherwise)"""
+
+    read_tokens_required: bool
+    allow_open_reads: bool
+
+
+def _flag(name: str, accepted: tuple[str, ...]) -> bool:
+    raw = (_env(name) or "").lower()
+    if raw in ("", "0", "false", "no", "off", "open"):
+        return False
+    if raw in accepted:
+        return True
+    raise ConfigurationError(
+        f"{name} must be one of {', '.join(accepted)} or unset, got {raw[:40]!r}"
+    )
+
+
+def load_api_settings() -> ApiSettings:
+    return ApiSettings(
+        read_tokens_required=_flag("YTMETRICS_API_READ_TOKENS", ("required", "1", "true", "yes")),
+        allow_open_reads=_flag("YTMETRICS_API_ALLOW_OPEN_READS", ("1", "true", "yes")),
+    )

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import exc as sa_exc
 
-from ytmetrics_dagster.warehouse import queries, registrations
+from ytmetrics_dagster.warehouse import alert_inbox, collections, queries, registrations
+from ytmetrics_dagster.warehouse.alert_inbox import UnknownAlertError
+from ytmetrics_dagster.warehouse.api_tokens import TokenError
 from ytmetrics_dagster.warehouse.backup import BackupError
 from ytmetrics_dagster.warehouse.channels import UnknownChannelError
 from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
@@ -20,7 +22,7 @@ from ytmetrics_dagster.warehouse.quota import LedgerUnavailableError, QuotaBudge
 from ytmetrics_dagster.warehouse.sources import SourceMixError
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError
 from ytmetrics_dagster.youtube.errors import YouTubeError
-from ytmetrics_dagster.youtube.ids import InvalidVideoInput
+from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_channel
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 # `register --wait`: a verdict came back and it is "rejected" / no verdict before the timeout
@@ -67,6 +69,17 @@ def check_text(value: str | None, name: str) -> str | None:
         except UnicodeEncodeError:
             raise UserInputError(f"{name} is not valid Unicode text") from None
     return value
+
+
+def channel_filter(raw: str) -> str:
+    """A channel to filter by: a channel id (UC…) or channel URL, not a handle."""
+    ref = parse_channel(check_text(raw, "channel"))
+    if ref.channel_id is None:
+        raise UserInputError(
+            f"filter by a channel id (UC…), not a handle: {clip(raw)} "
+            "(`ytmetrics channels` lists them with their ids)"
+        )
+    return ref.channel_id
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,12 @@ MCP_WAIT_SECONDS = Bound("wait_seconds", 0, 120)
 DEMO_HOURS = Bound("hours", 1, 24 * 30)
 EXISTING_UPLOADS = Bound("existing", 0, 100_000)
 PORT = Bound("port", 1, 65535)
+# the HTTP API waits for a verdict as long as an MCP tool does
+HTTP_WAIT_SECONDS = Bound("wait_seconds", 0, MCP_WAIT_SECONDS.high)
+ALERTS_LIMIT = Bound("limit", 1, alert_inbox.MAX_LIST_LIMIT)
+COLLECTIONS_LIMIT = Bound("limit", 1, collections.MAX_LIST_LIMIT)
+# ids are Postgres bigints
+ID = Bound("id", 1, 2**63 - 1)
 
 _INVALID = (
     InvalidVideoInput,
@@ -125,6 +144,9 @@ _INVALID = (
     UnknownVideoError,
     UnknownChannelError,
     UserInputError,
+    UnknownAlertError,
+    collections.VideoNotActiveError,
+    TokenError,
 )
 _RUNTIME = (
     DatabaseUnavailableError,

@@ -28,6 +28,8 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
+    "api_tokens",
+    "collection_requests",
     "alerts",
     "api_calls",
     "quota_reservations",

@@ -23,7 +23,7 @@ from ytmetrics_dagster.defs.assets.analysis import video_launch_curves
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, YouTubeResource
-from ytmetrics_dagster.warehouse.alerts import recent_alerts
+from ytmetrics_dagster.warehouse.alerts import NO_WEBHOOK, recent_alerts
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.simulator.catalog import (
     WORLD_START,
@@ -154,14 +154,17 @@ def test_sensors_only_record_and_the_delivery_sensor_delivers_once(engine, resou
     assert row.delivery_attempts == 1 and row.delivery_error is None
 
 
-def test_without_a_webhook_alerts_wait_in_the_table(engine, resources):
+def test_without_a_webhook_alerts_are_marked_not_delivered(engine, resources):
     raise_many(engine, 2)
     alerting = AlertingResource(webhook_url=None)
     context = dg.build_sensor_context(
         resources={"warehouse": resources["warehouse"], "alerting": alerting}
     )
     assert "no YTMETRICS_ALERT_WEBHOOK_URL" in alert_delivery_sensor(context).skip_message
-    assert {r.delivery_state for r in alerts_table(engine)} == {"pending"}
+    # not 'pending' forever: the state says nothing will deliver them
+    rows = alerts_table(engine)
+    assert {r.delivery_state for r in rows} == {"undeliverable"}
+    assert {r.delivery_error for r in rows} == {NO_WEBHOOK}
 
 
 def test_failures_back_off_on_the_alert_and_are_retried_until_delivered(

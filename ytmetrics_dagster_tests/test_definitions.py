@@ -52,6 +52,7 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
     }
     assert {s.name for s in repo.sensor_defs} == {
         "registration_requests_sensor",
+        "collection_requests_sensor",
         "new_videos_snapshot_sensor",
         "channel_uploads_sensor",
         "run_failure_alert_sensor",

@@ -11,9 +11,10 @@ import sys
 
 import uvicorn
 
+from ytmetrics_dagster.api.auth import OpenReadsRefused, check_bind
 from ytmetrics_dagster.dashboard.app import create_app
 from ytmetrics_dagster.dashboard.links import home_url
-from ytmetrics_dagster.settings import load_dashboard_settings
+from ytmetrics_dagster.settings import load_api_settings, load_dashboard_settings
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current
 
@@ -33,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, default=settings.port, help="default $YTMETRICS_DASHBOARD_PORT or 3100"
     )
     args = parser.parse_args(argv)
+    try:  # the HTTP API is served here too: open reads stay on this machine unless allowed
+        check_bind(args.host, load_api_settings())
+    except (OpenReadsRefused, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         engine = get_engine(warehouse_url())
         check_connection(engine)
@@ -46,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             "Dagster will show no dashboard links",
             file=sys.stderr,
         )
-    print(f"dashboard: http://{args.host}:{args.port} (read-only)", flush=True)
+    print(
+        f"dashboard: http://{args.host}:{args.port} (read-only); HTTP API: "
+        f"http://{args.host}:{args.port}/api/v1 (writes need a token)",
+        flush=True,
+    )
     uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -5,6 +5,7 @@
     /api/videos             the list as JSON (same parameters)
     /api/videos/{video}     the video page's data as JSON (what its charts draw)
     /metrics                the warehouse's figures for Prometheus (dashboard/metrics.py)
+    /api/v1/...             the HTTP API (ytmetrics_dagster.api: reads, and writes with a token)
 
 GET (and HEAD) only. Every query parameter is checked: unknown or repeated names and bad
 values get a 400 page saying what is accepted; an untracked video gets a 404. Rejected input
@@ -24,8 +25,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from ytmetrics_dagster.api.app import PREFIX as API_PREFIX
+from ytmetrics_dagster.api.app import alert_line, create_api
 from ytmetrics_dagster.dashboard import views
 from ytmetrics_dagster.dashboard.charts import utc_label
 from ytmetrics_dagster.dashboard.metrics import metrics
@@ -85,6 +88,7 @@ _templates.filters["utc"] = lambda value: utc_label(value) if value is not None 
 
 
 def _html(template: str, status_code: int = 200, **context) -> HTMLResponse:
+    context.setdefault("alert_line", None)
     body = _templates.get_template(template).render(**context)
     return HTMLResponse(body, status_code=status_code, headers=HEADERS)
 
@@ -207,6 +211,7 @@ def index(request: Request) -> Response:
     current = query.as_params()
     return _html(
         "index.html",
+        alert_line=alert_line(request.app.state.engine),
         query=query,
         listing=listing,
         simulated=listing["simulated"],
@@ -247,6 +252,7 @@ def video(request: Request) -> Response:
     missing_growth = sum(1 for o in page["observations"] if not o["growth_computed"])
     return _html(
         "video.html",
+        alert_line=alert_line(request.app.state.engine),
         page=page,
         charts=views.video_charts(page),
         simulated=page["simulated"],
@@ -332,6 +338,8 @@ def create_app(engine: Engine) -> Starlette:
             Route("/api/videos", api_list, methods=["GET"]),
             Route("/api/videos/{ref:path}", api_video, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            # the HTTP API (reads and token-authenticated writes): ytmetrics_dagster.api
+            Mount(API_PREFIX, app=create_api(engine)),
         ],
         exception_handlers={
             HTTPException: _http_error,

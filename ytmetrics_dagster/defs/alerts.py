@@ -10,7 +10,11 @@ import dagster as dg
 from ytmetrics_dagster.alerting import DeliveryPolicy, deliver_pending, raise_alert
 from ytmetrics_dagster.defs.quota_metadata import current_capacity
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
-from ytmetrics_dagster.warehouse.alerts import delivery_backlog, viral_candidates
+from ytmetrics_dagster.warehouse.alerts import (
+    close_without_webhook,
+    delivery_backlog,
+    viral_candidates,
+)
 from ytmetrics_dagster.warehouse.quota import quota_day, units_used
 
 
@@ -166,7 +170,11 @@ def alert_delivery_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, alerting: AlertingResource
 ):
     if not alerting.webhook_url:
-        return dg.SkipReason("no YTMETRICS_ALERT_WEBHOOK_URL: alerts stay in ytmetrics.alerts")
+        closed = close_without_webhook(warehouse.get_engine())
+        return dg.SkipReason(
+            f"no YTMETRICS_ALERT_WEBHOOK_URL: {closed} alert(s) marked not delivered; they stay "
+            "in ytmetrics.alerts for `ytmetrics alerts` and the dashboard"
+        )
     engine = warehouse.get_engine()
     report = deliver_pending(
         engine,

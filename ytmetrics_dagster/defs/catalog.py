@@ -48,6 +48,10 @@ EXTERNAL_TABLES = {
 
 # Tables with no asset of their own, and why.
 BOOKKEEPING_TABLES = {
+    "api_tokens": "the HTTP API's tokens (only hashes of their secrets), made and revoked by "
+    "`ytmetrics tokens`: secrets, not data, so no asset carries their rows",
+    "collection_requests": "the collect-now queue of the HTTP API: collection_requests_sensor "
+    "hands pending requests to video_metric_snapshots, which records the verdict on each",
     "snapshot_batches": "part of video_metric_snapshots: the per-hour facts of its partitions "
     "(run, source, observation time, videos due/written/missing, API calls), written in the same "
     "transaction as the hour's rows; read by the due_videos_observed check and the snapshots view",

@@ -173,3 +173,23 @@ def viral_candidates(engine: Engine, multiple: float, min_channel_videos: int) -
             conn,
             params={"multiple": multiple, "min_videos": min_channel_videos},
         )
+
+
+NO_WEBHOOK = "not delivered: no webhook is configured (YTMETRICS_ALERT_WEBHOOK_URL)"
+
+
+def close_without_webhook(engine: Engine) -> int:
+    """With no webhook there is nowhere to deliver: pending alerts say so instead of waiting
+    forever (a person sees them with `ytmetrics alerts` and the dashboard)."""
+    with engine.begin() as conn:
+        return conn.execute(
+            text(
+                """
+                UPDATE ytmetrics.alerts
+                SET delivery_state = 'undeliverable', next_attempt_at = NULL,
+                    delivery_error = :reason
+                WHERE delivery_state = 'pending'
+                """
+            ),
+            {"reason": NO_WEBHOOK},
+        ).rowcount

@@ -17,6 +17,7 @@ from ytmetrics_dagster.defs.resources import (
     youtube_retry_policy,
 )
 from ytmetrics_dagster.defs.schemas import table_metadata, table_name
+from ytmetrics_dagster.warehouse import collections as collection_queue
 from ytmetrics_dagster.warehouse import gaps
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
@@ -66,6 +67,12 @@ class SnapshotConfig(dg.Config):
         description="Observe only due videos this hour does not hold yet (newly registered "
         "ones), adding them to the hour: costs ceil(k/50) calls for k new videos. The "
         "scheduled run leaves this off and replaces the hour whole.",
+    )
+    collection_request_ids: list[int] = Field(
+        default_factory=list,
+        description="Collect now (set by collection_requests_sensor, with new_videos_only): "
+        "observe only the videos of these pending ytmetrics.collection_requests that the hour "
+        "in progress does not hold yet, and record the verdict on each request.",
     )
 
 
@@ -153,6 +160,8 @@ def video_metric_snapshots(
     windows = [hourly_partitions.time_window_for_partition_key(k) for k in context.partition_keys]
     if config.new_videos_only and len(windows) != 1:
         raise dg.Failure("new_videos_only observes one hour at a time", allow_retries=False)
+    if config.collection_request_ids and not config.new_videos_only:
+        raise dg.Failure("collection_request_ids needs new_videos_only", allow_retries=False)
     # Decide every hour before the first API call: a refused hour spends no quota.
     times = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
@@ -160,6 +169,8 @@ def video_metric_snapshots(
     deadline = in_progress[0].end - HOUR_DEADLINE_MARGIN if in_progress else None
 
     def due(hour: datetime, as_of: datetime | None) -> list[str]:
+        if config.collection_request_ids:
+            return collection_queue.videos_to_collect(engine, config.collection_request_ids, hour)
         ids = video_store.due_video_ids(
             engine, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
         )
@@ -167,6 +178,9 @@ def video_metric_snapshots(
             # only videos never observed (newly registered): the rest is the scheduled run's,
             # whether or not it has run yet this hour
             ids = snapshot_store.never_observed(engine, ids, hour)
+        else:
+            # replacing the hour keeps the videos collected into it on request
+            ids = sorted({*ids, *collection_queue.collected_videos(engine, hour)})
         return ids
 
     # Who is due depends on the observations before each hour, so in a multi-hour backfill
@@ -183,6 +197,14 @@ def video_metric_snapshots(
         with refused_writes_fail_at_once():
             result = _collect(context, config, cadence, youtube, engine, plan, deadline)
     except Exception as err:
+        if config.collection_request_ids and not _will_retry(err, context.retry_number):
+            collection_queue.fail(
+                engine,
+                config.collection_request_ids,
+                (err.description if isinstance(err, dg.Failure) else None) or str(err),
+                run_id=context.run.run_id,
+                now=datetime.now(UTC),
+            )
         # A failed new-videos run concerns only those videos: the hour itself is the scheduled
         # run's to observe (or to record as lost).
         if (
@@ -194,6 +216,14 @@ def video_metric_snapshots(
         raise
     if in_progress and not config.new_videos_only:
         gaps.clear_missed_hour(engine, in_progress[0].start)
+    if config.collection_request_ids:
+        collection_queue.resolve(
+            engine,
+            config.collection_request_ids,
+            windows[0].start,
+            run_id=context.run.run_id,
+            now=datetime.now(UTC),
+        )
     return result
 
 
@@ -350,6 +380,7 @@ def _collect(
 
 
 def _due_again(engine, cadence: Cadence, config: SnapshotConfig, hour, as_of) -> list[str]:
-    return video_store.due_video_ids(
+    ids = video_store.due_video_ids(
         engine, hour, as_of or datetime.now(UTC), cadence.tiers_json(), cadence.anchor_hour
     )
+    return sorted({*ids, *collection_queue.collected_videos(engine, hour)})

@@ -12,7 +12,7 @@ Create Date: 2026-12-06
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
