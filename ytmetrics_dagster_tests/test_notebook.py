@@ -1,4 +1,6 @@
-"""The downstream notebook runs top to bottom against the test database."""
+"""The downstream notebook runs top to bottom against the test database, in every state a
+user can reach: a fresh start, one observation per video, a channel of once-observed videos,
+daily videos only, and hourly launches."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,32 +31,40 @@ def test_notebook_is_committed_without_outputs():
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
-def test_notebook_executes_against_the_warehouse(engine, resources, database_url, monkeypatch):
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    # three recent uploads of simulated channel 0, observed through their first hours
-    last = int(
-        (now - timedelta(hours=8) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
-    )
-    ids = [upload_id(0, n) for n in range(last - 2, last + 1)]
-    # an older video of another channel, observed more often than any of them: the notebook
-    # must still pick the channel with several videos (a median of one video is itself)
-    (loner,) = normal_ids(1)
-    queue_registrations(engine, [(v, v) for v in [*ids, loner]])
-    assert dg.materialize([tracked_videos], resources=resources).success
-    first = now - timedelta(hours=40)
+def _hour_key(hour: datetime) -> str:
+    return hour.strftime("%Y-%m-%d-%H:%M")
+
+
+def _observe(resources, first: datetime, last: datetime, run_config=None) -> None:
     assert dg.materialize(
         [video_metric_snapshots, video_growth_hourly],
         resources=resources,
+        run_config=run_config,
         tags={
-            "dagster/asset_partition_range_start": first.strftime("%Y-%m-%d-%H:%M"),
-            "dagster/asset_partition_range_end": (now - timedelta(hours=1)).strftime(
-                "%Y-%m-%d-%H:%M"
-            ),
+            "dagster/asset_partition_range_start": _hour_key(first),
+            "dagster/asset_partition_range_end": _hour_key(last),
         },
     ).success
     assert dg.materialize([video_launch_curves], resources=resources).success
 
+
+def _register(engine, resources, ids) -> None:
+    queue_registrations(engine, [(v, v) for v in ids])
+    assert dg.materialize([tracked_videos], resources=resources).success
+
+
+def _recent_uploads(channel: int, n: int, now: datetime, before_hours: int = 8) -> list[str]:
+    last = int(
+        (now - timedelta(hours=before_hours) - WORLD_START).total_seconds()
+        / 3600
+        / upload_interval_hours(channel)
+    )
+    return [upload_id(channel, k) for k in range(last - n + 1, last + 1)]
+
+
+def _run_notebook(database_url, monkeypatch) -> tuple[str, int]:
     monkeypatch.setenv("YTMETRICS_DATABASE_URL", database_url)
+    monkeypatch.delenv("YTMETRICS_NOTEBOOK_VIDEO", raising=False)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         nb,
@@ -68,17 +78,98 @@ def test_notebook_executes_against_the_warehouse(engine, resources, database_url
         if cell.cell_type == "code"
         for o in cell.outputs
     )
+    assert "Traceback" not in outputs and "Error" not in outputs, outputs
+    assert "np.float64(" not in outputs and "np.int64(" not in outputs
+    images = sum(
+        "image/png" in o.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+    )
+    return outputs, images
+
+
+def test_notebook_on_a_fresh_start(engine, database_url, monkeypatch):
+    outputs, images = _run_notebook(database_url, monkeypatch)
+    assert "0 tracked videos" in outputs
+    assert "no observations yet" in outputs
+    assert "no launch curves yet" in outputs
+    assert images == 0
+
+
+def test_notebook_with_one_observation_per_video(engine, resources, database_url, monkeypatch):
+    # right after `make run`: every video observed once, in the current hour
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    ids = _recent_uploads(0, 3, now, before_hours=30)
+    _register(engine, resources, ids)
+    _observe(resources, now, now)
+    outputs, images = _run_notebook(database_url, monkeypatch)
+    assert "3 tracked videos" in outputs
+    assert "1 observed hours, 0 with a views/hour" in outputs
+    assert images == 1  # the hourly plot (its views/hour panel says why it is empty)
+
+
+def test_notebook_with_a_channel_of_once_observed_videos(
+    engine, resources, database_url, monkeypatch
+):
+    # `track-channel --existing all`, then one hour: many videos, one observation each, and
+    # launch-curve values at 30 d for none of them with two observations around it
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    ids = _recent_uploads(1, 40, now, before_hours=2)
+    _register(engine, resources, ids)
+    _observe(resources, now - timedelta(hours=1), now - timedelta(hours=1))
+    outputs, _ = _run_notebook(database_url, monkeypatch)
+    assert "40 tracked videos" in outputs
+    assert "1 observed hours, 0 with a views/hour" in outputs
+
+
+def test_notebook_with_daily_videos_only(engine, resources, database_url, monkeypatch):
+    # videos a month old, observed once a day at 12:00 UTC for three days
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    ids = _recent_uploads(2, 4, now, before_hours=24 * 30)
+    _register(engine, resources, ids)
+    daily = {
+        "ops": {"video_metric_snapshots": {"config": {"cadence": "*:24h", "daily_hour_utc": 12}}}
+    }
+    _observe(resources, now - timedelta(hours=72), now - timedelta(hours=1), run_config=daily)
+    outputs, images = _run_notebook(database_url, monkeypatch)
+    assert "4 tracked videos" in outputs
+    # first observed in the range's first hour (never observed: due at once), then at 12:00
+    assert "4 observed hours, 3 with a views/hour" in outputs
+    assert images == 2
+    # daily observations bracket the 30 d age of two of them: no median from two videos
+    assert "launch curves of 2 videos" in outputs
+    assert "no channel median" in outputs
+
+
+def test_notebook_with_hourly_launches(engine, resources, database_url, monkeypatch):
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    # three recent uploads of simulated channel 0, observed through their first hours
+    ids = _recent_uploads(0, 3, now)
+    # an older video of another channel, observed more often than any of them: the notebook
+    # must still pick the channel with several videos (a median of one video is itself)
+    (loner,) = normal_ids(1)
+    _register(engine, resources, [*ids, loner])
+    _observe(resources, now - timedelta(hours=40), now - timedelta(hours=1))
+    outputs, images = _run_notebook(database_url, monkeypatch)
     assert "4 tracked videos" in outputs
     channel_0 = queries.get_video(engine, ids[0])["channel_id"]
     assert f"channel: {channel_0}" in outputs
     assert any(f"video: {v}" in outputs for v in ids)
     assert f"launch curves of 3 videos of {channel_0}" in outputs
-    assert "np.float64(" not in outputs and "np.int64(" not in outputs
-    images = [
-        o
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for o in cell.outputs
-        if "image/png" in o.get("data", {})
-    ]
-    assert len(images) == 2  # the hourly plot and the launch curves
+    # one cohort for every age drawn, its size stated
+    assert "channel median over the same 3 videos at every age (1h–" in outputs
+    assert "next milestone" in outputs
+    assert images == 2  # the hourly plot and the launch curves
+
+
+def test_notebook_draws_no_median_of_fewer_than_three(engine, resources, database_url, monkeypatch):
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    ids = _recent_uploads(0, 2, now)
+    _register(engine, resources, ids)
+    _observe(resources, now - timedelta(hours=30), now - timedelta(hours=1))
+    outputs, _ = _run_notebook(database_url, monkeypatch)
+    assert "launch curves of 2 videos" in outputs
+    assert "no channel median: 2 of the channel's videos have every age 1h, fewer than 3" in (
+        outputs
+    )

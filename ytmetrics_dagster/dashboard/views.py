@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from ytmetrics_dagster import output
 from ytmetrics_dagster.dashboard import charts
-from ytmetrics_dagster.warehouse import queries
-from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES, MILESTONE_METHOD
+from ytmetrics_dagster.warehouse import cohorts, queries
+from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES, MILESTONE_METHOD, eta_text
 
 SIMULATED_PREFIX = "[SIMULATED]"
 # Observations farther apart than this are not joined by a line: the hours between were not
@@ -130,13 +130,14 @@ def video_list(engine: Engine, query: ListQuery) -> dict:
     }
 
 
-def _launch_curve(engine: Engine, video: dict) -> list[dict]:
+def _launch_curve(engine: Engine, video: dict) -> tuple[list[dict], dict]:
     """Every launch age: the video's views there (if reached and bracketed by observations)
-    next to the channel median and how many of the channel's videos it is the median of."""
-    curve = {r["age_label"]: r for r in rows(queries.launch_curve(engine, video["video_id"]))}
-    median = {
-        r["age_label"]: r for r in rows(queries.channel_median_curve(engine, video["channel_id"]))
-    }
+    next to the channel median over one cohort (the channel's other videos with a value at
+    every age the video has one; none drawn from fewer than 3), and the cohort itself."""
+    frame = queries.launch_curve(engine, video["video_id"])
+    curve = {r["age_label"]: r for r in rows(frame)}
+    cohort = cohorts.cohort_for_video(engine, video["video_id"], video["channel_id"], frame)
+    median = {label: {k: py(v) for k, v in r.items()} for label, r in cohort.by_age().items()}
     out = []
     for label, hours in LAUNCH_AGES:
         own, med = curve.get(label, {}), median.get(label, {})
@@ -151,13 +152,21 @@ def _launch_curve(engine: Engine, video: dict) -> list[dict]:
                 "before_observed_at": own.get("before_observed_at"),
                 "after_observed_at": own.get("after_observed_at"),
                 "channel_median_views": median_views,
-                "channel_videos": med.get("videos"),
+                "channel_videos": cohort.videos if med else None,
                 "ratio_to_median": (views / median_views)
                 if views is not None and median_views
                 else None,
             }
         )
-    return out
+    summary = {
+        "videos": cohort.videos,
+        "ages": [label for label, _ in cohort.ages],
+        "drawn": cohort.drawn,
+        "min_videos": cohorts.MIN_COHORT,
+        "note": cohort.note,
+        "definition": cohorts.COHORT_DEFINITION,
+    }
+    return out, summary
 
 
 def _milestone(engine: Engine, video_id: str) -> dict | None:
@@ -169,6 +178,7 @@ def _milestone(engine: Engine, video_id: str) -> dict | None:
         if key in ("computed_at", "observed_at", "window_start", "eta_at") and value:
             value = datetime.fromisoformat(value)
         out[key] = py(value)
+    out["eta_text"] = eta_text(found)
     return out
 
 
@@ -178,6 +188,7 @@ def video_page(engine: Engine, video_id: str, days: int) -> dict:
     observations = rows(queries.video_observations(engine, video_id, days=days))
     sources = {o["source"] for o in observations}
     latest = observations[-1] if observations else None
+    launch_curve, cohort = _launch_curve(engine, video)
     return {
         "video": video,
         "simulated": _is_simulated(video, sources),
@@ -191,7 +202,8 @@ def video_page(engine: Engine, video_id: str, days: int) -> dict:
         },
         "latest": latest,
         "observations": observations,
-        "launch_curve": _launch_curve(engine, video),
+        "launch_curve": launch_curve,
+        "channel_cohort": cohort,
         "milestone": _milestone(engine, video_id),
         "milestone_method": MILESTONE_METHOD,
     }
