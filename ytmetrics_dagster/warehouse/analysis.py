@@ -114,31 +114,22 @@ SELECT video_id, channel_id, age_label, age_hours,
 FROM weighted
 """
 
-# Per channel and age, the median over the channel's videos with a value at *every* age up to
-# it (old enough for all of them), and only over at least MIN_CHANNEL_VIDEOS of them: a median
-# of one or two videos is those videos. Readers that draw a curve across ages use one cohort
-# for all its ages (warehouse/cohorts.py).
+# Per channel and age, the median over the channel's videos with a value at that age, stored
+# only when at least MIN_CHANNEL_VIDEOS have one (a median of one or two videos is those
+# videos). For comparisons at one age (the viral alert). Curves drawn across ages use one
+# cohort for all their ages (warehouse/cohorts.py), never these rows joined up.
 MIN_CHANNEL_VIDEOS = 3
 _CHANNEL_CURVES_SQL = """
 INSERT INTO ytmetrics.channel_launch_curves
     (channel_id, age_label, age_hours, videos, median_views, median_likes, median_comments)
-WITH ages AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:ages AS jsonb)) AS a(age_label text, age_hours integer)
-),
-runs AS (
-    SELECT c.*, count(*) OVER (PARTITION BY c.video_id ORDER BY c.age_hours) AS covered,
-           (SELECT count(*) FROM ages a WHERE a.age_hours <= c.age_hours) AS needed
-    FROM ytmetrics.video_launch_curves c
-    WHERE c.channel_id IS NOT NULL AND c.views IS NOT NULL
-)
-SELECT channel_id, age_label, age_hours, count(*),
+SELECT channel_id, age_label, age_hours, count(views),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY views),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY likes),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY comments)
-FROM runs
-WHERE covered = needed
+FROM ytmetrics.video_launch_curves
+WHERE channel_id IS NOT NULL AND views IS NOT NULL
 GROUP BY channel_id, age_label, age_hours
-HAVING count(*) >= :min_videos
+HAVING count(views) >= :min_videos
 """
 
 _MILESTONES_SQL = """
@@ -230,8 +221,7 @@ def rebuild_launch_curves(engine: Engine, now: datetime) -> dict[str, int]:
             _launch_params(now, None),
         ).rowcount
         channel_rows = conn.execute(
-            text(_CHANNEL_CURVES_SQL),
-            {"ages": _ages_json(), "min_videos": MIN_CHANNEL_VIDEOS},
+            text(_CHANNEL_CURVES_SQL), {"min_videos": MIN_CHANNEL_VIDEOS}
         ).rowcount
     return {"video_rows": rows, "channel_rows": channel_rows}
 

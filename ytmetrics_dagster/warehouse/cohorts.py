@@ -109,34 +109,45 @@ def cohort_median(
     )
 
 
-def widest_cohort(
+def best_cohort(
     curves: pd.DataFrame,
+    ages: Sequence[tuple[str, int]] = LAUNCH_AGES,
     *,
     channel_id: str | None = None,
     exclude_video_id: str | None = None,
 ) -> CohortMedian:
-    """The longest run of launch ages from 1 h whose cohort still has ``MIN_COHORT`` videos
-    (older ages shrink the cohort to the videos old enough for them); when even 1 h has too
-    few, the 1 h cohort, with no median."""
+    """The longest run of consecutive ``ages`` whose cohort still has ``MIN_COHORT`` videos
+    (more ages shrink the cohort to the videos with a value at all of them), the larger cohort
+    among runs of one length; when no run has enough, the largest cohort of a single age,
+    with no median."""
+    ages = tuple(ages)
     best = None
-    for n in range(1, len(LAUNCH_AGES) + 1):
-        found = cohort_median(
-            curves, LAUNCH_AGES[:n], channel_id=channel_id, exclude_video_id=exclude_video_id
-        )
-        if best is None or found.drawn:
-            best = found
-        if not found.drawn:
-            break
-    return best
+    for length in range(len(ages), 0, -1):
+        for start in range(len(ages) - length + 1):
+            found = cohort_median(
+                curves,
+                ages[start : start + length],
+                channel_id=channel_id,
+                exclude_video_id=exclude_video_id,
+            )
+            if found.drawn and (best is None or found.videos > best.videos):
+                best = found
+        if best is not None:
+            return best
+    singles = [
+        cohort_median(curves, [age], channel_id=channel_id, exclude_video_id=exclude_video_id)
+        for age in ages
+    ]
+    return max(singles, key=lambda c: c.videos) if singles else cohort_median(curves, ())
 
 
 def cohort_for_video(engine: Engine, video_id: str, channel_id: str | None, curve: pd.DataFrame):
-    """The channel cohort to compare one video with: the ages at which the video has a value,
-    over the channel's other videos that have a value at each of them (when the video has no
-    value yet, the widest cohort of the channel)."""
+    """The channel cohort to compare one video with: the longest run of the ages at which the
+    video has a value over which at least ``MIN_COHORT`` of the channel's *other* videos have
+    a value at every one (when the video has no value yet, the channel's best cohort)."""
     curves = channel_curves(engine, channel_id)
     own = curve[curve.views.notna()] if len(curve) else curve
     ages = tuple((r.age_label, int(r.age_hours)) for r in own.itertuples()) if len(own) else ()
-    if not ages:
-        return widest_cohort(curves, channel_id=channel_id, exclude_video_id=video_id)
-    return cohort_median(curves, ages, channel_id=channel_id, exclude_video_id=video_id)
+    return best_cohort(
+        curves, ages or LAUNCH_AGES, channel_id=channel_id, exclude_video_id=video_id
+    )
