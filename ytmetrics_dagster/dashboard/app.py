@@ -5,6 +5,9 @@
     /api/videos             the list as JSON (same parameters)
     /api/videos/{video}     the video page's data as JSON (what its charts draw)
 
+Every page's tables also come as CSV: ``?format=csv`` (the video page: ``&table=observations``
+or ``launch``).
+
 GET (and HEAD) only. Every query parameter is checked: unknown or repeated names and bad
 values get a 400 page saying what is accepted; an untracked video gets a 404. Rejected input
 is echoed at most ``MAX_ECHO`` characters. Pages carry no script at all (the CSP forbids it).
@@ -25,8 +28,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ytmetrics_dagster.dashboard import views
+from ytmetrics_dagster.dashboard import csv_export, views
 from ytmetrics_dagster.dashboard.charts import utc_label
+from ytmetrics_dagster.warehouse.growth_list import GROWTH_SORTS
 from ytmetrics_dagster.warehouse.queries import MAX_DAYS, VIDEO_SORTS, InvalidQueryError
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 from ytmetrics_dagster.youtube.ids import (
@@ -40,8 +44,9 @@ log = logging.getLogger(__name__)
 
 MAX_ECHO = 200
 MAX_SEARCH = 200
-LIST_PARAMS = ("q", "status", "channel", "sort", "order", "page", "per_page")
-VIDEO_PARAMS = ("days",)
+LIST_PARAMS = ("q", "status", "channel", "sort", "order", "page", "per_page", "format")
+VIDEO_PARAMS = ("days", "format", "table")
+VIDEO_TABLES = ("observations", "launch")
 DEFAULT_DAYS = 7
 HEADERS = {
     "Content-Security-Policy": (
@@ -154,7 +159,7 @@ def list_query(request: Request) -> views.ListQuery:
         search=_search(p.get("q")),
         status=_choice(p.get("status"), "status", (*VIDEO_STATUSES, "all"), "active"),
         channel_id=channel,
-        sort=_choice(p.get("sort"), "sort", tuple(VIDEO_SORTS), "added"),
+        sort=_choice(p.get("sort"), "sort", (*VIDEO_SORTS, *GROWTH_SORTS), "added"),
         order=_choice(p.get("order"), "order", ("asc", "desc"), "desc"),
         page=_int(p.get("page"), "page", 1, 1_000_000, 1),
         per_page=per_page,
@@ -187,9 +192,17 @@ def _list_url(query: views.ListQuery, prefix: str = "/"):
     return url
 
 
+def _format(request: Request) -> str:
+    return _choice(request.query_params.get("format"), "format", csv_export.FORMATS, "html")
+
+
 def index(request: Request) -> Response:
     query = list_query(request)
     listing = views.video_list(request.app.state.engine, query)
+    if _format(request) == "csv":
+        return csv_export.csv_response(
+            listing["videos"], csv_export.LIST_COLUMNS, "videos.csv", HEADERS
+        )
     list_url = _list_url(query)
 
     def sort_url(key: str) -> str:
@@ -208,8 +221,12 @@ def index(request: Request) -> Response:
         simulated=listing["simulated"],
         statuses=(*VIDEO_STATUSES, "all"),
         per_page_choices=views.PER_PAGE_CHOICES,
+        sparklines=views.list_sparklines(listing),
         columns=(
             ("title", "Title", ""),
+            ("gained_24h", "Views gained 24 h", "num"),
+            ("views_per_hour", "Views/hour now", "num"),
+            (None, "Last 7 days", ""),
             ("channel", "Channel", ""),
             ("published", "Published (UTC)", ""),
             (None, "Status", ""),
@@ -220,6 +237,7 @@ def index(request: Request) -> Response:
         list_url=list_url,
         sort_url=sort_url,
         current_qs=f"?{urlencode(current)}" if current else "",
+        csv_url=list_url() + ("&" if current else "?") + "format=csv",
     )
 
 
@@ -235,11 +253,28 @@ def _video_request(request: Request, prefix: str) -> tuple[str, int] | Response:
     return video_id, days
 
 
+def _video_csv(request: Request, page: dict) -> Response:
+    table = _choice(request.query_params.get("table"), "table", VIDEO_TABLES, "observations")
+    video_id = page["video"]["video_id"]
+    if table == "launch":
+        return csv_export.csv_response(
+            page["launch_curve"], csv_export.LAUNCH_COLUMNS, f"{video_id}-launch.csv", HEADERS
+        )
+    return csv_export.csv_response(
+        page["observations"],
+        csv_export.OBSERVATION_COLUMNS,
+        f"{video_id}-observations.csv",
+        HEADERS,
+    )
+
+
 def video(request: Request) -> Response:
     parsed = _video_request(request, "/videos/")
     if isinstance(parsed, Response):
         return parsed
     page = views.video_page(request.app.state.engine, *parsed)
+    if _format(request) == "csv":
+        return _video_csv(request, page)
     missing_growth = sum(1 for o in page["observations"] if not o["growth_computed"])
     return _html(
         "video.html",

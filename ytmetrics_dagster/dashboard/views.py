@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 from sqlalchemy import Engine
 
 from ytmetrics_dagster import output
 from ytmetrics_dagster.dashboard import charts
-from ytmetrics_dagster.warehouse import cohorts, queries
+from ytmetrics_dagster.dashboard.sparkline import sparkline
+from ytmetrics_dagster.warehouse import cohorts, growth_list, queries
 from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES, MILESTONE_METHOD, eta_text
 
 SIMULATED_PREFIX = "[SIMULATED]"
@@ -98,20 +100,30 @@ class ListQuery:
         return {k: str(v) for k, v in values.items() if v != default_values[k]}
 
 
-def video_list(engine: Engine, query: ListQuery) -> dict:
-    frame, total = queries.search_videos(
-        engine,
-        search=query.search,
-        status=query.status,
-        channel_id=query.channel_id,
-        sort=query.sort,
-        descending=query.order == "desc",
-        limit=query.per_page,
-        offset=(query.page - 1) * query.per_page,
-    )
+def video_list(engine: Engine, query: ListQuery, now: datetime | None = None) -> dict:
+    now = now or datetime.now(UTC)
+    search = {
+        "search": query.search,
+        "status": query.status,
+        "channel_id": query.channel_id,
+        "sort": query.sort,
+        "descending": query.order == "desc",
+        "limit": query.per_page,
+        "offset": (query.page - 1) * query.per_page,
+    }
+    if query.sort in growth_list.GROWTH_SORTS:
+        frame, total = growth_list.search_by_growth(engine, **search, now=now)
+    else:
+        frame, total = queries.search_videos(engine, **search)
     videos = rows(frame)
+    ids = [v["video_id"] for v in videos]
+    growth = growth_list.growth_of(engine, ids, now)
+    lines = growth_list.sparklines(engine, ids, now)
     for video in videos:
         video["simulated"] = _is_simulated(video, {video.get("latest_source") or ""})
+        video["gained_24h"] = py(growth.at[video["video_id"], "gained_24h"])
+        video["views_per_hour"] = py(growth.at[video["video_id"], "views_per_hour"])
+        video["sparkline"] = [{"at": at, "views": v} for at, v in lines[video["video_id"]]]
     return {
         "query": {
             "q": query.search,
@@ -122,12 +134,22 @@ def video_list(engine: Engine, query: ListQuery) -> dict:
             "page": query.page,
             "per_page": query.per_page,
         },
+        "summary": growth_list.summary(engine, now),
+        "growth_definition": GROWTH_DEFINITION,
         "total": total,
         "pages": max(1, math.ceil(total / query.per_page)),
         "videos": videos,
         "simulated": any(v["simulated"] for v in videos),
         "channels": rows(queries.video_channels(engine)),
     }
+
+
+GROWTH_DEFINITION = (
+    f"gained_24h: views at the latest observation minus views at the last observation at or "
+    f"before {growth_list.WINDOW_HOURS} h ago (the first one after it when there is none); "
+    "views_per_hour: between the two newest observations, over the real time between them; "
+    f"sparkline: observed views over the last {growth_list.SPARK_DAYS} days"
+)
 
 
 def _launch_curve(engine: Engine, video: dict) -> tuple[list[dict], dict]:
@@ -218,6 +240,15 @@ def jsonable(value):
     if isinstance(value, datetime):
         return output.timestamp(value)
     return value
+
+
+def list_sparklines(listing: dict) -> dict[str, Markup]:
+    return {
+        v["video_id"]: sparkline(
+            [(p["at"], p["views"]) for p in v["sparkline"]], growth_list.SPARK_DAYS, GAP_MINUTES
+        )
+        for v in listing["videos"]
+    }
 
 
 def video_charts(page: dict) -> dict:
