@@ -181,7 +181,7 @@ def summary(engine: Engine, now: datetime | None = None, budget: Budget | None =
                       (SELECT count(*) FROM ytmetrics.videos WHERE status = 'active') AS active,
                       (SELECT count(*) FROM ytmetrics.videos) AS tracked,
                       (SELECT coalesce(sum(videos_written), 0) FROM ytmetrics.snapshot_batches
-                       WHERE snapshot_hour > :start AND snapshot_hour <= :now) AS observations,
+                       WHERE observed_at > :start AND observed_at <= :now) AS observations,
                       (SELECT count(*) FROM ytmetrics.missed_hours
                        WHERE snapshot_hour > :start) AS missed_24h,
                       (SELECT count(*) FROM ytmetrics.missed_hours) AS missed_total,
