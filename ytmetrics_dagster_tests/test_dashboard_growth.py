@@ -211,3 +211,66 @@ def test_the_video_page_compares_with_one_cohort_of_the_channel(client, data):
             assert row["channel_median_views"] is None
     html = client.get(f"/videos/{vid}").text
     assert f"channel median over the same {len(members)} videos" in html
+
+
+def _points(html: str, chart_id: str, series: str) -> list[tuple[float, float]]:
+    svg = re.search(rf'<svg[^>]*id="{chart_id}".*?</svg>', html, re.S).group(0)
+    group = re.search(rf'<g class="series {series}".*?</g>', svg, re.S).group(0)
+    return [
+        (float(x), float(y)) for x, y in re.findall(r'data-x="([^"]+)" data-y="([^"]+)"', group)
+    ]
+
+
+def test_compare_overlays_videos_by_age_and_by_time(client, data):
+    chosen = [data.uploads[-1], data.uploads[-3], data.other]
+    query = "videos=" + ",".join(chosen) + "&age_days=2&days=3"
+    api = client.get(f"/api/compare?{query}").json()
+    assert [v["video_id"] for v in api["videos"]] == chosen
+    stored = snapshots(data.engine)
+    html = client.get(f"/compare?{query}").text
+    assert "<script" not in html
+    for i, video in enumerate(api["videos"]):
+        assert video["series_class"] == f"s{i}"
+        published = datetime.fromisoformat(video["published_at"].replace("Z", "+00:00"))
+        mine = stored[stored.video_id == video["video_id"]]
+        ages = (mine.observed_at - published).dt.total_seconds() / 3600
+        in_age = mine[(ages <= 48 + 1) & (ages >= -1)]
+        assert [p["views"] for p in video["by_age"]] == list(in_age.view_count)
+        # the chart draws the JSON's numbers: x = age in hours, y = views
+        drawn = _points(html, "chart-compare-age", f"s{i}")
+        assert [y for _, y in drawn] == [float(p["views"]) for p in video["by_age"]]
+        ages = [p["age_hours"] for p in video["by_age"]]
+        assert [x for x, _ in drawn] == pytest.approx(ages, abs=1e-3)  # data-x: 6 digits
+        rates = [p["views_per_hour"] for p in video["by_age"] if p["views_per_hour"] is not None]
+        assert [y for _, y in _points(html, "chart-compare-rate", f"s{i}")] == pytest.approx(rates)
+        assert len(_points(html, "chart-compare-time", f"s{i}")) == len(video["by_time"]) > 0
+    # the old video is past 2 days of age: nothing by age, all of the last 3 days by time
+    assert api["videos"][2]["by_age"] == []
+    csv_rows = list(csv.DictReader(io.StringIO(client.get(f"/compare?{query}&format=csv").text)))
+    assert len(csv_rows) == sum(len(v["by_age"]) for v in api["videos"])
+
+
+def test_compare_is_chosen_by_search_and_reached_from_a_video_page(client, data):
+    vid = data.uploads[-1]
+    page = client.get(f"/videos/{vid}").text
+    link = re.search(r'id="compare-link" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    found = client.get(link)
+    assert found.status_code == 200
+    api = client.get("/api" + link).json()
+    assert [v["video_id"] for v in api["videos"]] == [vid]
+    # the search offers the channel's other videos, each with an "add" link
+    offered = {r["video_id"] for r in api["search_results"]}
+    assert offered == set(data.uploads[:-1])
+    add = re.search(r'<a class="add" href="([^"]+)"', found.text).group(1).replace("&amp;", "&")
+    added = client.get("/api" + add).json()
+    assert len(added["videos"]) == 2 and added["videos"][0]["video_id"] == vid
+
+
+def test_compare_refuses_bad_input(client, data):
+    nine = ",".join(list(dict.fromkeys([*data.uploads, data.other, *normal_ids(4)]))[:9])
+    assert len(set(nine.split(","))) == 9
+    assert client.get(f"/compare?videos={nine}").status_code == 400
+    assert client.get("/compare?videos=https://vimeo.com/123").status_code == 400
+    assert client.get("/api/compare?videos=AAAAAAAAAAA").status_code == 404
+    empty = client.get("/compare")
+    assert empty.status_code == 200 and 'id="no-videos"' in empty.text

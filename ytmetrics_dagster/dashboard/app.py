@@ -4,6 +4,7 @@
     /videos/{video}         one video: views, views/hour, launch curve, milestone (charts)
     /api/videos             the list as JSON (same parameters)
     /api/videos/{video}     the video page's data as JSON (what its charts draw)
+    /compare                up to 8 videos overlaid by age and by calendar time (+ /api/compare)
 
 Every page's tables also come as CSV: ``?format=csv`` (the video page: ``&table=observations``
 or ``launch``).
@@ -28,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ytmetrics_dagster.dashboard import csv_export, views
+from ytmetrics_dagster.dashboard import compare, csv_export, views
 from ytmetrics_dagster.dashboard.charts import utc_label
 from ytmetrics_dagster.warehouse.growth_list import GROWTH_SORTS
 from ytmetrics_dagster.warehouse.queries import MAX_DAYS, VIDEO_SORTS, InvalidQueryError
@@ -293,6 +294,59 @@ def api_video(request: Request) -> Response:
     return _json(views.video_page(request.app.state.engine, *parsed))
 
 
+COMPARE_PARAMS = ("videos", "q", "age_days", "days", "format", "table")
+COMPARE_TABLES = ("by_age", "by_time")
+
+
+def compare_query(request: Request) -> compare.CompareQuery:
+    p = _params(request, COMPARE_PARAMS)
+    ids: list[str] = []
+    for raw in (p.get("videos") or "").split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            vid = raw if is_video_id(raw) else parse_video_id(raw)
+        except InvalidVideoInput as err:
+            raise bad_request(shown(str(err))) from None
+        if vid not in ids:
+            ids.append(vid)
+    if len(ids) > compare.MAX_VIDEOS:
+        raise bad_request(f"at most {compare.MAX_VIDEOS} videos can be compared, got {len(ids)}")
+    return compare.CompareQuery(
+        video_ids=tuple(ids),
+        search=_search(p.get("q")),
+        age_days=_int(
+            p.get("age_days"), "age_days", 1, compare.MAX_AGE_DAYS, compare.AGE_DAYS_DEFAULT
+        ),
+        days=_int(p.get("days"), "days", 1, MAX_DAYS, compare.CALENDAR_DAYS_DEFAULT),
+    )
+
+
+def compare_view(request: Request) -> Response:
+    query = compare_query(request)
+    page = compare.compare_page(request.app.state.engine, query)
+    if _format(request) == "csv":
+        table = _choice(request.query_params.get("table"), "table", COMPARE_TABLES, "by_age")
+        return csv_export.csv_response(
+            compare.csv_rows(page, table),
+            compare.COMPARE_CSV_COLUMNS,
+            f"compare-{table}.csv",
+            HEADERS,
+        )
+    return _html(
+        "compare.html",
+        page=page,
+        query=query,
+        charts=compare.compare_charts(page),
+        simulated=page["simulated"],
+    )
+
+
+def api_compare(request: Request) -> Response:
+    return _json(compare.compare_page(request.app.state.engine, compare_query(request)))
+
+
 # --- errors --------------------------------------------------------------------------------
 
 _REASONS = {
@@ -360,6 +414,8 @@ def create_app(engine: Engine) -> Starlette:
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/videos/{ref:path}", video, methods=["GET"]),
+            Route("/compare", compare_view, methods=["GET"]),
+            Route("/api/compare", api_compare, methods=["GET"]),
             Route("/api/videos", api_list, methods=["GET"]),
             Route("/api/videos/{ref:path}", api_video, methods=["GET"]),
         ],

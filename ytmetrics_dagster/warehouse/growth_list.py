@@ -206,3 +206,76 @@ def summary(engine: Engine, now: datetime | None = None, budget: Budget | None =
         "quota_used_today": units_used(engine, day),
         "quota_budget": budget.daily_units,
     }
+
+
+# Observations farther apart than this are not joined by a line on a chart.
+GAP_MINUTES = 90
+
+_SERIES = """
+SELECT v.video_id, o.observed_at, s.view_count AS views,
+       extract(epoch FROM o.observed_at - v.published_at) / 3600.0 AS age_hours,
+       g.views_per_hour, g.hours_elapsed
+FROM ytmetrics.videos v
+JOIN ytmetrics.metric_snapshots s USING (video_key)
+CROSS JOIN LATERAL (
+    SELECT s.snapshot_hour + make_interval(secs => s.observed_seconds) AS observed_at
+) o
+LEFT JOIN ytmetrics.video_growth_hourly g
+       ON g.video_key = s.video_key AND g.snapshot_hour = s.snapshot_hour
+WHERE v.video_id = ANY(CAST(:ids AS text[]))
+"""
+_BY_AGE = (
+    _SERIES
+    + """
+  AND v.published_at IS NOT NULL
+  AND s.snapshot_hour >= v.published_at - interval '1 hour'
+  AND s.snapshot_hour <= v.published_at + make_interval(hours => :max_hours)
+ORDER BY v.video_id, s.snapshot_hour
+"""
+)
+_BETWEEN = (
+    _SERIES
+    + """
+  AND s.snapshot_hour >= :start - interval '1 hour' AND s.snapshot_hour <= :end
+  AND s.snapshot_hour + make_interval(secs => s.observed_seconds) >= :start
+ORDER BY v.video_id, s.snapshot_hour
+"""
+)
+
+
+def _grouped(result) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in result.mappings():
+        out.setdefault(r["video_id"], []).append(
+            {
+                "observed_at": r["observed_at"],
+                "age_hours": float(r["age_hours"]) if r["age_hours"] is not None else None,
+                "views": int(r["views"]),
+                "views_per_hour": float(r["views_per_hour"])
+                if r["views_per_hour"] is not None
+                else None,
+                "hours_elapsed": float(r["hours_elapsed"])
+                if r["hours_elapsed"] is not None
+                else None,
+            }
+        )
+    return out
+
+
+def series_by_age(engine: Engine, video_ids: list[str], max_hours: int) -> dict[str, list[dict]]:
+    """Each video's observations from publishing to ``max_hours`` of age (with views/hour from
+    the hourly growth table)."""
+    with engine.connect() as conn:
+        return _grouped(
+            conn.execute(text(_BY_AGE), {"ids": list(video_ids), "max_hours": max_hours})
+        )
+
+
+def series_between(
+    engine: Engine, video_ids: list[str], start: datetime, end: datetime
+) -> dict[str, list[dict]]:
+    """Each video's observations between ``start`` and ``end`` (calendar time)."""
+    with engine.connect() as conn:
+        return _grouped(
+            conn.execute(text(_BETWEEN), {"ids": list(video_ids), "start": start, "end": end})
+        )
