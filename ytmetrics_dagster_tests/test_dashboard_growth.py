@@ -18,21 +18,30 @@ from starlette.testclient import TestClient
 
 from ytmetrics_dagster.dashboard.app import create_app
 from ytmetrics_dagster.defs.assets.analysis import video_launch_curves, video_milestone_projections
+from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
 from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.warehouse.channels import upsert_channel
 from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.quota import quota_day, units_used
 from ytmetrics_dagster.warehouse.videos import queue_registrations
+from ytmetrics_dagster.youtube.models import ChannelInfo
 from ytmetrics_dagster.youtube.simulator.catalog import (
     WORLD_START,
+    channel_id,
     upload_id,
     upload_interval_hours,
 )
 
 from .conftest import TABLES
-from .helpers import hour_range, normal_ids
+from .helpers import CATALOG, hour_range, normal_ids
+
+
+def channel_of(video_id: str) -> str:
+    return CATALOG.profile(video_id).channel_id
+
 
 HOURS = 72
 
@@ -73,6 +82,18 @@ def data(database_url, simulator_server) -> Data:
     ).success
     assert dg.materialize(
         [video_launch_curves, video_milestone_projections], resources=resources
+    ).success
+    # channel 0 is tracked: its statistics are observed every hour too
+    upsert_channel(
+        engine,
+        ChannelInfo(
+            channel_id(0), "Simulated Channel 00", "@simchannel00", "UU" + channel_id(0)[2:]
+        ),
+        source="simulator",
+        now=now,
+    )
+    assert dg.materialize(
+        [channel_statistics], resources=resources, tags=hour_range(first, end)
     ).success
     return Data(engine, uploads, other, datetime.now(UTC))
 
@@ -274,3 +295,45 @@ def test_compare_refuses_bad_input(client, data):
     assert client.get("/api/compare?videos=AAAAAAAAAAA").status_code == 404
     empty = client.get("/compare")
     assert empty.status_code == 200 and 'id="no-videos"' in empty.text
+
+
+def test_the_channel_page_shows_its_history_and_its_videos_launches(client, data):
+    cid = channel_id(0)
+    video_page = client.get(f"/videos/{data.uploads[-1]}").text
+    assert f'id="channel-link" href="/channels/{cid}"' in video_page
+    api = client.get(f"/api/channels/{cid}?days=7").json()
+    with data.engine.connect() as conn:
+        stored = pd.read_sql_query(
+            text(
+                "SELECT * FROM ytmetrics.channel_statistics_growth WHERE channel_id = :c "
+                "ORDER BY snapshot_hour"
+            ),
+            conn,
+            params={"c": cid},
+        )
+    assert len(api["history"]) == len(stored) == HOURS
+    assert [h["view_count"] for h in api["history"]] == list(stored.view_count)
+    assert [h["subscriber_count"] for h in api["history"]] == list(stored.subscriber_count)
+    assert api["history"][1]["views_gained"] == int(stored.views_gained.iloc[1])
+    assert api["latest"]["view_count"] == int(stored.view_count.iloc[-1])
+    # its videos' launches: the recent ones by age, and the cohort median of the launch curves
+    assert {v["video_id"] for v in api["launches"]} == set(data.uploads)
+    assert api["cohort"]["drawn"] and api["cohort"]["videos"] >= 3
+    html = client.get(f"/channels/{cid}?days=7").text
+    assert "<script" not in html
+    for chart_id in ("chart-channel-subscribers", "chart-channel-views", "chart-channel-launches"):
+        assert f'id="{chart_id}"' in html
+    views_svg = re.search(r'<svg[^>]*id="chart-channel-views".*?</svg>', html, re.S).group(0)
+    assert [int(y) for y in re.findall(r'data-y="(\d+)"', views_svg)] == list(stored.view_count)
+    assert 'id="median-row"' in html
+    history_csv = list(
+        csv.DictReader(io.StringIO(client.get(f"/channels/{cid}?days=7&format=csv").text))
+    )
+    assert [int(r["view_count"]) for r in history_csv] == list(stored.view_count)
+    videos_csv = client.get(f"/channels/{cid}?format=csv&table=videos").text
+    assert len(list(csv.DictReader(io.StringIO(videos_csv)))) == len(data.uploads)
+    # a channel known only through a tracked video: a page, without statistics
+    other = client.get(f"/channels/{channel_of(data.other)}")
+    assert other.status_code == 200 and "not tracked as a channel" in other.text
+    assert client.get("/channels/UC" + "x" * 22).status_code == 404
+    assert client.get("/channels/nope").status_code == 400

@@ -5,6 +5,7 @@
     /api/videos             the list as JSON (same parameters)
     /api/videos/{video}     the video page's data as JSON (what its charts draw)
     /compare                up to 8 videos overlaid by age and by calendar time (+ /api/compare)
+    /channels/{channel}     a channel's hourly statistics and its videos' launches (+ /api/...)
 
 Every page's tables also come as CSV: ``?format=csv`` (the video page: ``&table=observations``
 or ``launch``).
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ytmetrics_dagster.dashboard import compare, csv_export, views
+from ytmetrics_dagster.dashboard import channel_page, compare, csv_export, views
 from ytmetrics_dagster.dashboard.charts import utc_label
 from ytmetrics_dagster.warehouse.growth_list import GROWTH_SORTS
 from ytmetrics_dagster.warehouse.queries import MAX_DAYS, VIDEO_SORTS, InvalidQueryError
@@ -347,6 +348,54 @@ def api_compare(request: Request) -> Response:
     return _json(compare.compare_page(request.app.state.engine, compare_query(request)))
 
 
+CHANNEL_PARAMS = ("days", "format", "table")
+CHANNEL_TABLES = ("history", "videos", "launch")
+
+
+def _channel_request(request: Request) -> tuple[str, int]:
+    channel_id = request.path_params["channel_id"]
+    if not CHANNEL_ID_RE.match(channel_id):
+        raise bad_request(
+            f"channel must be a channel id (UC + 22 characters), got {shown(channel_id)!r}"
+        )
+    days = _int(_params(request, CHANNEL_PARAMS).get("days"), "days", 1, MAX_DAYS, DEFAULT_DAYS)
+    return channel_id, days
+
+
+def channel_view(request: Request) -> Response:
+    page = channel_page.channel_page(request.app.state.engine, *_channel_request(request))
+    if _format(request) == "csv":
+        table = _choice(request.query_params.get("table"), "table", CHANNEL_TABLES, "history")
+        cid = page["channel"]["channel_id"]
+        if table == "history":
+            rows, columns = page["history"], channel_page.HISTORY_COLUMNS
+        elif table == "videos":
+            rows, columns = page["videos"], channel_page.VIDEO_COLUMNS
+        else:
+            rows = page["launch_curves"]
+            columns = ("video_id", "title", *page["launch_ages"])
+        return csv_export.csv_response(rows, columns, f"{cid}-{table}.csv", HEADERS)
+    return _html(
+        "channel.html",
+        page=page,
+        charts=channel_page.channel_charts(page),
+        simulated=page["simulated"],
+    )
+
+
+def api_channel(request: Request) -> Response:
+    return _json(channel_page.channel_page(request.app.state.engine, *_channel_request(request)))
+
+
+def _unknown_channel(request: Request, exc: channel_page.UnknownChannelError) -> Response:
+    return _error(
+        request,
+        404,
+        f"channel {exc.channel_id!r} is neither tracked nor the channel of a tracked video; "
+        f"track it with `ytmetrics track-channel {exc.channel_id}`",
+    )
+
+
 # --- errors --------------------------------------------------------------------------------
 
 _REASONS = {
@@ -415,6 +464,8 @@ def create_app(engine: Engine) -> Starlette:
             Route("/", index, methods=["GET"]),
             Route("/videos/{ref:path}", video, methods=["GET"]),
             Route("/compare", compare_view, methods=["GET"]),
+            Route("/channels/{channel_id}", channel_view, methods=["GET"]),
+            Route("/api/channels/{channel_id}", api_channel, methods=["GET"]),
             Route("/api/compare", api_compare, methods=["GET"]),
             Route("/api/videos", api_list, methods=["GET"]),
             Route("/api/videos/{ref:path}", api_video, methods=["GET"]),
@@ -422,6 +473,7 @@ def create_app(engine: Engine) -> Starlette:
         exception_handlers={
             HTTPException: _http_error,
             UnknownVideoError: _unknown_video,
+            channel_page.UnknownChannelError: _unknown_channel,
             InvalidQueryError: _invalid_query,
             DBAPIError: _database_error,
             500: _server_error,
