@@ -337,3 +337,22 @@ def test_the_channel_page_shows_its_history_and_its_videos_launches(client, data
     assert other.status_code == 200 and "not tracked as a channel" in other.text
     assert client.get("/channels/UC" + "x" * 22).status_code == 404
     assert client.get("/channels/nope").status_code == 400
+
+
+def test_a_never_observed_video_sorts_last_by_growth(client, data):
+    with data.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ytmetrics.videos (video_id, title, status, source)"
+                " VALUES ('neverSeen01', 'not observed yet', 'active', 'simulator')"
+            )
+        )
+    try:
+        for order in ("desc", "asc"):
+            page = client.get(f"/?sort=gained_24h&order={order}&per_page=100")
+            assert page.status_code == 200
+            ids = re.findall(r'<tr data-video-id="([^"]+)"', page.text)
+            assert ids[-1] == "neverSeen01" and len(ids) == 8
+    finally:
+        with data.engine.begin() as conn:
+            conn.execute(text("DELETE FROM ytmetrics.videos WHERE video_id = 'neverSeen01'"))

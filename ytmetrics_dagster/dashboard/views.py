@@ -33,7 +33,8 @@ DAYS_CHOICES = (1, 3, 7, 14, 30, 90, 365)
 
 def py(value):
     """A pandas/numpy/Decimal scalar as a plain Python value (NaN, NA, NaT -> None)."""
-    if value is None:
+    # NaT first: it is an instance of datetime
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.to_pydatetime()
