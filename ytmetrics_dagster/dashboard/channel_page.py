@@ -115,7 +115,9 @@ def _stat_chart(history: list[dict], key: str, chart_id: str, title: str, gap: i
         y_title=key.replace("_count", "s"),
         series=[Series("views", points)],
         x_ticks=charts.time_ticks,
-        y_from_zero=False,
+        # a count that did not move (subscribers are rounded to 3 figures) is drawn from zero,
+        # not zoomed to a band of ±1 around it
+        y_from_zero=len({p.y for p in points}) <= 1,
     )
 
 
