@@ -23,6 +23,7 @@ from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.warehouse import analysis
 from ytmetrics_dagster.warehouse.channels import upsert_channel
 from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.quota import quota_day, units_used
@@ -356,3 +357,16 @@ def test_a_never_observed_video_sorts_last_by_growth(client, data):
     finally:
         with data.engine.begin() as conn:
             conn.execute(text("DELETE FROM ytmetrics.videos WHERE video_id = 'neverSeen01'"))
+
+
+def test_an_eta_beyond_the_horizon_reads_beyond_1_year(client, data, monkeypatch):
+    vid = data.uploads[-1]
+    dated = client.get(f"/api/videos/{vid}").json()["milestone"]
+    assert dated["eta_at"] is not None and dated["eta_beyond_horizon"] is False
+    # the same projection past a horizon shorter than its ETA
+    monkeypatch.setattr(analysis, "ETA_HORIZON_HOURS", int(dated["eta_hours"]) - 1)
+    far = client.get(f"/api/videos/{vid}").json()["milestone"]
+    assert far["eta_at"] is None and far["eta_beyond_horizon"] is True
+    html = client.get(f"/videos/{vid}").text
+    eta = re.search(r'<strong data-field="eta_at">([^<]+)</strong>', html).group(1)
+    assert eta == "beyond 1 year"
