@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from ytmetrics_dagster.dashboard import charts
 from ytmetrics_dagster.dashboard.charts import Point, Series, epoch, utc_label
 from ytmetrics_dagster.dashboard.compare import _age_hour_ticks, _series
+from ytmetrics_dagster.dashboard.views import py, rows
 from ytmetrics_dagster.warehouse import channel_stats, cohorts, growth_list, queries
 from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES
 
@@ -26,8 +27,6 @@ class UnknownChannelError(LookupError):
 
 
 def channel_page(engine: Engine, channel_id: str, days: int, now: datetime | None = None) -> dict:
-    from ytmetrics_dagster.dashboard.views import py, rows
-
     now = now or datetime.now(UTC)
     record = channel_stats.channel_record(engine, channel_id)
     if record is None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from sqlalchemy import Engine
 
 from ytmetrics_dagster.dashboard import charts
 from ytmetrics_dagster.dashboard.charts import Point, Series, epoch, utc_label
+from ytmetrics_dagster.dashboard.views import _is_simulated, py, rows
 from ytmetrics_dagster.warehouse import growth_list, queries
 
 MAX_VIDEOS = 8
@@ -30,8 +32,6 @@ class CompareQuery:
     days: int = CALENDAR_DAYS_DEFAULT
 
     def url(self, video_ids=None, prefix: str = "/compare", **extra) -> str:
-        from urllib.parse import urlencode
-
         ids = self.video_ids if video_ids is None else video_ids
         params = {"videos": ",".join(ids)} if ids else {}
         if self.age_days != AGE_DAYS_DEFAULT:
@@ -44,8 +44,6 @@ class CompareQuery:
 
 def compare_page(engine: Engine, query: CompareQuery, now: datetime | None = None) -> dict:
     """Raises UnknownVideoError for an untracked video."""
-    from ytmetrics_dagster.dashboard.views import _is_simulated, py, rows
-
     now = now or datetime.now(UTC)
     videos = []
     for vid in query.video_ids:
