@@ -25,6 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("YTMETRICS_SOURCE", "simulator")
+# the partitions start before the history built below (no warehouse is read at import)
+os.environ.setdefault(
+    "YTMETRICS_PARTITIONS_START",
+    (datetime.now(UTC) - timedelta(days=5)).strftime("%Y-%m-%d"),
+)
 
 import dagster as dg
 import uvicorn
