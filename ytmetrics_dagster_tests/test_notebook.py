@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from ytmetrics_dagster.defs.assets.analysis import video_launch_curves
@@ -89,61 +90,46 @@ def _run_notebook(database_url, monkeypatch) -> tuple[str, int]:
     return outputs, images
 
 
-def test_notebook_on_a_fresh_start(engine, database_url, monkeypatch):
-    outputs, images = _run_notebook(database_url, monkeypatch)
-    assert "0 tracked videos" in outputs
-    assert "no observations yet" in outputs
-    assert "no launch curves yet" in outputs
-    assert images == 0
+# Each state a user can reach: (data it needs) -> (what the notebook must print, plots drawn).
 
 
-def test_notebook_with_one_observation_per_video(engine, resources, database_url, monkeypatch):
+def _fresh(engine, resources, now):
+    return ["0 tracked videos", "no observations yet", "no launch curves yet"], 0
+
+
+def _one_observation(engine, resources, now):
     # right after `make run`: every video observed once, in the current hour
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    ids = _recent_uploads(0, 3, now, before_hours=30)
-    _register(engine, resources, ids)
+    _register(engine, resources, _recent_uploads(0, 3, now, before_hours=30))
     _observe(resources, now, now)
-    outputs, images = _run_notebook(database_url, monkeypatch)
-    assert "3 tracked videos" in outputs
-    assert "1 observed hours, 0 with a views/hour" in outputs
-    assert images == 1  # the hourly plot (its views/hour panel says why it is empty)
+    # the hourly plot (its views/hour panel says why it is empty)
+    return ["3 tracked videos", "1 observed hours, 0 with a views/hour"], 1
 
 
-def test_notebook_with_a_channel_of_once_observed_videos(
-    engine, resources, database_url, monkeypatch
-):
-    # `track-channel --existing all`, then one hour: many videos, one observation each, and
-    # launch-curve values at 30 d for none of them with two observations around it
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    ids = _recent_uploads(1, 40, now, before_hours=2)
-    _register(engine, resources, ids)
+def _once_observed_channel(engine, resources, now):
+    # `track-channel --existing all`, then one hour: many videos, one observation each
+    _register(engine, resources, _recent_uploads(1, 40, now, before_hours=2))
     _observe(resources, now - timedelta(hours=1), now - timedelta(hours=1))
-    outputs, _ = _run_notebook(database_url, monkeypatch)
-    assert "40 tracked videos" in outputs
-    assert "1 observed hours, 0 with a views/hour" in outputs
+    return ["40 tracked videos", "1 observed hours, 0 with a views/hour"], None
 
 
-def test_notebook_with_daily_videos_only(engine, resources, database_url, monkeypatch):
+def _daily_only(engine, resources, now):
     # videos a month old, observed once a day at 12:00 UTC for three days
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    ids = _recent_uploads(2, 4, now, before_hours=24 * 30)
-    _register(engine, resources, ids)
+    _register(engine, resources, _recent_uploads(2, 4, now, before_hours=24 * 30))
     daily = {
         "ops": {"video_metric_snapshots": {"config": {"cadence": "*:24h", "daily_hour_utc": 12}}}
     }
     _observe(resources, now - timedelta(hours=72), now - timedelta(hours=1), run_config=daily)
-    outputs, images = _run_notebook(database_url, monkeypatch)
-    assert "4 tracked videos" in outputs
-    # first observed in the range's first hour (never observed: due at once), then at 12:00
-    assert "4 observed hours, 3 with a views/hour" in outputs
-    assert images == 2
-    # daily observations bracket the 30 d age of two of them: no median from two videos
-    assert "launch curves of 2 videos" in outputs
-    assert "no channel median" in outputs
+    return [
+        "4 tracked videos",
+        # first observed in the range's first hour (never observed: due at once), then at 12:00
+        "4 observed hours, 3 with a views/hour",
+        # daily observations bracket the 30 d age of two of them: no median from two videos
+        "launch curves of 2 videos",
+        "no channel median",
+    ], 2
 
 
-def test_notebook_with_hourly_launches(engine, resources, database_url, monkeypatch):
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+def _hourly_launches(engine, resources, now):
     # three recent uploads of simulated channel 0, observed through their first hours
     ids = _recent_uploads(0, 3, now)
     # an older video of another channel, observed more often than any of them: the notebook
@@ -151,25 +137,42 @@ def test_notebook_with_hourly_launches(engine, resources, database_url, monkeypa
     (loner,) = normal_ids(1)
     _register(engine, resources, [*ids, loner])
     _observe(resources, now - timedelta(hours=40), now - timedelta(hours=1))
-    outputs, images = _run_notebook(database_url, monkeypatch)
-    assert "4 tracked videos" in outputs
     channel_0 = queries.get_video(engine, ids[0])["channel_id"]
-    assert f"channel: {channel_0}" in outputs
-    assert any(f"video: {v}" in outputs for v in ids)
-    assert f"launch curves of 3 videos of {channel_0}" in outputs
-    # one cohort for every age drawn, its size stated
-    assert "channel median over the same 3 videos at every age (1h–" in outputs
-    assert "next milestone" in outputs
-    assert images == 2  # the hourly plot and the launch curves
+    return [
+        "4 tracked videos",
+        f"channel: {channel_0}",
+        f"launch curves of 3 videos of {channel_0}",
+        # one cohort for every age drawn, its size stated
+        "channel median over the same 3 videos at every age (1h–",
+        "next milestone",
+    ], 2  # the hourly plot and the launch curves
 
 
-def test_notebook_draws_no_median_of_fewer_than_three(engine, resources, database_url, monkeypatch):
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    ids = _recent_uploads(0, 2, now)
-    _register(engine, resources, ids)
+def _two_launches(engine, resources, now):
+    _register(engine, resources, _recent_uploads(0, 2, now))
     _observe(resources, now - timedelta(hours=30), now - timedelta(hours=1))
-    outputs, _ = _run_notebook(database_url, monkeypatch)
-    assert "launch curves of 2 videos" in outputs
-    assert "no channel median: 2 of the channel's videos have every age 1h, fewer than 3" in (
-        outputs
-    )
+    return [
+        "launch curves of 2 videos",
+        "no channel median: 2 of the channel's videos have every age 1h, fewer than 3",
+    ], 2
+
+
+STATES = {
+    "fresh": _fresh,
+    "one_observation": _one_observation,
+    "once_observed_channel": _once_observed_channel,
+    "daily_only": _daily_only,
+    "hourly_launches": _hourly_launches,
+    "two_launches": _two_launches,
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_notebook_runs_in_every_state(state, engine, resources, database_url, monkeypatch):
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    expected, images = STATES[state](engine, resources, now)
+    outputs, drawn = _run_notebook(database_url, monkeypatch)
+    for text in expected:
+        assert text in outputs, (text, outputs)
+    if images is not None:
+        assert drawn == images
