@@ -270,6 +270,8 @@ def test_compare_overlays_videos_by_age_and_by_time(client, data):
     assert api["videos"][2]["by_age"] == []
     csv_rows = list(csv.DictReader(io.StringIO(client.get(f"/compare?{query}&format=csv").text)))
     assert len(csv_rows) == sum(len(v["by_age"]) for v in api["videos"])
+    chosen_csv = client.get(f"/compare?{query}&format=csv&table=videos").text
+    assert [r["video_id"] for r in csv.DictReader(io.StringIO(chosen_csv))] == chosen
 
 
 def test_compare_is_chosen_by_search_and_reached_from_a_video_page(client, data):

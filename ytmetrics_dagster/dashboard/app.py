@@ -296,7 +296,7 @@ def api_video(request: Request) -> Response:
 
 
 COMPARE_PARAMS = ("videos", "q", "age_days", "days", "format", "table")
-COMPARE_TABLES = ("by_age", "by_time")
+COMPARE_TABLES = ("by_age", "by_time", "videos")
 
 
 def compare_query(request: Request) -> compare.CompareQuery:
@@ -329,12 +329,11 @@ def compare_view(request: Request) -> Response:
     page = compare.compare_page(request.app.state.engine, query)
     if _format(request) == "csv":
         table = _choice(request.query_params.get("table"), "table", COMPARE_TABLES, "by_age")
-        return csv_export.csv_response(
-            compare.csv_rows(page, table),
-            compare.COMPARE_CSV_COLUMNS,
-            f"compare-{table}.csv",
-            HEADERS,
-        )
+        if table == "videos":
+            rows, columns = page["videos"], compare.VIDEO_CSV_COLUMNS
+        else:
+            rows, columns = compare.csv_rows(page, table), compare.COMPARE_CSV_COLUMNS
+        return csv_export.csv_response(rows, columns, f"compare-{table}.csv", HEADERS)
     return _html(
         "compare.html",
         page=page,

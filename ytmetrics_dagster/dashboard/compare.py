@@ -196,5 +196,17 @@ COMPARE_CSV_COLUMNS = (
 )
 
 
+VIDEO_CSV_COLUMNS = (
+    "video_id",
+    "title",
+    "channel_id",
+    "channel_title",
+    "published_at",
+    "status",
+    "gained_24h",
+    "views_per_hour",
+)
+
+
 def csv_rows(page: dict, table: str) -> list[dict]:
     return [{"video_id": v["video_id"], **p} for v in page["videos"] for p in v[table]]
