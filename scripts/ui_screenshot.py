@@ -84,6 +84,10 @@ def main() -> int:
         default="/locations/ytmetrics_dagster/asset-groups/metrics",
         help="UI page to capture",
     )
+    parser.add_argument("--port", type=int, default=0, help="UI port (default: a free one)")
+    parser.add_argument(
+        "--dashboard-port", type=int, default=0, help="dashboard port (default: a free one)"
+    )
     args = parser.parse_args()
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -91,14 +95,14 @@ def main() -> int:
         print("chromium not found: apt-get install chromium", file=sys.stderr)
         return 2
     home = Path(tempfile.mkdtemp(prefix="ytm-ui-"))
-    port = free_port()
+    port = args.port or free_port()
     env = {
         **os.environ,
         "YTMETRICS_HOME": str(home),
         "DAGSTER_HOME": str(home / "dagster_home"),
         # the demo: the bundled simulator, a dashboard port of its own
         "YTMETRICS_SOURCE": "simulator",
-        "YTMETRICS_DASHBOARD_PORT": str(free_port()),
+        "YTMETRICS_DASHBOARD_PORT": str(args.dashboard_port or free_port()),
     }
     env.pop("YTMETRICS_DATABASE_URL", None)
     env.pop("YTMETRICS_PARTITIONS_START", None)

@@ -8,6 +8,7 @@ verdict before the timeout, 1 a request failed (YouTube could not be asked: the 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -676,6 +677,19 @@ def _undecodable(argv: list[str]) -> str | None:
     return None
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a C tool killed by the signal reports
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`ytmetrics videos | head`): stop quietly, as `cat` would. What
+    is still buffered goes to /dev/null, so the interpreter's own flush at exit cannot raise
+    a second BrokenPipeError."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     problem = _undecodable(argv)
@@ -687,7 +701,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse: -h, or invalid input (already reported)
         return exit_.code if isinstance(exit_.code, int) else EXIT_INVALID
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe surfaces here, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

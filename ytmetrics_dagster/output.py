@@ -90,6 +90,8 @@ MILESTONE = {
     "eta_hours": FLOAT,
     "eta_at": TIME,
     "method": STR,
+    "eta_horizon_hours": INT,
+    "eta_beyond_horizon": BOOL,
 }
 LATEST = {
     "observed_at": TIME,

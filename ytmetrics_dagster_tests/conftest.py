@@ -37,6 +37,7 @@ TABLES = (
     "snapshot_batches",
     "video_observation_state",
     "channels",
+    "channel_statistics",
     "channel_growth_daily",
     "video_launch_curves",
     "channel_launch_curves",

@@ -13,6 +13,7 @@ from ytmetrics_dagster.defs.assets.analysis import (
     video_launch_curves,
     video_milestone_projections,
 )
+from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
 from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
@@ -158,6 +159,7 @@ def test_every_asset_reports_the_schema_its_table_has(engine, resources, databas
     run([channel_growth_daily], **day)
     run([video_launch_curves])
     run([video_milestone_projections])
+    run([channel_statistics], partition_key=f"{DAY:%Y-%m-%d-%H:%M}")
 
     sensor_resources = {
         "warehouse": WarehouseResource(database_url=database_url),

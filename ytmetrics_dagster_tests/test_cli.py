@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -70,19 +71,20 @@ def _tracked_with_history(engine, resources, ids):
 
 @pytest.fixture
 def recent_uploads(engine, resources):
-    """Two recent uploads of simulated channel 0, observed hourly over the last 30 hours,
-    with hourly growth and launch curves: every part of every result has data."""
+    """Four recent uploads of simulated channel 0 (one every 12 h), observed hourly over the
+    last 50 hours, with hourly growth and launch curves: every part of every result has data
+    (the newest has a channel median of the three others at its ages)."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     last = int(
         (now - timedelta(hours=8) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
     )
-    ids = [upload_id(0, n) for n in (last - 1, last)]
+    ids = [upload_id(0, n) for n in range(last - 3, last + 1)]
     queue_registrations(engine, [(v, v) for v in ids])
     assert dg.materialize([tracked_videos], resources=resources).success
     assert dg.materialize(
         [video_metric_snapshots, video_growth_hourly],
         resources=resources,
-        tags=hour_range(now - timedelta(hours=30), now - timedelta(hours=1)),
+        tags=hour_range(now - timedelta(hours=50), now - timedelta(hours=1)),
     ).success
     assert dg.materialize([video_launch_curves], resources=resources).success
     return ids
@@ -495,3 +497,29 @@ def test_unreachable_database_is_a_runtime_failure(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: cannot reach the warehouse") and "Traceback" not in err
     assert err.count("\n") == 1
+
+
+def test_videos_piped_into_head_exits_quietly(engine, database_url):
+    # more rows than a pipe buffers (64 KiB), so the writer meets the closed pipe
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ytmetrics.videos (video_id, title, published_at, status, source)"
+                " SELECT 'pipe' || lpad(n::text, 7, '0'), repeat('a long title ', 8) || n,"
+                " '2026-10-01'::timestamptz, 'active', 'simulator'"
+                " FROM generate_series(1, 3000) n"
+            )
+        )
+    ytmetrics = Path(sys.executable).with_name("ytmetrics")
+    proc = subprocess.Popen(
+        [str(ytmetrics), "videos", "--limit", "3000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "YTMETRICS_DATABASE_URL": database_url},
+    )
+    first = proc.stdout.readline()  # `| head -1`: read a line, then close the pipe
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert first.strip()
+    assert err == b"", err.decode()  # no BrokenPipe traceback, nothing at all
+    assert proc.returncode == 141  # 128 + SIGPIPE, as a C tool would report

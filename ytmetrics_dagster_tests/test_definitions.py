@@ -27,6 +27,7 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "video_launch_curves",
         "channel_launch_curves",
         "video_milestone_projections",
+        "channel_statistics",
         # tables written outside runs, observed by warehouse_tables_sensor
         "registration_requests",
         "channels",

@@ -1,10 +1,13 @@
-"""The downstream notebook runs top to bottom against the test database."""
+"""The downstream notebook runs top to bottom against the test database, in every state a
+user can reach: a fresh start, one observation per video, a channel of once-observed videos,
+daily videos only, and hourly launches."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from ytmetrics_dagster.defs.assets.analysis import video_launch_curves
@@ -29,32 +32,40 @@ def test_notebook_is_committed_without_outputs():
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
-def test_notebook_executes_against_the_warehouse(engine, resources, database_url, monkeypatch):
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    # three recent uploads of simulated channel 0, observed through their first hours
-    last = int(
-        (now - timedelta(hours=8) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
-    )
-    ids = [upload_id(0, n) for n in range(last - 2, last + 1)]
-    # an older video of another channel, observed more often than any of them: the notebook
-    # must still pick the channel with several videos (a median of one video is itself)
-    (loner,) = normal_ids(1)
-    queue_registrations(engine, [(v, v) for v in [*ids, loner]])
-    assert dg.materialize([tracked_videos], resources=resources).success
-    first = now - timedelta(hours=40)
+def _hour_key(hour: datetime) -> str:
+    return hour.strftime("%Y-%m-%d-%H:%M")
+
+
+def _observe(resources, first: datetime, last: datetime, run_config=None) -> None:
     assert dg.materialize(
         [video_metric_snapshots, video_growth_hourly],
         resources=resources,
+        run_config=run_config,
         tags={
-            "dagster/asset_partition_range_start": first.strftime("%Y-%m-%d-%H:%M"),
-            "dagster/asset_partition_range_end": (now - timedelta(hours=1)).strftime(
-                "%Y-%m-%d-%H:%M"
-            ),
+            "dagster/asset_partition_range_start": _hour_key(first),
+            "dagster/asset_partition_range_end": _hour_key(last),
         },
     ).success
     assert dg.materialize([video_launch_curves], resources=resources).success
 
+
+def _register(engine, resources, ids) -> None:
+    queue_registrations(engine, [(v, v) for v in ids])
+    assert dg.materialize([tracked_videos], resources=resources).success
+
+
+def _recent_uploads(channel: int, n: int, now: datetime, before_hours: int = 8) -> list[str]:
+    last = int(
+        (now - timedelta(hours=before_hours) - WORLD_START).total_seconds()
+        / 3600
+        / upload_interval_hours(channel)
+    )
+    return [upload_id(channel, k) for k in range(last - n + 1, last + 1)]
+
+
+def _run_notebook(database_url, monkeypatch) -> tuple[str, int]:
     monkeypatch.setenv("YTMETRICS_DATABASE_URL", database_url)
+    monkeypatch.delenv("YTMETRICS_NOTEBOOK_VIDEO", raising=False)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         nb,
@@ -68,17 +79,100 @@ def test_notebook_executes_against_the_warehouse(engine, resources, database_url
         if cell.cell_type == "code"
         for o in cell.outputs
     )
-    assert "4 tracked videos" in outputs
-    channel_0 = queries.get_video(engine, ids[0])["channel_id"]
-    assert f"channel: {channel_0}" in outputs
-    assert any(f"video: {v}" in outputs for v in ids)
-    assert f"launch curves of 3 videos of {channel_0}" in outputs
+    assert "Traceback" not in outputs and "Error" not in outputs, outputs
     assert "np.float64(" not in outputs and "np.int64(" not in outputs
-    images = [
-        o
+    images = sum(
+        "image/png" in o.get("data", {})
         for cell in nb.cells
         if cell.cell_type == "code"
         for o in cell.outputs
-        if "image/png" in o.get("data", {})
-    ]
-    assert len(images) == 2  # the hourly plot and the launch curves
+    )
+    return outputs, images
+
+
+# Each state a user can reach: (data it needs) -> (what the notebook must print, plots drawn).
+
+
+def _fresh(engine, resources, now):
+    return ["0 tracked videos", "no observations yet", "no launch curves yet"], 0
+
+
+def _one_observation(engine, resources, now):
+    # right after `make run`: every video observed once, in the current hour
+    _register(engine, resources, _recent_uploads(0, 3, now, before_hours=30))
+    _observe(resources, now, now)
+    # the hourly plot (its views/hour panel says why it is empty)
+    return ["3 tracked videos", "1 observed hours, 0 with a views/hour"], 1
+
+
+def _once_observed_channel(engine, resources, now):
+    # `track-channel --existing all`, then one hour: many videos, one observation each
+    _register(engine, resources, _recent_uploads(1, 40, now, before_hours=2))
+    _observe(resources, now - timedelta(hours=1), now - timedelta(hours=1))
+    return ["40 tracked videos", "1 observed hours, 0 with a views/hour"], None
+
+
+def _daily_only(engine, resources, now):
+    # videos a month old, observed once a day at 12:00 UTC for three days
+    _register(engine, resources, _recent_uploads(2, 4, now, before_hours=24 * 30))
+    daily = {
+        "ops": {"video_metric_snapshots": {"config": {"cadence": "*:24h", "daily_hour_utc": 12}}}
+    }
+    _observe(resources, now - timedelta(hours=72), now - timedelta(hours=1), run_config=daily)
+    return [
+        "4 tracked videos",
+        # first observed in the range's first hour (never observed: due at once), then at 12:00
+        "4 observed hours, 3 with a views/hour",
+        # daily observations bracket the 30 d age of two of them: no median from two videos
+        "launch curves of 2 videos",
+        "no channel median",
+    ], 2
+
+
+def _hourly_launches(engine, resources, now):
+    # three recent uploads of simulated channel 0, observed through their first hours
+    ids = _recent_uploads(0, 3, now)
+    # an older video of another channel, observed more often than any of them: the notebook
+    # must still pick the channel with several videos (a median of one video is itself)
+    (loner,) = normal_ids(1)
+    _register(engine, resources, [*ids, loner])
+    _observe(resources, now - timedelta(hours=40), now - timedelta(hours=1))
+    channel_0 = queries.get_video(engine, ids[0])["channel_id"]
+    return [
+        "4 tracked videos",
+        f"channel: {channel_0}",
+        f"launch curves of 3 videos of {channel_0}",
+        # one cohort for every age drawn, its size stated
+        "channel median over the same 3 videos at every age (1h–",
+        "next milestone",
+    ], 2  # the hourly plot and the launch curves
+
+
+def _two_launches(engine, resources, now):
+    _register(engine, resources, _recent_uploads(0, 2, now))
+    _observe(resources, now - timedelta(hours=30), now - timedelta(hours=1))
+    return [
+        "launch curves of 2 videos",
+        "no channel median: 2 of the channel's videos have every age 1h, fewer than 3",
+    ], 2
+
+
+STATES = {
+    "fresh": _fresh,
+    "one_observation": _one_observation,
+    "once_observed_channel": _once_observed_channel,
+    "daily_only": _daily_only,
+    "hourly_launches": _hourly_launches,
+    "two_launches": _two_launches,
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_notebook_runs_in_every_state(state, engine, resources, database_url, monkeypatch):
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    expected, images = STATES[state](engine, resources, now)
+    outputs, drawn = _run_notebook(database_url, monkeypatch)
+    for text in expected:
+        assert text in outputs, (text, outputs)
+    if images is not None:
+        assert drawn == images

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
+from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
 from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
@@ -77,7 +78,7 @@ def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine,
     queue_registrations(engine, [(v, v) for v in normal_ids(2)])
     assert dg.materialize([tracked_videos], resources=resources, instance=instance).success
     defs = dg.Definitions(
-        assets=[tracked_videos, video_metric_snapshots, video_growth_hourly],
+        assets=[tracked_videos, video_metric_snapshots, video_growth_hourly, channel_statistics],
         sensors=[new_videos_snapshot_sensor],
         resources=resources,
     )
@@ -85,6 +86,8 @@ def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine,
     run_requests = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
     assert len(run_requests) == 1
     assert run_requests[0].partition_key == hourly_partitions.get_last_partition_key()
+    # the new videos only: the hour's channel statistics are the scheduled run's
+    assert dg.AssetKey("channel_statistics") not in run_requests[0].asset_selection
     # the same materialization never triggers a second run
     again = dg.build_sensor_context(instance=instance, definitions=defs, cursor=context.cursor)
     assert not new_videos_snapshot_sensor.evaluate_tick(again).run_requests

@@ -83,14 +83,17 @@ def test_every_call_is_in_the_ledger_retries_included(engine, resources, simulat
     assert snap.settled_at.notna().all()
     assert snap.reservation_id.notna().all()  # spent under the run's reservation
     assert (snap.quota_day == quota_day(datetime.now(UTC))).all()
-    metadata = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
-    assert metadata["quota_units_used_today"].value == calls.units.sum()
+    # the quota day is observed on the quota ledger's asset, not on the hour's partition
+    (quota,) = result.asset_observations_for_node("video_metric_snapshots")
+    assert quota.asset_key == dg.AssetKey("api_calls")
+    metadata = quota.metadata
+    assert metadata["used"].value == calls.units.sum()
     # tests observe hourly: 3 batches × 24, the daily refresh (3) and today's registration (3
     # units of details, 3 for the new videos' first observation)
-    assert metadata["quota_units_per_day_needed"].value == 3 * 24 + 3 + 3 + 3
-    assert metadata["quota_units_per_day_budget"].value == 10_000 - 500
+    assert metadata["needed"].value == 3 * 24 + 3 + 3 + 3
+    assert metadata["budget"].value == 10_000 - 500
     # 25 units a day per 50 hourly videos: 379 batches fit in 9,500 − 6, i.e. 18,950 videos
-    assert metadata["quota_more_hourly_videos_fit"].value == 18_950 - 120
+    assert metadata["hourly_videos_fit"].value == 18_950 - 120
 
 
 def test_budget_message_names_needed_left_and_reset(engine, resources, simulator):
@@ -286,8 +289,8 @@ def test_batch_get_stats_alternates_buckets_and_doubles_capacity(engine, resourc
     calls = ledger(engine)
     snap = calls[calls.run_id == result.run_id]
     assert snap.groupby("bucket").units.sum().to_dict() == {"default": 2, "batchGetStats": 1}
-    md = result.asset_materializations_for_node("video_metric_snapshots")[0].metadata
-    assert md["quota_batch_get_stats_units_used_today"].value == 1
+    (quota,) = result.asset_observations_for_node("video_metric_snapshots")
+    assert quota.metadata["batch_stats_used"].value == 1
 
     # the same observation either way
     with engine.connect() as conn:

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ytmetrics_dagster.defs.assets import snapshots as snapshots_module
+from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
 from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
@@ -275,7 +276,12 @@ def test_new_videos_are_observed_into_the_current_hour_at_their_own_cost(
     ) as instance:
         assert dg.materialize([tracked_videos], resources=resources, instance=instance).success
         defs = dg.Definitions(
-            assets=[tracked_videos, video_metric_snapshots, video_growth_hourly],
+            assets=[
+                tracked_videos,
+                video_metric_snapshots,
+                video_growth_hourly,
+                channel_statistics,
+            ],
             sensors=[new_videos_snapshot_sensor],
             resources=resources,
         )

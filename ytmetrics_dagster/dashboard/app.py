@@ -6,6 +6,11 @@
     /api/videos/{video}     the video page's data as JSON (what its charts draw)
     /metrics                the warehouse's figures for Prometheus (dashboard/metrics.py)
     /api/v1/...             the HTTP API (ytmetrics_dagster.api: reads, and writes with a token)
+    /compare                up to 8 videos overlaid by age and by calendar time (+ /api/compare)
+    /channels/{channel}     a channel's hourly statistics and its videos' launches (+ /api/...)
+
+Every page's tables also come as CSV: ``?format=csv`` (the video page: ``&table=observations``
+or ``launch``).
 
 GET (and HEAD) only. Every query parameter is checked: unknown or repeated names and bad
 values get a 400 page saying what is accepted; an untracked video gets a 404. Rejected input
@@ -29,10 +34,11 @@ from starlette.routing import Mount, Route
 
 from ytmetrics_dagster.api.app import PREFIX as API_PREFIX
 from ytmetrics_dagster.api.app import alert_line, create_api
-from ytmetrics_dagster.dashboard import views
+from ytmetrics_dagster.dashboard import channel_page, compare, csv_export, views
 from ytmetrics_dagster.dashboard.charts import utc_label
 from ytmetrics_dagster.dashboard.metrics import metrics
 from ytmetrics_dagster.surfaces import Bound
+from ytmetrics_dagster.warehouse.growth_list import GROWTH_SORTS
 from ytmetrics_dagster.warehouse.queries import MAX_DAYS, VIDEO_SORTS, InvalidQueryError
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 from ytmetrics_dagster.youtube.ids import (
@@ -46,8 +52,9 @@ log = logging.getLogger(__name__)
 
 MAX_ECHO = 200
 MAX_SEARCH = 200
-LIST_PARAMS = ("q", "status", "channel", "sort", "order", "page", "per_page")
-VIDEO_PARAMS = ("days",)
+LIST_PARAMS = ("q", "status", "channel", "sort", "order", "page", "per_page", "format")
+VIDEO_PARAMS = ("days", "format", "table")
+VIDEO_TABLES = ("observations", "launch")
 DEFAULT_DAYS = 7
 HEADERS = {
     "Content-Security-Policy": (
@@ -162,7 +169,7 @@ def list_query(request: Request) -> views.ListQuery:
         search=_search(p.get("q")),
         status=_choice(p.get("status"), "status", (*VIDEO_STATUSES, "all"), "active"),
         channel_id=channel,
-        sort=_choice(p.get("sort"), "sort", tuple(VIDEO_SORTS), "added"),
+        sort=_choice(p.get("sort"), "sort", (*VIDEO_SORTS, *GROWTH_SORTS), "added"),
         order=_choice(p.get("order"), "order", ("asc", "desc"), "desc"),
         page=_int(p.get("page"), "page", 1, 1_000_000, 1),
         per_page=per_page,
@@ -195,9 +202,17 @@ def _list_url(query: views.ListQuery, prefix: str = "/"):
     return url
 
 
+def _format(request: Request) -> str:
+    return _choice(request.query_params.get("format"), "format", csv_export.FORMATS, "html")
+
+
 def index(request: Request) -> Response:
     query = list_query(request)
     listing = views.video_list(request.app.state.engine, query)
+    if _format(request) == "csv":
+        return csv_export.csv_response(
+            listing["videos"], csv_export.LIST_COLUMNS, "videos.csv", HEADERS
+        )
     list_url = _list_url(query)
 
     def sort_url(key: str) -> str:
@@ -217,8 +232,12 @@ def index(request: Request) -> Response:
         simulated=listing["simulated"],
         statuses=(*VIDEO_STATUSES, "all"),
         per_page_choices=views.PER_PAGE_CHOICES,
+        sparklines=views.list_sparklines(listing),
         columns=(
             ("title", "Title", ""),
+            ("gained_24h", "Views gained 24 h", "num"),
+            ("views_per_hour", "Views/hour now", "num"),
+            (None, "Last 7 days", ""),
             ("channel", "Channel", ""),
             ("published", "Published (UTC)", ""),
             (None, "Status", ""),
@@ -229,6 +248,7 @@ def index(request: Request) -> Response:
         list_url=list_url,
         sort_url=sort_url,
         current_qs=f"?{urlencode(current)}" if current else "",
+        csv_url=list_url() + ("&" if current else "?") + "format=csv",
     )
 
 
@@ -244,11 +264,28 @@ def _video_request(request: Request, prefix: str) -> tuple[str, int] | Response:
     return video_id, days
 
 
+def _video_csv(request: Request, page: dict) -> Response:
+    table = _choice(request.query_params.get("table"), "table", VIDEO_TABLES, "observations")
+    video_id = page["video"]["video_id"]
+    if table == "launch":
+        return csv_export.csv_response(
+            page["launch_curve"], csv_export.LAUNCH_COLUMNS, f"{video_id}-launch.csv", HEADERS
+        )
+    return csv_export.csv_response(
+        page["observations"],
+        csv_export.OBSERVATION_COLUMNS,
+        f"{video_id}-observations.csv",
+        HEADERS,
+    )
+
+
 def video(request: Request) -> Response:
     parsed = _video_request(request, "/videos/")
     if isinstance(parsed, Response):
         return parsed
     page = views.video_page(request.app.state.engine, *parsed)
+    if _format(request) == "csv":
+        return _video_csv(request, page)
     missing_growth = sum(1 for o in page["observations"] if not o["growth_computed"])
     return _html(
         "video.html",
@@ -266,6 +303,106 @@ def api_video(request: Request) -> Response:
     if isinstance(parsed, Response):
         return parsed
     return _json(views.video_page(request.app.state.engine, *parsed))
+
+
+COMPARE_PARAMS = ("videos", "q", "age_days", "days", "format", "table")
+COMPARE_TABLES = ("by_age", "by_time", "videos")
+
+
+def compare_query(request: Request) -> compare.CompareQuery:
+    p = _params(request, COMPARE_PARAMS)
+    ids: list[str] = []
+    for raw in (p.get("videos") or "").split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            vid = raw if is_video_id(raw) else parse_video_id(raw)
+        except InvalidVideoInput as err:
+            raise bad_request(shown(str(err))) from None
+        if vid not in ids:
+            ids.append(vid)
+    if len(ids) > compare.MAX_VIDEOS:
+        raise bad_request(f"at most {compare.MAX_VIDEOS} videos can be compared, got {len(ids)}")
+    return compare.CompareQuery(
+        video_ids=tuple(ids),
+        search=_search(p.get("q")),
+        age_days=_int(
+            p.get("age_days"), "age_days", 1, compare.MAX_AGE_DAYS, compare.AGE_DAYS_DEFAULT
+        ),
+        days=_int(p.get("days"), "days", 1, MAX_DAYS, compare.CALENDAR_DAYS_DEFAULT),
+    )
+
+
+def compare_view(request: Request) -> Response:
+    query = compare_query(request)
+    page = compare.compare_page(request.app.state.engine, query)
+    if _format(request) == "csv":
+        table = _choice(request.query_params.get("table"), "table", COMPARE_TABLES, "by_age")
+        if table == "videos":
+            rows, columns = page["videos"], compare.VIDEO_CSV_COLUMNS
+        else:
+            rows, columns = compare.csv_rows(page, table), compare.COMPARE_CSV_COLUMNS
+        return csv_export.csv_response(rows, columns, f"compare-{table}.csv", HEADERS)
+    return _html(
+        "compare.html",
+        page=page,
+        query=query,
+        charts=compare.compare_charts(page),
+        simulated=page["simulated"],
+    )
+
+
+def api_compare(request: Request) -> Response:
+    return _json(compare.compare_page(request.app.state.engine, compare_query(request)))
+
+
+CHANNEL_PARAMS = ("days", "format", "table")
+CHANNEL_TABLES = ("history", "videos", "launch")
+
+
+def _channel_request(request: Request) -> tuple[str, int]:
+    channel_id = request.path_params["channel_id"]
+    if not CHANNEL_ID_RE.match(channel_id):
+        raise bad_request(
+            f"channel must be a channel id (UC + 22 characters), got {shown(channel_id)!r}"
+        )
+    days = _int(_params(request, CHANNEL_PARAMS).get("days"), "days", 1, MAX_DAYS, DEFAULT_DAYS)
+    return channel_id, days
+
+
+def channel_view(request: Request) -> Response:
+    page = channel_page.channel_page(request.app.state.engine, *_channel_request(request))
+    if _format(request) == "csv":
+        table = _choice(request.query_params.get("table"), "table", CHANNEL_TABLES, "history")
+        cid = page["channel"]["channel_id"]
+        if table == "history":
+            rows, columns = page["history"], channel_page.HISTORY_COLUMNS
+        elif table == "videos":
+            rows, columns = page["videos"], channel_page.VIDEO_COLUMNS
+        else:
+            rows = page["launch_curves"]
+            columns = ("video_id", "title", *page["launch_ages"])
+        return csv_export.csv_response(rows, columns, f"{cid}-{table}.csv", HEADERS)
+    return _html(
+        "channel.html",
+        page=page,
+        charts=channel_page.channel_charts(page),
+        simulated=page["simulated"],
+    )
+
+
+def api_channel(request: Request) -> Response:
+    return _json(channel_page.channel_page(request.app.state.engine, *_channel_request(request)))
+
+
+def _unknown_channel(request: Request, exc: channel_page.UnknownChannelError) -> Response:
+    return _error(
+        request,
+        404,
+        f"channel {exc.channel_id!r} is neither tracked nor the channel of a tracked video; "
+        f"track it with `ytmetrics track-channel {exc.channel_id}`",
+    )
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -335,6 +472,10 @@ def create_app(engine: Engine) -> Starlette:
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/videos/{ref:path}", video, methods=["GET"]),
+            Route("/compare", compare_view, methods=["GET"]),
+            Route("/channels/{channel_id}", channel_view, methods=["GET"]),
+            Route("/api/channels/{channel_id}", api_channel, methods=["GET"]),
+            Route("/api/compare", api_compare, methods=["GET"]),
             Route("/api/videos", api_list, methods=["GET"]),
             Route("/api/videos/{ref:path}", api_video, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
@@ -344,6 +485,7 @@ def create_app(engine: Engine) -> Starlette:
         exception_handlers={
             HTTPException: _http_error,
             UnknownVideoError: _unknown_video,
+            channel_page.UnknownChannelError: _unknown_channel,
             InvalidQueryError: _invalid_query,
             DBAPIError: _database_error,
             500: _server_error,

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 from sqlalchemy import Engine
 
 from ytmetrics_dagster import output
 from ytmetrics_dagster.dashboard import charts
-from ytmetrics_dagster.warehouse import queries
-from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES, MILESTONE_METHOD
+from ytmetrics_dagster.dashboard.sparkline import sparkline
+from ytmetrics_dagster.warehouse import cohorts, growth_list, queries
+from ytmetrics_dagster.warehouse.analysis import LAUNCH_AGES, MILESTONE_METHOD, eta_text
 
 SIMULATED_PREFIX = "[SIMULATED]"
 # Observations farther apart than this are not joined by a line: the hours between were not
@@ -31,7 +33,8 @@ DAYS_CHOICES = (1, 3, 7, 14, 30, 90, 365)
 
 def py(value):
     """A pandas/numpy/Decimal scalar as a plain Python value (NaN, NA, NaT -> None)."""
-    if value is None:
+    # NaT first: it is an instance of datetime
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.to_pydatetime()
@@ -98,20 +101,30 @@ class ListQuery:
         return {k: str(v) for k, v in values.items() if v != default_values[k]}
 
 
-def video_list(engine: Engine, query: ListQuery) -> dict:
-    frame, total = queries.search_videos(
-        engine,
-        search=query.search,
-        status=query.status,
-        channel_id=query.channel_id,
-        sort=query.sort,
-        descending=query.order == "desc",
-        limit=query.per_page,
-        offset=(query.page - 1) * query.per_page,
-    )
+def video_list(engine: Engine, query: ListQuery, now: datetime | None = None) -> dict:
+    now = now or datetime.now(UTC)
+    search = {
+        "search": query.search,
+        "status": query.status,
+        "channel_id": query.channel_id,
+        "sort": query.sort,
+        "descending": query.order == "desc",
+        "limit": query.per_page,
+        "offset": (query.page - 1) * query.per_page,
+    }
+    if query.sort in growth_list.GROWTH_SORTS:
+        frame, total = growth_list.search_by_growth(engine, **search, now=now)
+    else:
+        frame, total = queries.search_videos(engine, **search)
     videos = rows(frame)
+    ids = [v["video_id"] for v in videos]
+    growth = growth_list.growth_of(engine, ids, now)
+    lines = growth_list.sparklines(engine, ids, now)
     for video in videos:
         video["simulated"] = _is_simulated(video, {video.get("latest_source") or ""})
+        video["gained_24h"] = py(growth.at[video["video_id"], "gained_24h"])
+        video["views_per_hour"] = py(growth.at[video["video_id"], "views_per_hour"])
+        video["sparkline"] = [{"at": at, "views": v} for at, v in lines[video["video_id"]]]
     return {
         "query": {
             "q": query.search,
@@ -122,6 +135,8 @@ def video_list(engine: Engine, query: ListQuery) -> dict:
             "page": query.page,
             "per_page": query.per_page,
         },
+        "summary": growth_list.summary(engine, now),
+        "growth_definition": GROWTH_DEFINITION,
         "total": total,
         "pages": max(1, math.ceil(total / query.per_page)),
         "videos": videos,
@@ -130,13 +145,22 @@ def video_list(engine: Engine, query: ListQuery) -> dict:
     }
 
 
-def _launch_curve(engine: Engine, video: dict) -> list[dict]:
+GROWTH_DEFINITION = (
+    f"gained_24h: views at the latest observation minus views at the last observation at or "
+    f"before {growth_list.WINDOW_HOURS} h ago (the first one after it when there is none); "
+    "views_per_hour: between the two newest observations, over the real time between them; "
+    f"sparkline: observed views over the last {growth_list.SPARK_DAYS} days"
+)
+
+
+def _launch_curve(engine: Engine, video: dict) -> tuple[list[dict], dict]:
     """Every launch age: the video's views there (if reached and bracketed by observations)
-    next to the channel median and how many of the channel's videos it is the median of."""
-    curve = {r["age_label"]: r for r in rows(queries.launch_curve(engine, video["video_id"]))}
-    median = {
-        r["age_label"]: r for r in rows(queries.channel_median_curve(engine, video["channel_id"]))
-    }
+    next to the channel median over one cohort (the channel's other videos with a value at
+    every age the video has one; none drawn from fewer than 3), and the cohort itself."""
+    frame = queries.launch_curve(engine, video["video_id"])
+    curve = {r["age_label"]: r for r in rows(frame)}
+    cohort = cohorts.cohort_for_video(engine, video["video_id"], video["channel_id"], frame)
+    median = {label: {k: py(v) for k, v in r.items()} for label, r in cohort.by_age().items()}
     out = []
     for label, hours in LAUNCH_AGES:
         own, med = curve.get(label, {}), median.get(label, {})
@@ -151,13 +175,21 @@ def _launch_curve(engine: Engine, video: dict) -> list[dict]:
                 "before_observed_at": own.get("before_observed_at"),
                 "after_observed_at": own.get("after_observed_at"),
                 "channel_median_views": median_views,
-                "channel_videos": med.get("videos"),
+                "channel_videos": cohort.videos if med else None,
                 "ratio_to_median": (views / median_views)
                 if views is not None and median_views
                 else None,
             }
         )
-    return out
+    summary = {
+        "videos": cohort.videos,
+        "ages": [label for label, _ in cohort.ages],
+        "drawn": cohort.drawn,
+        "min_videos": cohorts.MIN_COHORT,
+        "note": cohort.note,
+        "definition": cohorts.COHORT_DEFINITION,
+    }
+    return out, summary
 
 
 def _milestone(engine: Engine, video_id: str) -> dict | None:
@@ -169,6 +201,7 @@ def _milestone(engine: Engine, video_id: str) -> dict | None:
         if key in ("computed_at", "observed_at", "window_start", "eta_at") and value:
             value = datetime.fromisoformat(value)
         out[key] = py(value)
+    out["eta_text"] = eta_text(found)
     return out
 
 
@@ -178,6 +211,7 @@ def video_page(engine: Engine, video_id: str, days: int) -> dict:
     observations = rows(queries.video_observations(engine, video_id, days=days))
     sources = {o["source"] for o in observations}
     latest = observations[-1] if observations else None
+    launch_curve, cohort = _launch_curve(engine, video)
     return {
         "video": video,
         "simulated": _is_simulated(video, sources),
@@ -191,7 +225,8 @@ def video_page(engine: Engine, video_id: str, days: int) -> dict:
         },
         "latest": latest,
         "observations": observations,
-        "launch_curve": _launch_curve(engine, video),
+        "launch_curve": launch_curve,
+        "channel_cohort": cohort,
         "milestone": _milestone(engine, video_id),
         "milestone_method": MILESTONE_METHOD,
     }
@@ -206,6 +241,15 @@ def jsonable(value):
     if isinstance(value, datetime):
         return output.timestamp(value)
     return value
+
+
+def list_sparklines(listing: dict) -> dict[str, Markup]:
+    return {
+        v["video_id"]: sparkline(
+            [(p["at"], p["views"]) for p in v["sparkline"]], growth_list.SPARK_DAYS, GAP_MINUTES
+        )
+        for v in listing["videos"]
+    }
 
 
 def video_charts(page: dict) -> dict:

@@ -33,8 +33,11 @@ CURRENT_HOUR_RUN_TAGS = {PRIORITY_TAG: str(CURRENT_HOUR_PRIORITY), MAX_RETRIES_T
 
 hourly_snapshot_job = dg.define_asset_job(
     name="hourly_snapshot_job",
-    selection=dg.AssetSelection.assets("video_metric_snapshots", "video_growth_hourly"),
-    description="Observe every active video for one UTC hour, then derive that hour's growth.",
+    selection=dg.AssetSelection.assets(
+        "video_metric_snapshots", "video_growth_hourly", "channel_statistics"
+    ),
+    description="Observe every active video for one UTC hour, then derive that hour's growth; "
+    "observe the tracked channels' statistics of the hour.",
     tags={MAX_RUNTIME_TAG: str(HOURLY_MAX_RUNTIME_SECONDS)},
 )
 

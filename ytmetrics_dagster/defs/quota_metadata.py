@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import dagster as dg
 from sqlalchemy import Engine
 
 from ytmetrics_dagster.cadence import Cadence, cadence_from_env
@@ -74,3 +75,43 @@ def quota_metadata(
         "quota_day_pacific": str(day),
         **counts,
     }
+
+
+# The same facts under short keys, for the observation of the quota ledger (`api_calls`) that
+# each snapshot run records: facts of the quota day, not of any hour.
+_QUOTA_DAY_KEYS = {
+    "quota_day_pacific": "day_pacific",
+    "quota_units_used_today": "used",
+    "quota_batch_get_stats_units_used_today": "batch_stats_used",
+    "quota_units_per_day_needed": "needed",
+    "quota_units_per_day_budget": "budget",
+    "quota_units_per_day_shortfall": "shortfall",
+    "quota_units_per_day_hourly": "needed_hourly",
+    "quota_units_per_day_tiered": "needed_tiered",
+    "quota_units_per_day_refresh": "needed_refresh",
+    "quota_units_per_day_discovery": "needed_discovery",
+    "quota_units_per_day_registrations": "needed_registering",
+    "quota_batch_get_stats_units_per_day_needed": "batch_stats_needed",
+    "quota_batch_get_stats_units_per_day_budget": "batch_stats_budget",
+    "quota_more_hourly_videos_fit": "hourly_videos_fit",
+    "videos_hourly": "videos_hourly",
+    "videos_less_than_hourly": "videos_tiered",
+    "videos_unavailable": "videos_unavailable",
+    "channels_tracked": "channels_tracked",
+}
+
+
+def quota_day_observation(
+    engine: Engine,
+    budget: Budget,
+    cadence: Cadence | None = None,
+    *,
+    use_batch_get_stats: bool = False,
+) -> dg.AssetObservation:
+    """The quota day so far, as an observation of the quota ledger (`api_calls`): plotted over
+    time on that asset, not as single points on each hourly partition of the snapshots."""
+    long = quota_metadata(engine, budget, cadence, use_batch_get_stats=use_batch_get_stats)
+    return dg.AssetObservation(
+        asset_key="api_calls",
+        metadata={short: long[key] for key, short in _QUOTA_DAY_KEYS.items()},
+    )

@@ -77,6 +77,8 @@ def new_videos_snapshot_sensor(context: dg.SensorEvaluationContext, asset_event:
     return dg.RunRequest(
         run_key=f"new-videos-{asset_event.run_id}",
         partition_key=partition_key,
+        # the new videos only: the hour's channel statistics are the scheduled run's
+        asset_selection=[dg.AssetKey("video_metric_snapshots"), dg.AssetKey("video_growth_hourly")],
         run_config=dg.RunConfig(
             ops={"video_metric_snapshots": {"config": {"new_videos_only": True}}}
         ),

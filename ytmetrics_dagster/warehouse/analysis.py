@@ -22,9 +22,14 @@ LAUNCH_AGES = (("1h", 1), ("6h", 6), ("24h", 24), ("48h", 48), ("7d", 168), ("30
 MIN_BRACKET_HOURS = 2.0
 BRACKET_FRACTION = 0.5
 TREND_WINDOW_HOURS = 24
+# A straight line a year out is true to the method and useless to a person: an ETA beyond
+# this horizon is stored as NULL and reported as "beyond 1 year", never as a date.
+ETA_HORIZON_HOURS = 24 * 365
+ETA_HORIZON_LABEL = "1 year"
 MILESTONE_METHOD = (
     "linear extrapolation of views/hour between the first and the last observation of the "
-    f"{TREND_WINDOW_HOURS} h ending at the latest observation"
+    f"{TREND_WINDOW_HOURS} h ending at the latest observation; an ETA more than "
+    f"{ETA_HORIZON_LABEL} away is reported as beyond {ETA_HORIZON_LABEL}, not as a date"
 )
 
 _CHANNEL_DAILY_SQL = """
@@ -109,6 +114,11 @@ SELECT video_id, channel_id, age_label, age_hours,
 FROM weighted
 """
 
+# Per channel and age, the median over the channel's videos with a value at that age, stored
+# only when at least MIN_CHANNEL_VIDEOS have one (a median of one or two videos is those
+# videos). For comparisons at one age (the viral alert). Curves drawn across ages use one
+# cohort for all their ages (warehouse/cohorts.py), never these rows joined up.
+MIN_CHANNEL_VIDEOS = 3
 _CHANNEL_CURVES_SQL = """
 INSERT INTO ytmetrics.channel_launch_curves
     (channel_id, age_label, age_hours, videos, median_views, median_likes, median_comments)
@@ -119,6 +129,7 @@ SELECT channel_id, age_label, age_hours, count(views),
 FROM ytmetrics.video_launch_curves
 WHERE channel_id IS NOT NULL AND views IS NOT NULL
 GROUP BY channel_id, age_label, age_hours
+HAVING count(views) >= :min_videos
 """
 
 _MILESTONES_SQL = """
@@ -156,8 +167,9 @@ rated AS (
 SELECT video_id, :now AS computed_at, view_count AS views, observed_at,
        CASE WHEN views_per_hour IS NOT NULL THEN first_at END AS window_start,
        window_hours, views_per_hour, next_milestone,
-       CASE WHEN views_per_hour > 0 THEN (next_milestone - view_count) / views_per_hour END AS eta_hours,
-       CASE WHEN views_per_hour > 0
+       CASE WHEN views_per_hour > 0 AND (next_milestone - view_count) / views_per_hour <= :horizon
+            THEN (next_milestone - view_count) / views_per_hour END AS eta_hours,
+       CASE WHEN views_per_hour > 0 AND (next_milestone - view_count) / views_per_hour <= :horizon
             THEN observed_at + make_interval(secs => (next_milestone - view_count) / views_per_hour * 3600)
        END AS eta_at,
        :method AS method
@@ -208,7 +220,9 @@ def rebuild_launch_curves(engine: Engine, now: datetime) -> dict[str, int]:
             ),
             _launch_params(now, None),
         ).rowcount
-        channel_rows = conn.execute(text(_CHANNEL_CURVES_SQL)).rowcount
+        channel_rows = conn.execute(
+            text(_CHANNEL_CURVES_SQL), {"min_videos": MIN_CHANNEL_VIDEOS}
+        ).rowcount
     return {"video_rows": rows, "channel_rows": channel_rows}
 
 
@@ -235,7 +249,26 @@ def rebuild_milestones(engine: Engine, now: datetime) -> int:
 
 
 def _milestone_params(now: datetime, video_id: str | None) -> dict:
-    return {"now": now, "vid": video_id, "window": TREND_WINDOW_HOURS, "method": MILESTONE_METHOD}
+    return {
+        "now": now,
+        "vid": video_id,
+        "window": TREND_WINDOW_HOURS,
+        "method": MILESTONE_METHOD,
+        "horizon": ETA_HORIZON_HOURS,
+    }
+
+
+def eta_text(milestone: dict | None) -> str:
+    """How a person reads a milestone projection: a date within the horizon, "beyond 1 year"
+    past it, "none" without growth."""
+    if not milestone or milestone.get("next_milestone") is None:
+        return "none"
+    if milestone.get("eta_at") is not None:
+        eta = milestone["eta_at"]
+        return eta if isinstance(eta, str) else eta.strftime("%Y-%m-%d %H:%M UTC")
+    if (milestone.get("views_per_hour") or 0) > 0:
+        return f"beyond {ETA_HORIZON_LABEL}"
+    return "none: no growth in the window"
 
 
 def milestone_row(engine: Engine, video_id: str, now: datetime) -> dict | None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from ytmetrics_dagster.warehouse import analysis
+from ytmetrics_dagster.warehouse import analysis, cohorts
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 
 INTERVALS = ("hour", "day", "week", "month")
@@ -311,6 +311,9 @@ def milestone(engine: Engine, video_id: str, now: datetime | None = None) -> dic
         if k != "video_id"
     }
     out["window_hours_configured"] = analysis.TREND_WINDOW_HOURS
+    out["eta_horizon_hours"] = analysis.ETA_HORIZON_HOURS
+    # growing, yet no ETA: the milestone lies beyond the horizon (never shown as a date)
+    out["eta_beyond_horizon"] = bool((row["views_per_hour"] or 0) > 0 and row["eta_at"] is None)
     return out
 
 
@@ -348,7 +351,8 @@ def analyze_video_performance(
             )
         ]
     curve = launch_curve(engine, video_id)
-    median = channel_median_curve(engine, metrics.video.get("channel_id"))
+    cohort = cohorts.cohort_for_video(engine, video_id, metrics.video.get("channel_id"), curve)
+    median = cohort.median.assign(videos=cohort.videos)
     position = []
     if len(curve) and len(median):
         joined = curve.merge(median, on=["age_label", "age_hours"], how="inner")

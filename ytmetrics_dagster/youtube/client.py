@@ -43,6 +43,11 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from ytmetrics_dagster.youtube.channel_stats import (
+    CHANNEL_STATISTICS_FIELDS,
+    ChannelStatistics,
+    parse_channel_statistics,
+)
 from ytmetrics_dagster.youtube.errors import (
     YouTubeError,
     YouTubeUnavailableError,
@@ -467,6 +472,34 @@ class YouTubeClient:
             raise YouTubeUnavailableError(
                 f"YouTube API returned a malformed channel: {err}"
             ) from None
+
+    def channel_statistics(
+        self, channel_ids: Iterable[str], *, as_of: datetime | None = None
+    ) -> tuple[list[ChannelStatistics], list[str]]:
+        """Statistics of channels (``channels.list`` part=statistics, 50 ids a call, 1 unit
+        each) and the ids YouTube left out. ``as_of``: the simulator only, as for videos."""
+        unique = list(dict.fromkeys(channel_ids))
+        found: dict[str, ChannelStatistics] = {}
+        for batch in chunked(unique):
+            params = {
+                "part": "statistics",
+                "id": ",".join(batch),
+                "maxResults": str(MAX_IDS_PER_CALL),
+                "fields": CHANNEL_STATISTICS_FIELDS,
+            }
+            if as_of is not None:
+                params["asOf"] = as_of.isoformat()
+            for item in self.get("channels", params).get("items") or []:
+                try:
+                    parsed = parse_channel_statistics(item)
+                except (KeyError, ValueError, TypeError) as err:
+                    raise YouTubeUnavailableError(
+                        f"YouTube API returned malformed channel statistics: {err}"
+                    ) from None
+                if parsed.channel_id not in batch:
+                    raise YouTubeError("YouTube API returned a channel that was not asked for")
+                found[parsed.channel_id] = parsed
+        return [found[c] for c in unique if c in found], [c for c in unique if c not in found]
 
     def playlist_page(
         self, playlist_id: str, page_token: str | None = None

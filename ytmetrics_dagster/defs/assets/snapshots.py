@@ -9,7 +9,7 @@ from pydantic import Field
 from ytmetrics_dagster.cadence import DEFAULT_CADENCE_SPEC, Cadence, parse_cadence
 from ytmetrics_dagster.defs.freshness import HOURLY_FRESHNESS
 from ytmetrics_dagster.defs.partitions import hourly_partitions
-from ytmetrics_dagster.defs.quota_metadata import quota_metadata
+from ytmetrics_dagster.defs.quota_metadata import quota_day_observation
 from ytmetrics_dagster.defs.resources import (
     WarehouseResource,
     YouTubeResource,
@@ -21,6 +21,7 @@ from ytmetrics_dagster.warehouse import collections as collection_queue
 from ytmetrics_dagster.warehouse import gaps
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
+from ytmetrics_dagster.warehouse.hour_facts import hour_facts
 from ytmetrics_dagster.warehouse.quota import units_for_ids
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
@@ -264,7 +265,6 @@ def _collect(
     deadline: datetime | None,
 ) -> dg.MaterializeResult:
     run_id = context.run.run_id
-    totals = {"rows": 0, "missing": 0, "api_calls": 0, "requested": 0}
     newly_unavailable: list[str] = []
     missing_ids: list[str] = []
     decreasing, worst_ratio = 0, 1.0
@@ -321,25 +321,20 @@ def _collect(
             worst_ratio = min(worst_ratio, written.worst_ratio)
             newly_unavailable.extend(written.newly_unavailable)
             missing_ids.extend(m for m in missing if m not in missing_ids)
-            totals["rows"] += written.rows
-            totals["api_calls"] += calls
-            totals["requested"] += len(video_ids)
-            totals["missing"] += len(missing)
-            # Each partition shows its own figures, also in a multi-hour backfill.
+            # Each partition shows the figures of its hour (all its batches, not this write's
+            # only), also in a multi-hour backfill; short keys: they are the UI's columns.
+            key = hour.strftime("%Y-%m-%d-%H:%M")
             hour_figures = {
-                "dagster/row_count": written.rows,
-                "videos_due": len(video_ids),
-                "videos_missing": len(missing),
+                **hour_facts(engine, hour).metadata(),
+                "batch_rows": written.rows,
+                "api_calls": calls,
                 "missing_ids": ", ".join(missing[:50]),
                 "newly_unavailable": len(written.newly_unavailable),
-                "api_calls": calls,
-                "total_views": sum(o.view_count for o in observations),
                 "observed_at": observed_at.isoformat(),
-                "fetch_seconds": round((fetched_at - started).total_seconds(), 3),
-                "write_seconds": round((datetime.now(UTC) - fetched_at).total_seconds(), 3),
+                "fetch_s": round((fetched_at - started).total_seconds(), 3),
+                "write_s": round((datetime.now(UTC) - fetched_at).total_seconds(), 3),
                 "mode": mode,
             }
-            key = hour.strftime("%Y-%m-%d-%H:%M")
             per_hour.append((key, hour_figures))
             context.add_asset_metadata(hour_figures, partition_key=key)
     if missing_ids:
@@ -369,13 +364,12 @@ def _collect(
         "cadence": config.cadence,
         "hours_in_run": len(per_hour),
     }
-    if len(per_hour) == 1:
-        metadata.update(
-            quota_metadata(
-                engine, youtube.budget, cadence, use_batch_get_stats=youtube.use_batch_get_stats
-            )
+    # the quota is a fact of the (Pacific) day: observed on the quota ledger's asset
+    context.log_event(
+        quota_day_observation(
+            engine, youtube.budget, cadence, use_batch_get_stats=youtube.use_batch_get_stats
         )
-        metadata["quota_units"] = totals["api_calls"]
+    )
     return dg.MaterializeResult(check_results=checks, metadata=metadata)
 
 

@@ -143,7 +143,7 @@ def _channels(state: SimulatorState, query: Query, parts: set[str]) -> dict:
         wanted = []  # the simulated channels have handles, no legacy usernames
     else:
         raise _no_filter("forUsername, managedByMe, categoryId, mine, mySubscribers, id, forHandle")
-    at = state.now()
+    at = _as_of(state, query)
     indexes = [state.catalog.channel_index(name) for name in wanted]
     items = [resources.channel(state.catalog, i, parts, at) for i in indexes if i is not None]
     # Unknown channels: the API leaves ``items`` out altogether (not an empty list).

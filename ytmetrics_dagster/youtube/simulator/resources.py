@@ -114,6 +114,10 @@ def uploads_playlist_id(index: int) -> str:
     return "UU" + channel_id(index)[2:]
 
 
+# Simulated channels that hide their subscriber count, as some real ones do.
+HIDDEN_SUBSCRIBER_CHANNELS = frozenset({7, 19})
+
+
 def channel(catalog: Catalog, index: int, parts: set[str], at: datetime) -> dict:
     cid = channel_id(index)
     title = f"Simulated Channel {index:02d}"
@@ -133,10 +137,14 @@ def channel(catalog: Catalog, index: int, parts: set[str], at: datetime) -> dict
     if "statistics" in parts:
         uploads = catalog.uploads(index, at)
         views = sum(s.view_count for p in uploads if (s := p.statistics_at(at)) is not None)
+        hidden = index in HIDDEN_SUBSCRIBER_CHANNELS
         body["statistics"] = {
             "viewCount": str(views),
-            "subscriberCount": str(_three_significant_figures(views // 150)),
-            "hiddenSubscriberCount": False,
+            # a channel that hides its count gets none (the API's answer then is meaningless)
+            **(
+                {} if hidden else {"subscriberCount": str(_three_significant_figures(views // 150))}
+            ),
+            "hiddenSubscriberCount": hidden,
             "videoCount": str(len(uploads)),
         }
     if "status" in parts:

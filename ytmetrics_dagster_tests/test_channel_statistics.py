@@ -1,0 +1,133 @@
+"""Channel statistics observed hourly with the snapshot run: channels.list part=statistics
+through the same client, ledger and quota (1 unit per 50 channels), hidden subscriber counts
+stored as NULL, growth between observations; the simulator serves them as the API does."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+from sqlalchemy import text
+
+from ytmetrics_dagster.definitions import defs
+from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
+from ytmetrics_dagster.defs.jobs import hourly_snapshot_job
+from ytmetrics_dagster.warehouse.channels import upsert_channel
+from ytmetrics_dagster.youtube.models import ChannelInfo
+from ytmetrics_dagster.youtube.simulator import resources as sim
+from ytmetrics_dagster.youtube.simulator.catalog import channel_handle, channel_id
+
+from .helpers import CATALOG, DAY, hour_range
+
+HIDDEN = 7  # a simulated channel that hides its subscriber count
+INDEXES = (0, 3, HIDDEN)
+
+
+def track(engine, indexes):
+    for i in indexes:
+        upsert_channel(
+            engine,
+            ChannelInfo(
+                channel_id(i),
+                f"Simulated Channel {i:02d}",
+                channel_handle(i),
+                "UU" + channel_id(i)[2:],
+            ),
+            source="simulator",
+            now=datetime.now(UTC),
+        )
+
+
+def truth(index: int, at: datetime) -> dict:
+    return sim.channel(CATALOG, index, {"statistics"}, at)["statistics"]
+
+
+def frame(engine, sql, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
+def test_channel_statistics_are_observed_each_hour_with_growth(engine, resources):
+    track(engine, INDEXES)
+    first, last = DAY + timedelta(hours=2), DAY + timedelta(hours=4)
+    result = dg.materialize([channel_statistics], resources=resources, tags=hour_range(first, last))
+    assert result.success
+    stored = frame(
+        engine, "SELECT * FROM ytmetrics.channel_statistics ORDER BY channel_id, snapshot_hour"
+    )
+    assert len(stored) == 3 * len(INDEXES)
+    for i in INDEXES:
+        rows = stored[stored.channel_id == channel_id(i)]
+        for row in rows.itertuples():
+            expected = truth(i, row.snapshot_hour + timedelta(minutes=5))
+            assert row.view_count == int(expected["viewCount"])
+            assert row.video_count == int(expected["videoCount"])
+            if i == HIDDEN:
+                assert row.hidden_subscribers and pd.isna(row.subscriber_count)
+            else:
+                assert row.subscriber_count == int(expected["subscriberCount"])
+                assert not row.hidden_subscribers
+    assert (stored.source == "simulator").all()
+    # one call (one unit) per hour for up to 50 channels, in the same quota ledger
+    calls = frame(engine, "SELECT method, units, run_id FROM ytmetrics.api_calls")
+    assert list(calls.method) == ["channels"] * 3 and calls.units.sum() == 3
+    assert (calls.run_id == result.run_id).all()
+    # growth since each previous observation
+    growth = frame(
+        engine,
+        "SELECT * FROM ytmetrics.channel_statistics_growth WHERE channel_id = :c "
+        "ORDER BY snapshot_hour",
+        c=channel_id(0),
+    )
+    views = list(growth.view_count)
+    assert pd.isna(growth.views_gained.iloc[0])
+    assert list(growth.views_gained.iloc[1:]) == [
+        b - a for a, b in zip(views[:-1], views[1:], strict=True)
+    ]
+    assert list(growth.hours_elapsed.iloc[1:]) == [1.0, 1.0]
+    # each partition describes its hour
+    events = {
+        e.partition: {k: v.value for k, v in e.metadata.items()}
+        for e in result.asset_materializations_for_node("channel_statistics")
+    }
+    m = events[f"{last:%Y-%m-%d-%H:%M}"]
+    assert m["dagster/row_count"] == 3 and m["channels"] == 3 and m["missed"] == 0
+    assert m["hidden_subs"] == 1 and m["api_calls"] == 1
+    gained = frame(
+        engine,
+        "SELECT sum(views_gained) AS v FROM ytmetrics.channel_statistics_growth "
+        "WHERE snapshot_hour = :h",
+        h=last,
+    ).v.iloc[0]
+    assert m["views_gained"] == int(gained)
+
+
+def test_fifty_one_channels_cost_two_units_and_no_channel_no_call(engine, resources):
+    hour = DAY + timedelta(hours=6)
+    key = f"{hour:%Y-%m-%d-%H:%M}"
+    # no tracked channel: nothing is called or stored
+    assert dg.materialize([channel_statistics], partition_key=key, resources=resources).success
+    assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.api_calls").n.iloc[0] == 0
+    # the simulator has 24 channels; 51 distinct ids (27 unknown) need two calls
+    track(engine, range(24))
+    with engine.begin() as conn:
+        for n in range(27):
+            fake = "UC" + f"unknownchannel{n:02d}".ljust(22, "x")[:22]
+            conn.execute(
+                text(
+                    "INSERT INTO ytmetrics.channels (channel_id, title, uploads_playlist_id,"
+                    " source) VALUES (:c, 'gone', :u, 'simulator')"
+                ),
+                {"c": fake, "u": "UU" + fake[2:]},
+            )
+    result = dg.materialize([channel_statistics], partition_key=key, resources=resources)
+    assert result.success
+    calls = frame(engine, "SELECT units FROM ytmetrics.api_calls WHERE method = 'channels'")
+    assert calls.units.sum() == 2
+    m = result.asset_materializations_for_node("channel_statistics")[0].metadata
+    assert m["dagster/row_count"].value == 24 and m["missed"].value == 27
+
+
+def test_the_hourly_job_observes_channel_statistics():
+    job = defs().resolve_job_def(hourly_snapshot_job.name)
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {"video_metric_snapshots", "channel_statistics"} <= keys
