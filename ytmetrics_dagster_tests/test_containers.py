@@ -28,6 +28,8 @@ import pytest
 import requests
 import yaml
 from dagster import DagsterRunStatus
+from dagster._core.storage.tags import DOCKER_IMAGE_TAG
+from dagster_docker.docker_run_launcher import DOCKER_CONTAINER_ID_TAG
 from sqlalchemy import text
 
 from ytmetrics_dagster.warehouse.engine import get_engine
@@ -353,8 +355,8 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
         assert registration.status == DagsterRunStatus.SUCCESS
         # each run in its own container of the user-code image (DockerRunLauncher)
         for run in (registration, deployment.instance.get_run_by_id(snapshot_run.run_id)):
-            assert run.tags.get("docker/container_id"), run.tags
-            assert run.tags.get("docker/image") == f"ytmetrics-user-code:{IMAGE_TAG}"
+            assert run.tags.get(DOCKER_CONTAINER_ID_TAG), run.tags
+            assert run.tags.get(DOCKER_IMAGE_TAG) == f"ytmetrics-user-code:{IMAGE_TAG}"
 
         # -- the daemon and Postgres crash mid-hour, the observation in flight ---------------
         killed_at = datetime.now(UTC)
