@@ -155,9 +155,9 @@ class Deployment:
         os.kill(state["State"]["Pid"], signal.SIGKILL)
         return state
 
-    def wait_restarted(self, service: str, before: dict) -> float:
-        """Seconds until Docker's restart policy has the service running again."""
-        killed = time.monotonic()
+    def wait_restarted(self, service: str, before: dict, killed: float) -> float:
+        """Seconds from ``killed`` (monotonic) until Docker's restart policy has the service
+        running again."""
 
         def restarted() -> bool:
             state = self.inspect(service)
@@ -363,8 +363,10 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
         killed = time.monotonic()
         daemon_before = deployment.crash("daemon")
         postgres_before = deployment.crash("postgres")
-        timings["daemon_restarted_s"] = deployment.wait_restarted("daemon", daemon_before)
-        timings["postgres_restarted_s"] = deployment.wait_restarted("postgres", postgres_before)
+        timings["daemon_restarted_s"] = deployment.wait_restarted("daemon", daemon_before, killed)
+        timings["postgres_restarted_s"] = deployment.wait_restarted(
+            "postgres", postgres_before, killed
+        )
         simulator.state.latency_seconds = 0
         wait(
             lambda: observed_or_recorded(engine, hour, []) is not None,
@@ -391,8 +393,12 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
         killed = time.monotonic()
         web_before = deployment.crash("webserver")
         code_before = deployment.crash("user_code")
-        timings["webserver_restarted_s"] = deployment.wait_restarted("webserver", web_before)
-        timings["code_server_restarted_s"] = deployment.wait_restarted("user_code", code_before)
+        timings["webserver_restarted_s"] = deployment.wait_restarted(
+            "webserver", web_before, killed
+        )
+        timings["code_server_restarted_s"] = deployment.wait_restarted(
+            "user_code", code_before, killed
+        )
         wait(deployment.webserver_up, RESTART_BOUND_SECONDS, "the webserver to answer")
         timings["webserver_answering_s"] = time.monotonic() - killed
         wait(deployment.code_server_up, RESTART_BOUND_SECONDS, "the code server to answer")
@@ -429,9 +435,14 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
         served = sum(simulator.state.requests_by_method.values())
         assert calls == served, (calls, served)
         assert units == simulator.state.units_used_today()
+        snapshot_runs = [
+            f"{r.status.value}{' (retry)' if 'dagster/parent_run_id' in r.tags else ''}"
+            for r in reversed(deployment.runs("hourly_snapshot_job"))
+        ]
         print(
             f"hour {hour:%H:00}: {outcome}; rows {len(rows)} for {len(videos) + len(later)} "
-            f"videos, duplicates 0; ledger {calls} calls / simulator {served} requests"
+            f"videos, duplicates 0; ledger {calls} calls / simulator {served} requests; "
+            f"snapshot runs {snapshot_runs}"
         )
         for value in timings.values():
             assert value < RESUME_BOUND_SECONDS
@@ -441,3 +452,17 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
     finally:
         simulator.state.latency_seconds = 0
         engine.dispose()
+
+
+def test_every_service_reports_healthy(deployment):
+    """Each long-running service's healthcheck passes (after the crashes above, too): what
+    `docker ps` shows an operator, and what a crash loop would turn to unhealthy."""
+    services = ("postgres", "user_code", "webserver", "daemon", "dashboard")
+
+    def health() -> dict[str, str]:
+        return {s: deployment.inspect(s)["State"]["Health"]["Status"] for s in services}
+
+    try:
+        wait(lambda: set(health().values()) == {"healthy"}, 240, "every service to be healthy")
+    except AssertionError:
+        raise AssertionError(f"not every service is healthy: {health()}") from None
