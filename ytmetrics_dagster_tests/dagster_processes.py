@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -56,8 +57,12 @@ def image_command() -> list[str]:
 
 
 def compose_entrypoint(service: str) -> list[str]:
+    """The service's entrypoint as compose runs it with the defaults (``${VAR:-default}``)."""
     compose = yaml.safe_load((DEPLOY / "docker-compose.yaml").read_text())
-    return [str(part) for part in compose["services"][service]["entrypoint"]]
+    return [
+        re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(part))
+        for part in compose["services"][service]["entrypoint"]
+    ]
 
 
 def localize(argv: list[str], substitutions: dict[str, str]) -> list[str]:

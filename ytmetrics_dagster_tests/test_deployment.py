@@ -275,9 +275,11 @@ def test_compose_gives_every_process_the_environment_the_instance_needs():
     assert user_code["environment"]["DAGSTER_CURRENT_IMAGE"] == user_code["image"]
     assert compose["services"]["migrate"]["command"] == ["ytmetrics", "db", "upgrade"]
     assert user_code["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert instance["run_launcher"]["config"]["network"] in {
-        n["name"] for n in compose["networks"].values()
-    }
+    # every process on the host's network, run containers too: all traffic on 127.0.0.1
+    assert instance["run_launcher"]["config"]["network"] == "host"
+    for name, service in compose["services"].items():
+        assert service["network_mode"] == "host", name
+        assert "ports" not in service and "networks" not in service, name
     # the webserver and daemon load the workspace the image holds
     copied = [a for kw, a in dockerfile_instructions() if kw == "COPY" and "workspace.yaml" in a]
     assert copied and copied[0].split()[-1].rstrip("/") == "/opt/dagster/dagster_home"
@@ -287,8 +289,15 @@ def test_compose_gives_every_process_the_environment_the_instance_needs():
     workspace = load(DEPLOY / "workspace.yaml")
     assert process_workspace_config(workspace).success
     (server,) = [entry["grpc_server"] for entry in workspace["load_from"]]
-    assert server["host"] in compose["services"]
+    assert server["host"] == "127.0.0.1"
     assert str(server["port"]) == image_command()[image_command().index("-p") + 1]
+    # the code server listens where the workspace looks for it (the image's CMD, on 127.0.0.1)
+    served = [str(part) for part in user_code["command"]]
+    assert served == [server["host"] if a == "0.0.0.0" else a for a in image_command()]
+    # every long-running service comes back by itself; the one-shot migration does not
+    for name, service in compose["services"].items():
+        expected = {"no"} if name == "migrate" else {"always", "unless-stopped"}
+        assert service["restart"] in expected, name
 
 
 def test_no_secret_is_written_in_deploy_files():
@@ -359,10 +368,13 @@ def test_a_hung_hourly_run_releases_the_pool_before_the_next_hours_run():
 
 def test_the_image_installs_the_pinned_versions_the_tests_run_on():
     instructions = dockerfile_instructions()
-    base = next(args for kw, args in instructions if kw == "FROM")
-    version = re.fullmatch(r"python:(\d+)\.(\d+)\.(\d+)-slim-\w+", base)
-    assert version, f"unpinned base image {base}"
-    assert tuple(map(int, version.groups()[:2])) == sys.version_info[:2]
+    # the base image is a build argument: the public Python image of the tests' Python by
+    # default (a local Debian bookworm with the same python3.11 where Docker Hub is out of reach)
+    assert next(args for kw, args in instructions if kw == "FROM") == "${BASE_IMAGE}"
+    base = next(args for kw, args in instructions if kw == "ARG").split("=", 1)[1]
+    version = re.fullmatch(r"python:(\d+)\.(\d+)(?:\.\d+)?-slim-bookworm", base)
+    assert version, f"unexpected base image {base}"
+    assert tuple(map(int, version.groups())) == sys.version_info[:2]
 
     installs = [args for kw, args in instructions if kw == "RUN" and "pip install" in args]
     assert installs == [
