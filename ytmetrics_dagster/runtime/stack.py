@@ -178,6 +178,11 @@ def _value(raw: str | Path) -> str:
     return str(raw).replace("%", "%%")
 
 
+def _program_logfile(path: Path) -> str:
+    # a program's log file name is expanded twice by supervisord (options.py): %%%% → %
+    return str(path).replace("%", "%%%%")
+
+
 def _launched(stack: Stack, program: Program) -> str:
     argv = [stack.python, "-m", "ytmetrics_dagster.runtime.launch"]
     argv += ["--parent-death", program.stopsignal]
@@ -191,7 +196,7 @@ def _launched(stack: Stack, program: Program) -> str:
 def _log_options(stack: Stack, name: str) -> list[str]:
     return [
         "redirect_stderr=true",
-        f"stdout_logfile={_value(stack.logs / f'{name}.log')}",
+        f"stdout_logfile={_program_logfile(stack.logs / f'{name}.log')}",
         f"stdout_logfile_maxbytes={LOG_MAX_BYTES}",
         f"stdout_logfile_backups={LOG_BACKUPS}",
     ]
@@ -284,7 +289,7 @@ def supervisord_conf(stack: Stack) -> str:
         "autostart=true",
         "autorestart=true",
         "stopwaitsecs=2",
-        f"stderr_logfile={_value(stack.logs / 'watchdog.log')}",
+        f"stderr_logfile={_program_logfile(stack.logs / 'watchdog.log')}",
         f"stderr_logfile_maxbytes={LOG_MAX_BYTES}",
         f"stderr_logfile_backups={LOG_BACKUPS}",
         "",
