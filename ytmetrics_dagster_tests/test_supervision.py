@@ -479,3 +479,28 @@ def test_the_real_api_without_a_key_starts_no_embedded_postgres(tmp_path):
     assert result.returncode == 1 and "YOUTUBE_API_KEY" in result.stderr
     assert not (tmp_path / "home" / "pgdata").exists()
     assert not (tmp_path / "home" / "supervisord.conf").exists()
+
+
+def test_the_watchdog_starts_again_what_supervisord_gave_up_on_at_each_tick():
+    class Supervisor:
+        def __init__(self):
+            self.started = []
+
+        def getAllProcessInfo(self):
+            return [
+                {"name": "daemon", "group": "services", "statename": "FATAL"},
+                {"name": "webserver", "group": "services", "statename": "RUNNING"},
+                {"name": "announce", "group": "announce", "statename": "FATAL"},
+            ]
+
+        def startProcess(self, name, wait):
+            self.started.append((name, wait))
+
+    class Rpc:
+        supervisor = Supervisor()
+
+    watchdog = Watchdog(None, rpc=Rpc())
+    watchdog.handle("PROCESS_STATE_FATAL", "processname:daemon groupname:services", now=NOW)
+    assert Rpc.supervisor.started == []  # supervisord's own retries came first; a tick retries
+    watchdog.handle("TICK_60", "when:0", now=NOW)
+    assert Rpc.supervisor.started == [("services:daemon", False)]
