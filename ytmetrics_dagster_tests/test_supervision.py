@@ -458,6 +458,13 @@ def test_the_cli_says_in_one_line_that_the_supervised_postgres_is_down(tmp_path)
         owner.wait()
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "supervised by `ytmetrics dev`" in result.stderr
+    # and with no `make run` at all, `ytmetrics status` says so in one line
+    status = subprocess.run(
+        [YTMETRICS, "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 1
+    assert status.stderr.startswith("error: `make run` is not running for ")
+    assert status.stderr.count("\n") == 1
 
 
 def test_the_real_api_without_a_key_starts_no_embedded_postgres(tmp_path):
