@@ -632,7 +632,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser(
-        "dev", help="embedded Postgres + simulator + `dagster dev` (what `make run` runs)"
+        "dev",
+        help="checks, migrations, then supervisord runs Postgres, Dagster, dashboard, simulator "
+        "(what `make run` runs)",
     )
     p.add_argument("--port", type=_bounded(PORT), default=3000)
     p.add_argument("--no-demo", action="store_true", help="do not register demo videos")
