@@ -10,9 +10,11 @@ again, and stops with SIGTERM. It prints the seconds each restart took (the faul
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -272,10 +274,11 @@ def _sensor_heartbeat_after(pg_uri: str, since: float) -> bool:
     return row[0] is not None and float(row[0]) > since
 
 
-def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigterm_stops_all(
-    tmp_path,
-):
-    home = tmp_path / "home"
+def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigterm_stops_all():
+    # not under pytest's tmp_path: a concurrent pytest session makes its root 0700 again, and
+    # Postgres (as the unprivileged user, when we are root) could not reach its data directory
+    root = Path(tempfile.mkdtemp(prefix="ytm-test-supervise-"))
+    home = root / "home"
     port, dashboard_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YTMETRICS_", "DAGSTER_"))}
     env.update(
@@ -413,6 +416,7 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
                 dev.process.kill()
         for process in leftovers(conf):
             process.kill()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_while_supervised_a_command_never_starts_a_second_postgres(tmp_path, monkeypatch):
