@@ -55,7 +55,7 @@ class Program:
     stopsignal: str = "INT"
     # then SIGKILL; the group's programs stop side by side, so a stop of everything takes at
     # most this plus Postgres's fast shutdown: under the 10 s promised
-    stopwaitsecs: int = 5
+    stopwaitsecs: int = 6
     user: str | None = None
     directory: Path | None = None
     environment: tuple[tuple[str, str], ...] = ()
@@ -118,7 +118,7 @@ class Stack:
                 directory=workdir,
                 # on stop it waits for open calls (the webserver's and the daemon's, stopped at
                 # the same time) up to this long, not Dagster's default of a minute
-                environment=(("DAGSTER_GRPC_SHUTDOWN_GRACE_PERIOD", "3"),),
+                environment=(("DAGSTER_GRPC_SHUTDOWN_GRACE_PERIOD", "1"),),
             ),
             Program(
                 "daemon",
@@ -158,7 +158,7 @@ class Stack:
         if self.postgres is None:
             return None
         return Program(
-            "postgres", self.postgres.argv, startsecs=2, user=self.postgres.user, stopwaitsecs=3
+            "postgres", self.postgres.argv, startsecs=2, user=self.postgres.user, stopwaitsecs=2
         )
 
 
