@@ -402,7 +402,7 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
         figures["SIGTERM: all stopped"] = time.monotonic() - stopping
         assert figures["SIGTERM: all stopped"] < 10, figures
         # normally no program needs SIGKILL (test_devserver's stop); on a machine loaded far
-        # beyond its cores a Dagster process may take longer than its 6 s and get one
+        # beyond its cores a Dagster process may take longer than its 5 s and get one
         escalated = [line.strip() for line in dev.lines if "with SIGKILL" in line]
         print(f"SIGTERM escalations: {escalated}")
         assert not leftovers(conf)

@@ -55,7 +55,7 @@ class Program:
     stopsignal: str = "INT"
     # then SIGKILL; the group's programs stop side by side, so a stop of everything takes at
     # most this plus Postgres's fast shutdown: under the 10 s promised
-    stopwaitsecs: int = 6
+    stopwaitsecs: int = 5
     user: str | None = None
     directory: Path | None = None
     environment: tuple[tuple[str, str], ...] = ()
