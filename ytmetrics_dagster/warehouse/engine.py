@@ -99,3 +99,10 @@ def check_connection(engine: Engine) -> None:
             f"cannot reach the warehouse at {engine.url.render_as_string(hide_password=True)}: "
             f"{str(err.orig).strip().splitlines()[0] if err.orig else err}"
         ) from None
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (before the server they point at is stopped)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
