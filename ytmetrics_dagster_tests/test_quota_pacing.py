@@ -316,3 +316,118 @@ def test_hourly_runs_of_a_day_without_pacing_run_out_at_the_stated_hour():
     per_hour = default_units_by_hour(counts, long_day)
     assert len(per_hour) == 25 and per_hour[0] == 380 + 16  # + 380/25 of the refresh, rounded up
     assert run_out_hour(per_hour, capacity.budget_units) == 23
+
+
+# -- the hourly run, for real: the simulator over HTTP, a real materialization -------------------
+
+
+def _two_units_budget(now: datetime) -> int:
+    """A daily budget whose allowance for the hour holding ``now`` is exactly 2 units (see
+    pacing.allowance: the straight line reaches 2 units, and all but 1 unit of the day is
+    reservable)."""
+    qday = quota_day_of(now)
+    k = qday.hour_index(now)
+    return max(3, -(-2 * qday.hours // (k + 1)))
+
+
+def test_the_hourly_run_observes_what_fits_in_priority_order_and_defers_the_rest(
+    engine, resources, simulator, capsys
+):
+    import json
+
+    import dagster as dg
+
+    from ytmetrics_dagster.cli import main
+    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+    from ytmetrics_dagster.defs.resources import YouTubeResource
+
+    from .helpers import current_hour, normal_ids, track_directly
+
+    ids = normal_ids(120)  # 3 batches due; the hour may spend 2
+    track_directly(engine, ids)
+    hour = current_hour()
+    last = sorted(ids)[-1]  # never observed, same tier: the id decides, so it would be deferred
+    assert main(["pin", last]) == 0
+    assert "pinned" in capsys.readouterr().out
+    tight = dict(
+        resources,
+        youtube=YouTubeResource(
+            source="simulator",
+            base_url=simulator.base_url,
+            daily_quota_units=_two_units_budget(datetime.now(UTC)),
+            discovery_reserve_units=0,
+        ),
+    )
+    before = simulator.state.requests_by_method.get("videos", 0)
+    result = dg.materialize(
+        [video_metric_snapshots], partition_key=hour.strftime("%Y-%m-%d-%H:%M"), resources=tight
+    )
+    assert result.success  # priority, not refusal
+    assert simulator.state.requests_by_method.get("videos", 0) - before == 2
+    observed = frame(engine, "SELECT video_id FROM ytmetrics.snapshots")
+    assert len(observed) == 100 and last in set(observed.video_id)
+    deferred = frame(
+        engine,
+        "SELECT v.video_id, d.reason, d.run_id FROM ytmetrics.deferred_observations d "
+        "JOIN ytmetrics.videos v USING (video_key)",
+    )
+    assert len(deferred) == 20
+    assert set(deferred.video_id) == set(ids) - set(observed.video_id)
+    assert (deferred.run_id == result.run_id).all()
+    assert "allowance was 2 units (100 videos) for 120 due videos" in deferred.reason[0]
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.missed_hours") == 0
+    materialization = result.asset_materializations_for_node("video_metric_snapshots")
+    metadata = materialization[0].metadata
+    assert metadata["quota_deferred_today"].value == 20
+    assert metadata["quota_deferred_today_every_1h"].value == 20
+    # the reservation was released with the run
+    open_held = scalar(
+        engine, "SELECT count(*) FROM ytmetrics.quota_reservations WHERE released_at IS NULL"
+    )
+    assert open_held == 0
+
+    assert main(["quota", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["deferred_today"] == {"total": 20, "by_tier": {"every_1h": 20}}
+    assert status["ledger"]["units_by_method"]["default:videos"] == 2
+    assert status["day_hours"] in (23, 24, 25)
+    assert main(["quota"]) == 0
+    text_out = capsys.readouterr().out
+    assert "deferred today: 20 (every_1h 20)" in text_out and "forecast" in text_out
+    assert main(["unpin", last]) == 0
+    assert main(["unpin", last]) == 0
+    assert "was not pinned" in capsys.readouterr().out
+    assert main(["pin", "not a video!"]) == 2
+
+
+def test_an_hour_with_no_unit_left_is_a_missed_hour_not_deferrals(engine, resources, simulator):
+    import dagster as dg
+
+    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+    from ytmetrics_dagster.defs.resources import YouTubeResource
+
+    from .helpers import current_hour, normal_ids, spend_units, track_directly
+
+    track_directly(engine, normal_ids(60))
+    hour = current_hour()
+    spend_units(engine, 10, datetime.now(UTC))
+    spent_out = dict(
+        resources,
+        youtube=YouTubeResource(
+            source="simulator",
+            base_url=simulator.base_url,
+            daily_quota_units=11,  # 1 left: the reserve
+            discovery_reserve_units=0,
+        ),
+    )
+    result = dg.materialize(
+        [video_metric_snapshots],
+        partition_key=hour.strftime("%Y-%m-%d-%H:%M"),
+        resources=spent_out,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.missed_hours") == 1
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.deferred_observations") == 0
+    message = result.failure_data_for_node("video_metric_snapshots").error.message
+    assert "no unit of today's budget is left" in message
