@@ -17,7 +17,14 @@ Every daily unit the pipeline spends, by component:
 
 With ``videos:batchGetStats`` on, statistics batches alternate between ``videos.list`` (the
 default bucket, ⌈c/2⌉ of c batches) and ``batchGetStats`` (its own bucket, ⌊c/2⌋); details,
-discovery and registrations always use the default bucket.
+discovery and registrations always use the default bucket. The multiplier that gives: with
+nothing else tracked, 24·c + c ≤ 9,500 allows c = 380 batches an hour (19,000 hourly videos)
+on ``videos.list`` alone, and 24·⌈c/2⌉ + c ≤ 9,500 with 24·⌊c/2⌋ ≤ 10,000 allows c = 730
+(36,500) with ``batchGetStats``: 1.92×, not 2×, because the daily refresh stays on
+``videos.list``.
+
+The quota day lasts ``day_hours`` (23 or 25 on the days Pacific clocks change): a 25-hour day
+has 25 hourly runs, so 19,000 hourly videos need 25 × 380 + 380 = 9,880 units that day.
 
 The budget: the collection budget (daily quota minus the discovery reserve) plus as much of
 the reserve as discovery uses. That is exactly the two limits the pipeline enforces: runs
