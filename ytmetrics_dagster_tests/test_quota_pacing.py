@@ -431,3 +431,81 @@ def test_an_hour_with_no_unit_left_is_a_missed_hour_not_deferrals(engine, resour
     assert scalar(engine, "SELECT count(*) FROM ytmetrics.deferred_observations") == 0
     message = result.failure_data_for_node("video_metric_snapshots").error.message
     assert "no unit of today's budget is left" in message
+
+
+def test_the_client_keeps_batch_get_stats_under_its_per_minute_limit(simulator):
+    import time
+
+    from ytmetrics_dagster.youtube.client import (
+        BATCH_GET_STATS,
+        DeadlineExceededError,
+        YouTubeClient,
+    )
+
+    from .helpers import normal_ids
+
+    ids = normal_ids(200)  # 4 batches, all on batchGetStats, 2 allowed per 0.4 s
+    client = YouTubeClient(
+        simulator.base_url, max_workers=4, batch_stats_limit=SlidingWindowLimit(2, 0.4)
+    )
+    started = time.monotonic()
+    with client:
+        fetched = client.video_statistics(ids, methods=[BATCH_GET_STATS] * 4)
+    assert len(fetched.items) == 200
+    assert time.monotonic() - started >= 0.4  # the 3rd and 4th calls waited for the window
+    assert simulator.state.requests_by_method["videos:batchGetStats"] == 4
+    # a wait that would pass the deadline is not waited: nothing more is sent
+    slow = YouTubeClient(
+        simulator.base_url,
+        max_workers=1,
+        batch_stats_limit=SlidingWindowLimit(1, 60.0),
+        deadline=time.monotonic() + 5,
+    )
+    with slow, pytest.raises(DeadlineExceededError, match="per-minute limit"):
+        slow.video_statistics(ids[:100], methods=[BATCH_GET_STATS] * 2)
+    assert simulator.state.requests_by_method["videos:batchGetStats"] == 5
+
+
+def test_the_paced_hour_budgets_batch_get_stats_as_its_own_bucket(engine, resources, simulator):
+    import dagster as dg
+
+    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+    from ytmetrics_dagster.defs.resources import YouTubeResource
+
+    from .helpers import current_hour, normal_ids, track_directly
+
+    ids = normal_ids(250)  # 5 batches; videos.list may pay for 2, batchGetStats for 2
+    track_directly(engine, ids)
+    hour = current_hour()
+    budget = _two_units_budget(datetime.now(UTC))
+    both = dict(
+        resources,
+        youtube=YouTubeResource(
+            source="simulator",
+            base_url=simulator.base_url,
+            daily_quota_units=budget,
+            discovery_reserve_units=0,
+            use_batch_get_stats=True,
+            batch_stats_daily_units=budget,
+        ),
+    )
+    before = dict(simulator.state.requests_by_method)
+    result = dg.materialize(
+        [video_metric_snapshots], partition_key=hour.strftime("%Y-%m-%d-%H:%M"), resources=both
+    )
+    assert result.success
+    sent = {
+        m: n - before.get(m, 0)
+        for m, n in simulator.state.requests_by_method.items()
+        if n - before.get(m, 0)
+    }
+    assert sent == {"videos": 2, "videos:batchGetStats": 2}
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.snapshots") == 200
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.deferred_observations") == 50
+    reserved = frame(
+        engine, "SELECT bucket, units FROM ytmetrics.quota_reservations ORDER BY bucket"
+    )
+    assert dict(zip(reserved.bucket, reserved.units, strict=True)) == {
+        "batchGetStats": 2,
+        "default": 2,
+    }
