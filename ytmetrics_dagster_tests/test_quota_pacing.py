@@ -509,3 +509,42 @@ def test_the_paced_hour_budgets_batch_get_stats_as_its_own_bucket(engine, resour
         "batchGetStats": 2,
         "default": 2,
     }
+
+
+def test_a_paced_hour_that_fails_is_missed_whole_and_keeps_no_deferrals(
+    engine, resources, simulator
+):
+    import dagster as dg
+
+    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+    from ytmetrics_dagster.defs.resources import YouTubeResource
+
+    from .helpers import current_hour, normal_ids, track_directly
+
+    track_directly(engine, normal_ids(120))
+    hour = current_hour()
+    simulator.state.quota_limit = simulator.state.units_used_today()  # YouTube says no
+    tight = dict(
+        resources,
+        youtube=YouTubeResource(
+            source="simulator",
+            base_url=simulator.base_url,
+            daily_quota_units=_two_units_budget(datetime.now(UTC)),
+            discovery_reserve_units=0,
+        ),
+    )
+    result = dg.materialize(
+        [video_metric_snapshots],
+        partition_key=hour.strftime("%Y-%m-%d-%H:%M"),
+        resources=tight,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.missed_hours") == 1
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.deferred_observations") == 0
+    assert (
+        scalar(
+            engine, "SELECT count(*) FROM ytmetrics.quota_reservations WHERE released_at IS NULL"
+        )
+        == 0
+    )

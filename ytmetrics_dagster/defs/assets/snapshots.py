@@ -201,7 +201,12 @@ def video_metric_snapshots(
             _record_missed(context, engine, in_progress[0].start, err, plan)
             if paced is not None:
                 # the whole hour is lost (missed_hours), not some of its videos
-                pacing_store.clear_deferrals(engine, in_progress[0].start)
+                try:
+                    pacing_store.clear_deferrals(engine, in_progress[0].start)
+                except Exception as clear_err:  # the warehouse may be what failed
+                    context.log.error(
+                        "could not clear the hour's deferrals: %s", type(clear_err).__name__
+                    )
         raise
     finally:
         if paced is not None:
