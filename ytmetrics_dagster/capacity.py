@@ -17,7 +17,14 @@ Every daily unit the pipeline spends, by component:
 
 With ``videos:batchGetStats`` on, statistics batches alternate between ``videos.list`` (the
 default bucket, ⌈c/2⌉ of c batches) and ``batchGetStats`` (its own bucket, ⌊c/2⌋); details,
-discovery and registrations always use the default bucket.
+discovery and registrations always use the default bucket. The multiplier that gives: with
+nothing else tracked, 24·c + c ≤ 9,500 allows c = 380 batches an hour (19,000 hourly videos)
+on ``videos.list`` alone, and 24·⌈c/2⌉ + c ≤ 9,500 with 24·⌊c/2⌋ ≤ 10,000 allows c = 730
+(36,500) with ``batchGetStats``: 1.92×, not 2×, because the daily refresh stays on
+``videos.list``.
+
+The quota day lasts ``day_hours`` (23 or 25 on the days Pacific clocks change): a 25-hour day
+has 25 hourly runs, so 19,000 hourly videos need 25 × 380 + 380 = 9,880 units that day.
 
 The budget: the collection budget (daily quota minus the discovery reserve) plus as much of
 the reserve as discovery uses. That is exactly the two limits the pipeline enforces: runs
@@ -52,6 +59,8 @@ class CapacitySettings:
     batch_stats_daily_units: int = 10_000
     use_batch_get_stats: bool = False
     channel_poll_seconds: float = 300.0
+    # hours of the quota day: 23 or 25 on the days Pacific clocks change (pacing.QuotaDay)
+    day_hours: int = HOURS_PER_DAY
 
     def __post_init__(self) -> None:
         if self.channel_poll_seconds <= 0:
@@ -84,12 +93,23 @@ class Capacity:
         return self.shortfall_units > 0 or self.batch_stats_shortfall_units > 0
 
 
-def _stats_units(per_interval: Mapping[int, int], batch: bool) -> tuple[int, int]:
+def _stats_calls(per_interval: Mapping[int, int], day_hours: int = HOURS_PER_DAY) -> list[int]:
+    """Statistics batches of each hour of a quota day (a 25-hour day repeats an hour)."""
+    return [
+        math.ceil(
+            sum(n for every, n in per_interval.items() if n and (hour % 24) % every == 0)
+            / IDS_PER_UNIT
+        )
+        for hour in range(day_hours)
+    ]
+
+
+def _stats_units(
+    per_interval: Mapping[int, int], batch: bool, day_hours: int = HOURS_PER_DAY
+) -> tuple[int, int]:
     """(default-bucket units, batchGetStats units) of a day of statistics."""
     default = batch_bucket = 0
-    for hour in range(HOURS_PER_DAY):
-        due = sum(n for every, n in per_interval.items() if n and hour % every == 0)
-        calls = math.ceil(due / IDS_PER_UNIT)
+    for calls in _stats_calls(per_interval, day_hours):
         if batch:
             default += (calls + 1) // 2
             batch_bucket += calls // 2
@@ -105,15 +125,16 @@ def _needs(counts: CapacityCounts, settings: CapacitySettings, extra_hourly: int
             raise ValueError(f"cadence interval must divide 24 hours, got {every}")
     per_interval[1] = per_interval.get(1, 0) + extra_hourly
     batch = settings.use_batch_get_stats
-    stats_default, stats_batch = _stats_units(per_interval, batch)
-    hourly_default, _ = _stats_units({1: per_interval[1]}, batch)
+    hours = settings.day_hours
+    stats_default, stats_batch = _stats_units(per_interval, batch, hours)
+    hourly_default, _ = _stats_units({1: per_interval[1]}, batch, hours)
     tracked = sum(per_interval.values()) + counts.unavailable
     polls_per_day = math.ceil(SECONDS_PER_DAY / settings.channel_poll_seconds)
     return {
         "hourly": hourly_default,
         "tiered": stats_default - hourly_default,
         "refresh": math.ceil(tracked / IDS_PER_UNIT),
-        "discovery": counts.tracked_channels * polls_per_day,
+        "discovery": math.ceil(counts.tracked_channels * polls_per_day * hours / HOURS_PER_DAY),
         # details, then the first observation of the new videos (new_videos_snapshot_sensor)
         "registrations": 2 * counts.registration_units_24h,
         "batch_stats": stats_batch,
@@ -164,3 +185,18 @@ def estimate_capacity(counts: CapacityCounts, settings: CapacitySettings) -> Cap
         batch_stats_budget_units=settings.batch_stats_daily_units,
         more_hourly_videos_fit=more,
     )
+
+
+def default_units_by_hour(counts: CapacityCounts, settings: CapacitySettings) -> list[int]:
+    """Default-bucket units each hour of the quota day needs: its statistics batches
+    (videos.list's half with batchGetStats on) plus an even share of the refresh, discovery
+    and registrations. Their running sum against the budget is where a day of all-or-nothing
+    runs would be refused from (``pacing.run_out_hour``)."""
+    hours = settings.day_hours
+    needs = _needs(counts, settings)
+    others = needs["refresh"] + needs["discovery"] + needs["registrations"]
+    per_hour = []
+    for calls in _stats_calls(counts.active_by_interval, hours):
+        stats = (calls + 1) // 2 if settings.use_batch_get_stats else calls
+        per_hour.append(stats + others / hours)
+    return [math.ceil(u) for u in per_hour]

@@ -77,6 +77,7 @@ from ytmetrics_dagster.youtube.ids import (
 )
 
 FORMATS = ("table", "json", "csv")
+PRIORITY = Bound("priority", 1, 1000)
 # how many invalid inputs are listed one by one before "and N more"
 _MAX_LISTED_ERRORS = 10
 
@@ -308,6 +309,39 @@ def cmd_remove(args) -> int:
             f"deleted {d['snapshots']} snapshots, {d['growth_hourly']} hourly and "
             f"{d['growth_daily']} daily growth rows"
         )
+    return EXIT_OK
+
+
+def cmd_quota(args) -> int:
+    import json
+    import os
+
+    from ytmetrics_dagster.quota_status import quota_status, render
+    from ytmetrics_dagster.warehouse.quota import Budget
+
+    status = quota_status(
+        _engine(),
+        Budget(),
+        use_batch_get_stats=os.environ.get("YTMETRICS_USE_BATCH_GET_STATS", "") in ("1", "true"),
+    )
+    print(json.dumps(status, indent=2) if args.json else render(status))
+    return EXIT_OK
+
+
+def cmd_pin(args) -> int:
+    from ytmetrics_dagster.warehouse.pacing import pin
+
+    new = pin(_engine(), args.video, priority=args.priority, by="cli")
+    verb = "pinned" if new else "already pinned; priority set to"
+    print(f"{verb} {args.video}" + ("" if new else f" {args.priority}"))
+    return EXIT_OK
+
+
+def cmd_unpin(args) -> int:
+    from ytmetrics_dagster.warehouse.pacing import unpin
+
+    removed = unpin(_engine(), args.video)
+    print(f"unpinned {args.video}" if removed else f"{args.video} was not pinned; nothing changed")
     return EXIT_OK
 
 
@@ -602,6 +636,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video", type=_video, metavar="VIDEO", help=video_help)
     p.add_argument("--delete-metrics", action="store_true")
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("quota", help="today's quota: ledger, pacing of this hour, forecast")
+    p.add_argument("--json", action="store_true", help="the same figures as JSON")
+    p.set_defaults(func=cmd_quota)
+
+    p = sub.add_parser("pin", help="observe a video first when an hour's quota allowance is short")
+    p.add_argument("video", type=_video, metavar="VIDEO", help=video_help)
+    p.add_argument(
+        "--priority", type=_bounded(PRIORITY), default=1, help="higher goes first (default 1)"
+    )
+    p.set_defaults(func=cmd_pin)
+
+    p = sub.add_parser("unpin", help="remove a video's pin")
+    p.add_argument("video", type=_video, metavar="VIDEO", help=video_help)
+    p.set_defaults(func=cmd_unpin)
 
     p = sub.add_parser("track-channel", help="track a channel: its new uploads are registered")
     p.add_argument("channel", metavar="ID_OR_HANDLE_OR_URL")

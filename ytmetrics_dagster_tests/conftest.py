@@ -34,6 +34,8 @@ TABLES = (
     "api_calls",
     "quota_reservations",
     "missed_hours",
+    "deferred_observations",
+    "video_priorities",
     "snapshot_batches",
     "video_observation_state",
     "channels",

@@ -138,7 +138,7 @@ def test_a_scrape_holds_what_the_warehouse_holds(engine, resources, simulator):
         assert value("ytmetrics_videos_due", hour=label) == len(due)
         assert value("ytmetrics_videos_observed", hour=label) == observed == 3
     assert value("ytmetrics_missed_hours") == 2
-    assert value("ytmetrics_deferred_hours") == 0  # no ytmetrics.deferrals table yet
+    assert value("ytmetrics_deferred_observations") == 0  # nothing deferred
     # quota by bucket: the ledger's units, the open reservation, the budget
     day = quota_day(now)
     used = one(
@@ -208,16 +208,24 @@ def test_nothing_is_counted_in_the_process(engine):
     assert all(n.startswith("ytmetrics_") for n in names)
 
 
-def test_a_deferrals_table_is_counted_once_it_exists(engine):
+def test_deferred_observations_are_counted(engine):
     cadence = cadence_from_env()
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE ytmetrics.deferrals (snapshot_hour timestamptz)"))
-        conn.execute(text("INSERT INTO ytmetrics.deferrals VALUES (now()), (now())"))
-    try:
-        assert monitoring_figures(engine, budget=Budget(), cadence=cadence).deferred_hours == 2
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE ytmetrics.deferrals"))
+        conn.execute(
+            text(
+                "INSERT INTO ytmetrics.videos (video_id, title, status, source)"
+                " VALUES ('deferred001', 'deferred', 'active', 'simulator')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO ytmetrics.deferred_observations"
+                " (snapshot_hour, video_key, reason, every_hours, first_48h, priority_rank)"
+                " SELECT date_trunc('hour', now()) - make_interval(hours => h), video_key,"
+                " 'quota', 1, true, 1 FROM ytmetrics.videos, generate_series(0, 1) h"
+            )
+        )
+    assert monitoring_figures(engine, budget=Budget(), cadence=cadence).deferred_observations == 2
 
 
 def exported_names() -> set[str]:

@@ -58,10 +58,10 @@ def families(f: MonitoringFigures) -> list:
     )
     missed.add_metric([], f.missed_hours)
     deferred = GaugeMetricFamily(
-        "ytmetrics_deferred_hours",
-        "Hours deferred to a later quota day (ytmetrics.deferrals; 0 while it does not exist).",
+        "ytmetrics_deferred_observations",
+        "Video-hours quota pacing deferred: due, put off to a later hour (deferred_observations).",
     )
-    deferred.add_metric([], f.deferred_hours)
+    deferred.add_metric([], f.deferred_observations)
 
     quota = {
         kind: GaugeMetricFamily(

@@ -10,6 +10,7 @@ import dagster as dg
 from ytmetrics_dagster.alerting import DeliveryPolicy, deliver_pending, raise_alert
 from ytmetrics_dagster.defs.quota_metadata import current_capacity
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
+from ytmetrics_dagster.quota_status import quota_status
 from ytmetrics_dagster.warehouse.alerts import (
     close_without_webhook,
     delivery_backlog,
@@ -92,9 +93,18 @@ def quota_capacity_sensor(
             f"; batchGetStats {capacity.batch_stats_needed_units} of "
             f"{capacity.batch_stats_budget_units}"
         )
-    if not capacity.over_budget:
+    status = quota_status(engine, youtube.budget, use_batch_get_stats=youtube.use_batch_get_stats)
+    deferred = status["deferred_today"]
+    run_out = status["forecast"]["budget_runs_out_without_pacing_utc"]
+    if not capacity.over_budget and not deferred["total"]:
         return dg.SkipReason(f"{summary}; {capacity.more_hourly_videos_fit} more hourly videos fit")
-    message = f"YouTube quota capacity exceeded: {summary}"
+    # Pacing defers videos instead of losing hours; the alert says what the day costs.
+    message = (
+        f"YouTube quota capacity exceeded: {summary}; {deferred['total']} videos deferred "
+        f"today ({', '.join(f'{k} {v}' for k, v in deferred['by_tier'].items()) or 'none yet'})"
+        f"; without pacing the budget would run out at {run_out or 'no hour (the day fits)'}"
+        f"; {capacity.more_hourly_videos_fit} more hourly videos fit"
+    )
     context.log.warning(message)
     day = quota_day(datetime.now(UTC))
     alert_id = raise_alert(
@@ -113,6 +123,11 @@ def quota_capacity_sensor(
             "registrations": capacity.registration_units,
             "batch_get_stats_needed": capacity.batch_stats_needed_units,
             "batch_get_stats_budget": capacity.batch_stats_budget_units,
+            "deferred_today": deferred["total"],
+            "deferred_today_by_tier": deferred["by_tier"],
+            "budget_runs_out_without_pacing_utc": run_out,
+            "more_hourly_videos_fit": capacity.more_hourly_videos_fit,
+            "day_hours": status["day_hours"],
             **counts,
         },
     )

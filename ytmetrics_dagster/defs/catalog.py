@@ -66,6 +66,11 @@ BOOKKEEPING_TABLES = {
     "video_growth_hourly (created, last written, compacted)",
     "deployment": "deployment settings written by the migrations (partitions_start)",
     "alembic_version": "Alembic's record of the schema revision",
+    "deferred_observations": "part of video_metric_snapshots: the due videos a paced hourly run "
+    "left unobserved for lack of quota, per video and hour, written by the same run (quota "
+    "pacing, docs/quota-pacing.md)",
+    "video_priorities": "operators' pins (ytmetrics pin/unpin): read by the paced hourly run to "
+    "observe pinned videos first",
 }
 
 external_tables = [

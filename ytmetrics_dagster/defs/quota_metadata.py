@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from ytmetrics_dagster.cadence import Cadence, cadence_from_env
 from ytmetrics_dagster.capacity import Capacity, CapacitySettings, estimate_capacity
+from ytmetrics_dagster.quota_status import flat_metadata, quota_status
 from ytmetrics_dagster.settings import channel_poll_seconds
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
@@ -74,6 +75,10 @@ def quota_metadata(
         "quota_more_hourly_videos_fit": capacity.more_hourly_videos_fit,
         "quota_day_pacific": str(day),
         **counts,
+        # today's pacing, deferrals by tier and the forecast (docs/quota-pacing.md)
+        **flat_metadata(
+            quota_status(engine, budget, cadence, use_batch_get_stats=use_batch_get_stats, now=now)
+        ),
     }
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
+from ytmetrics_dagster.pacing import DEFAULT_RESERVE_UNITS
 from ytmetrics_dagster.settings import SOURCES, load_settings, missing_key_message
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current
@@ -71,6 +72,9 @@ class YouTubeResource(dg.ConfigurableResource):
     # Optional: alternate statistics batches with videos:batchGetStats (its own daily bucket).
     use_batch_get_stats: bool = False
     batch_stats_daily_units: int = 10_000
+    # Quota pacing (docs/quota-pacing.md): units each paced hourly run leaves for the retries
+    # and registrations of its hour.
+    pacing_reserve_units: int = DEFAULT_RESERVE_UNITS
 
     @property
     def simulated(self) -> bool:
@@ -131,11 +135,14 @@ class YouTubeResource(dg.ConfigurableResource):
         units: dict[str, int] | None = None,
         deadline: datetime | None = None,
         discovery: bool = False,
+        reserved: dict[str, int] | None = None,
     ) -> Iterator[YouTubeClient]:
         """A client whose every attempt is in the quota ledger before it is sent, with
         ``units`` per bucket reserved atomically first (none if the budget is short), no
         attempt started after ``deadline``, and failures as Dagster failures: retryable ones
         are left to the step RetryPolicy, the rest (quota, key, access, deadline) fail at once.
+        ``reserved``: reservations (bucket -> id) the caller already made (quota pacing); the
+        session uses and releases them instead of reserving ``units``.
         """
         self.check_configured()
         label = self.expected_label
@@ -148,9 +155,9 @@ class YouTubeResource(dg.ConfigurableResource):
                 raise dg.Failure(description=str(err), allow_retries=False) from None
         now = datetime.now(UTC)
         hold_for = (deadline - now) if deadline else timedelta(hours=1)
-        reservations: dict[str, int] = {}
+        reservations: dict[str, int] = dict(reserved or {})
         try:
-            for bucket, needed in (units or {}).items():
+            for bucket, needed in ({} if reserved is not None else units or {}).items():
                 reservation = reserve(
                     engine,
                     self.budget,

@@ -69,9 +69,22 @@ class HourFacts:
 
 
 def deferred_count(conn: Connection, hour: datetime) -> int:
-    """Due videos of ``hour`` deliberately put off to a later hour. Nothing defers yet: per
-    video-hour deferrals (issue #19) plug in here, and every figure below follows."""
-    return 0
+    """Due videos of ``hour`` that its paced run deliberately put off to a later hour
+    (``deferred_observations``, docs/quota-pacing.md), less any observed in the hour after all
+    (collected on request). They are in no batch, so they add to the hour's due videos."""
+    return int(
+        conn.execute(
+            text(
+                """
+                SELECT count(*) FROM ytmetrics.deferred_observations d
+                WHERE d.snapshot_hour = :hour
+                  AND NOT EXISTS (SELECT 1 FROM ytmetrics.metric_snapshots s
+                                  WHERE s.snapshot_hour = :hour AND s.video_key = d.video_key)
+                """
+            ),
+            {"hour": hour},
+        ).scalar_one()
+    )
 
 
 def hour_facts(engine: Engine, hour: datetime) -> HourFacts:
@@ -83,7 +96,7 @@ def hour_facts(engine: Engine, hour: datetime) -> HourFacts:
         )
         deferred = deferred_count(conn, hour)
     observed = int(row["rows"])
-    due = int(row["due"])
+    due = int(row["due"]) + deferred
     return HourFacts(
         rows=observed,
         due=due,

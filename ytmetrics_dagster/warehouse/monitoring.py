@@ -18,10 +18,6 @@ from ytmetrics_dagster.cadence import Cadence
 from ytmetrics_dagster.warehouse.quota import BUCKETS, Budget, quota_day
 from ytmetrics_dagster.warehouse.videos import DUE_SQL, due_params
 
-# #19 adds ytmetrics.deferrals (hours deferred to a later quota day); until it exists the
-# figure is 0, so this module does not depend on that migration.
-DEFERRALS_TABLE = "ytmetrics.deferrals"
-
 # the scheduler's own query of who is due, counted
 _DUE_COUNT = select(func.count()).select_from(
     text(DUE_SQL).columns(column("video_id")).subquery("due")
@@ -58,7 +54,7 @@ class MonitoringFigures:
     current: HourFigures
     last_closed: HourFigures
     missed_hours: int
-    deferred_hours: int
+    deferred_observations: int
     quota_day: str
     quota: list[QuotaFigures]
     registrations: dict[str, int]
@@ -110,9 +106,8 @@ def _hour(conn: Connection, hour: datetime, now: datetime, cadence: Cadence) -> 
 
 
 def _deferred(conn: Connection) -> int:
-    if _scalar(conn, "SELECT to_regclass(:name) IS NOT NULL", {"name": DEFERRALS_TABLE}):
-        return int(_scalar(conn, "SELECT count(*) FROM ytmetrics.deferrals"))
-    return 0
+    # video-hours quota pacing put off (docs/quota-pacing.md), as missed_hours counts all
+    return int(_scalar(conn, "SELECT count(*) FROM ytmetrics.deferred_observations"))
 
 
 def _quota(conn: Connection, budget: Budget, now: datetime) -> list[QuotaFigures]:
@@ -201,7 +196,7 @@ def monitoring_figures(
                 current=_hour(conn, current, now, cadence),
                 last_closed=_hour(conn, current - timedelta(hours=1), now, cadence),
                 missed_hours=int(_scalar(conn, "SELECT count(*) FROM ytmetrics.missed_hours")),
-                deferred_hours=_deferred(conn),
+                deferred_observations=_deferred(conn),
                 quota_day=quota_day(now).isoformat(),
                 quota=_quota(conn, budget, now),
                 registrations=statuses,

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ytmetrics_dagster.pacing import Allowance, allowance, quota_day_of
 from ytmetrics_dagster.warehouse import locks
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET, MAX_IDS_PER_CALL
 
@@ -132,6 +133,11 @@ class DurableLedger:
 def units_used(engine: Engine, day: date, bucket: str = "default") -> int:
     with engine.connect() as conn:
         return _spent(conn, day, bucket)
+
+
+def units_held(engine: Engine, day: date, bucket: str, now: datetime) -> int:
+    with engine.connect() as conn:
+        return _held(conn, day, bucket, now)
 
 
 def _spent(conn: Connection, day: date, bucket: str) -> int:
@@ -254,6 +260,53 @@ def reserve(
                 "expires": now + hold_for,
             },
         ).scalar_one()
+
+
+def reserve_paced(
+    engine: Engine,
+    budget: Budget,
+    wanted: int,
+    now: datetime,
+    *,
+    purpose: str,
+    run_id: str | None,
+    bucket: str = "default",
+    hold_for: timedelta = timedelta(hours=1),
+    reserve_units: int = 1,
+) -> tuple[int | None, Allowance]:
+    """Reserve up to ``wanted`` units of what the hour holding ``now`` may spend under quota
+    pacing (ytmetrics_dagster.pacing), atomically under the same lock as ``reserve``: never
+    more than is left. Returns (reservation id or None when nothing was granted, the
+    allowance, whose ``units`` were computed before granting)."""
+    day = quota_day(now)
+    with engine.begin() as conn:
+        locks.xact_lock(conn, locks.QUOTA, day.toordinal() * 2 + BUCKETS.index(bucket))
+        used = _spent(conn, day, bucket)
+        held = _held(conn, day, bucket, now)
+        paced = allowance(budget.limit(bucket), used, held, quota_day_of(now), now, reserve_units)
+        granted = min(max(wanted, 0), paced.units)
+        if granted <= 0:
+            return None, paced
+        reservation = conn.execute(
+            text(
+                """
+                INSERT INTO ytmetrics.quota_reservations
+                    (quota_day, bucket, units, purpose, run_id, created_at, expires_at)
+                VALUES (:day, :bucket, :units, :purpose, :run_id, :now, :expires)
+                RETURNING reservation_id
+                """
+            ),
+            {
+                "day": day,
+                "bucket": bucket,
+                "units": granted,
+                "purpose": purpose[:200],
+                "run_id": run_id,
+                "now": now,
+                "expires": now + hold_for,
+            },
+        ).scalar_one()
+        return reservation, paced
 
 
 def release(engine: Engine, reservation_ids) -> None:

@@ -236,8 +236,10 @@ def remove_video(engine: Engine, video_id: str, *, delete_metrics: bool, now: da
         return Removal(already, removed_at, deleted)
 
 
+# The extra columns are what the paced selection ranks by (warehouse/pacing.py).
 DUE_SQL = """
-SELECT v.video_id
+SELECT v.video_id, v.video_key, v.published_at, tier.every_hours,
+       coalesce(known.last_hour, history.last_hour) AS last_hour
 FROM ytmetrics.videos v
 LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
 CROSS JOIN LATERAL (

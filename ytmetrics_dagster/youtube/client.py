@@ -69,6 +69,10 @@ from ytmetrics_dagster.youtube.parsing import (
     parse_statistics,
     parse_video_details,
 )
+from ytmetrics_dagster.youtube.ratelimit import (
+    BATCH_GET_STATS_CALLS_PER_MINUTE,
+    SlidingWindowLimit,
+)
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
 MAX_IDS_PER_CALL = 50
@@ -83,6 +87,8 @@ DETAILS_FIELDS = (
 # videos:batchGetStats (documented 2026-06-03): up to 50 ids, 1 unit from its own daily bucket.
 BATCH_GET_STATS = "videos:batchGetStats"
 BATCH_STATS_BUCKET = "batchGetStats"
+# One limit for every client of the process (the hourly run's threads share it).
+BATCH_STATS_LIMIT = SlidingWindowLimit(BATCH_GET_STATS_CALLS_PER_MINUTE, 60.0)
 CHANNEL_FIELDS = "items(id,snippet(title,customUrl),contentDetails(relatedPlaylists(uploads)))"
 PLAYLIST_FIELDS = "nextPageToken,items(contentDetails(videoId,videoPublishedAt))"
 
@@ -200,8 +206,11 @@ class YouTubeClient:
         backoff_max_seconds: float = 20.0,
         max_workers: int = 8,
         deadline: float | None = None,
+        batch_stats_limit: SlidingWindowLimit | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        # videos:batchGetStats calls a minute (ratelimit.py), shared by the process's clients
+        self.batch_stats_limit = batch_stats_limit or BATCH_STATS_LIMIT
         self._api_key = api_key
         self.ledger: CallLedger = ledger or MemoryLedger()
         # what the rows are labelled until a response says otherwise (the simulator marks its
@@ -274,7 +283,25 @@ class YouTubeClient:
         connect, read = self.timeout
         return (connect, read) if left is None else (min(connect, left), min(read, left))
 
+    def _wait_for_rate_limit(self, method: str) -> None:
+        def sleep(seconds: float) -> bool:
+            left = self._seconds_left()
+            if left is not None and seconds > left - 1.0:
+                raise DeadlineExceededError(
+                    f"YouTube API {method}: its per-minute limit would pass the deadline; gave up"
+                )
+            return self._stop.wait(seconds)
+
+        try:
+            self.batch_stats_limit.acquire(sleep)
+        except InterruptedError:
+            raise FetchCancelledError(
+                f"YouTube API {method}: not sent, the fetch was stopped"
+            ) from None
+
     def _send(self, method: str, url: str, params: dict, bucket: str):
+        if method == BATCH_GET_STATS:
+            self._wait_for_rate_limit(method)
         timeout = self._may_send(method)
         token = self.ledger.before_send(method, bucket, self.source_seen or self.source_hint)
         with self._lock:
@@ -434,15 +461,18 @@ class YouTubeClient:
         *,
         as_of: datetime | None = None,
         use_batch_get_stats: bool = False,
+        methods: Sequence[str] | None = None,
     ) -> FetchResult:
         """Current statistics of the given videos, 50 ids per call, concurrently.
 
         ``use_batch_get_stats`` alternates batches between ``videos.list`` and
         ``videos:batchGetStats`` (1 unit each, from separate daily buckets), doubling what a
         day's quota can observe. ``as_of`` is understood only by the simulator (the real API
-        reports only *now*).
+        reports only *now*). ``methods``: the method of each batch, in order (quota pacing
+        decides how many batches each bucket pays for), instead of alternating.
         """
-        methods = ("videos", BATCH_GET_STATS) if use_batch_get_stats else ("videos",)
+        if methods is None:
+            methods = ("videos", BATCH_GET_STATS) if use_batch_get_stats else ("videos",)
         return self._fetch(
             video_ids, "statistics", STATISTICS_FIELDS, parse_statistics, as_of, methods
         )

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ytmetrics_dagster.cadence import DEFAULT_CADENCE_SPEC, Cadence, parse_cadence
 from ytmetrics_dagster.defs.freshness import HOURLY_FRESHNESS
+from ytmetrics_dagster.defs.pacing import PacedHour, pace_hour
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.quota_metadata import quota_day_observation
 from ytmetrics_dagster.defs.resources import (
@@ -19,10 +20,11 @@ from ytmetrics_dagster.defs.resources import (
 from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import collections as collection_queue
 from ytmetrics_dagster.warehouse import gaps
+from ytmetrics_dagster.warehouse import pacing as pacing_store
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.hour_facts import hour_facts
-from ytmetrics_dagster.warehouse.quota import units_for_ids
+from ytmetrics_dagster.warehouse.quota import next_reset, release, units_for_ids
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
 # When the simulator replays a closed hour, it observes at this minute of the hour, the
@@ -188,6 +190,7 @@ def video_metric_snapshots(
     # it is decided hour by hour; the reservation uses the due lists as they stand now, an
     # upper bound (a video observed in an earlier hour of the run can only drop out).
     plan = [(hour, as_of, due(hour, as_of)) for hour, as_of in times]
+    paced = None
     try:
         if deadline is not None and now >= deadline:
             raise dg.Failure(
@@ -195,8 +198,13 @@ def video_metric_snapshots(
                 f"{in_progress[0].end:%H:%M} UTC; too late to start observing it",
                 allow_retries=False,
             )
+        # The scheduled run of the hour in progress is paced (docs/quota-pacing.md): it
+        # observes what the hour's allowance covers, in priority order, and defers the rest.
+        if in_progress and len(plan) == 1 and not config.new_videos_only and plan[0][2]:
+            paced = _pace(context, youtube, engine, cadence, plan[0], now, deadline)
+            plan = [(plan[0][0], plan[0][1], paced.video_ids)]
         with refused_writes_fail_at_once():
-            result = _collect(context, config, cadence, youtube, engine, plan, deadline)
+            result = _collect(context, config, cadence, youtube, engine, plan, deadline, paced)
     except Exception as err:
         if config.collection_request_ids and not _will_retry(err, context.retry_number):
             collection_queue.fail(
@@ -214,7 +222,18 @@ def video_metric_snapshots(
             and not _will_retry(err, context.retry_number)
         ):
             _record_missed(context, engine, in_progress[0].start, err, plan)
+            if paced is not None:
+                # the whole hour is lost (missed_hours), not some of its videos
+                try:
+                    pacing_store.clear_deferrals(engine, in_progress[0].start)
+                except Exception as clear_err:  # the warehouse may be what failed
+                    context.log.error(
+                        "could not clear the hour's deferrals: %s", type(clear_err).__name__
+                    )
         raise
+    finally:
+        if paced is not None:
+            release(engine, paced.reservations.values())
     if in_progress and not config.new_videos_only:
         gaps.clear_missed_hour(engine, in_progress[0].start)
     if config.collection_request_ids:
@@ -226,6 +245,42 @@ def video_metric_snapshots(
             now=datetime.now(UTC),
         )
     return result
+
+
+def _pace(context, youtube: YouTubeResource, engine, cadence, planned, now, deadline):
+    hour, as_of, due_ids = planned
+    hold_for = max((deadline - now) if deadline else timedelta(hours=1), timedelta(minutes=5))
+    paced = pace_hour(
+        engine,
+        youtube.budget,
+        cadence,
+        hour,
+        as_of,
+        len(due_ids),
+        now=now,
+        run_id=context.run.run_id,
+        use_batch_get_stats=youtube.use_batch_get_stats,
+        reserve_units=youtube.pacing_reserve_units,
+        hold_for=hold_for,
+    )
+    if not paced.video_ids:
+        left = {b: a.left for b, a in paced.allowances.items()}
+        raise dg.Failure(
+            f"quota pacing: no unit of today's budget is left for the hour "
+            f"{hour:%Y-%m-%d %H:00} UTC ({len(due_ids)} videos due; units left per bucket "
+            f"{left}, {youtube.pacing_reserve_units} kept in reserve); the quota resets at "
+            f"{next_reset(now):%H:%M} UTC",
+            allow_retries=False,
+        )
+    if paced.deferred:
+        context.log.warning(
+            "quota pacing: observing %d of %d due videos this hour, %d deferred "
+            "(ytmetrics.deferred_observations)",
+            len(paced.video_ids),
+            len(paced.video_ids) + paced.deferred,
+            paced.deferred,
+        )
+    return paced
 
 
 def _record_missed(context, engine, hour: datetime, err: BaseException, plan) -> None:
@@ -263,6 +318,7 @@ def _collect(
     engine,
     plan,
     deadline: datetime | None,
+    paced: PacedHour | None = None,
 ) -> dg.MaterializeResult:
     run_id = context.run.run_id
     newly_unavailable: list[str] = []
@@ -278,6 +334,7 @@ def _collect(
         + (" (new videos)" if config.new_videos_only else ""),
         units=_units(plan, youtube.use_batch_get_stats),
         deadline=deadline,
+        reserved=paced.reservations if paced is not None else None,
     ) as client:
         for i, (hour, as_of, planned_ids) in enumerate(plan):
             video_ids = planned_ids if i == 0 else _due_again(engine, cadence, config, hour, as_of)
@@ -286,7 +343,10 @@ def _collect(
             attempts_before = client.calls
             if video_ids:
                 fetched = client.video_statistics(
-                    video_ids, as_of=as_of, use_batch_get_stats=youtube.use_batch_get_stats
+                    video_ids,
+                    as_of=as_of,
+                    use_batch_get_stats=youtube.use_batch_get_stats,
+                    methods=paced.methods if paced is not None else None,
                 )
                 observations, missing, source = fetched.items, fetched.missing, fetched.source
             # attempts, retries included: each is a quota unit (the ledger has every one)
@@ -335,6 +395,8 @@ def _collect(
                 "write_s": round((datetime.now(UTC) - fetched_at).total_seconds(), 3),
                 "mode": mode,
             }
+            if paced is not None:
+                hour_figures.update(paced.figures())
             per_hour.append((key, hour_figures))
             context.add_asset_metadata(hour_figures, partition_key=key)
     if missing_ids:
