@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from ytmetrics_dagster.warehouse import queries, registrations
 from ytmetrics_dagster.warehouse.backup import BackupError
 from ytmetrics_dagster.warehouse.channels import UnknownChannelError
+from ytmetrics_dagster.warehouse.embedded import WarehouseStartError
 from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
 from ytmetrics_dagster.warehouse.migrate import SchemaOutOfDateError
 from ytmetrics_dagster.warehouse.quota import LedgerUnavailableError, QuotaBudgetExceeded
@@ -117,6 +118,7 @@ _INVALID = (
 )
 _RUNTIME = (
     DatabaseUnavailableError,
+    WarehouseStartError,
     SchemaOutOfDateError,
     QuotaBudgetExceeded,
     LedgerUnavailableError,

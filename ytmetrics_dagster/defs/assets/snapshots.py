@@ -16,6 +16,7 @@ from ytmetrics_dagster.defs.resources import (
     refused_writes_fail_at_once,
     youtube_retry_policy,
 )
+from ytmetrics_dagster.defs.run_guard import RunGuard, attempt_deadline, release_ended_runs
 from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import gaps
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
@@ -157,7 +158,10 @@ def video_metric_snapshots(
     times = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
     in_progress = [w for w in windows if w.start <= now < w.end]
-    deadline = in_progress[0].end - HOUR_DEADLINE_MARGIN if in_progress else None
+    hour_deadline = in_progress[0].end - HOUR_DEADLINE_MARGIN if in_progress else None
+    # an attempt also ends before run monitoring would fail it for its runtime
+    deadline = attempt_deadline(context, hour_deadline)
+    guard = RunGuard(context.instance, context.run.run_id)
 
     def due(hour: datetime, as_of: datetime | None) -> list[str]:
         ids = video_store.due_video_ids(
@@ -174,14 +178,16 @@ def video_metric_snapshots(
     # upper bound (a video observed in an earlier hour of the run can only drop out).
     plan = [(hour, as_of, due(hour, as_of)) for hour, as_of in times]
     try:
-        if deadline is not None and now >= deadline:
+        if hour_deadline is not None and now >= hour_deadline:
             raise dg.Failure(
                 f"the hour {in_progress[0].start:%Y-%m-%d %H:00} UTC closes at "
                 f"{in_progress[0].end:%H:%M} UTC; too late to start observing it",
                 allow_retries=False,
             )
+        # units a dead run still "holds" are free for this attempt (its retry, say)
+        release_ended_runs(context.instance, engine, now)
         with refused_writes_fail_at_once():
-            result = _collect(context, config, cadence, youtube, engine, plan, deadline)
+            result = _collect(context, config, cadence, youtube, engine, plan, deadline, guard)
     except Exception as err:
         # A failed new-videos run concerns only those videos: the hour itself is the scheduled
         # run's to observe (or to record as lost).
@@ -192,8 +198,11 @@ def video_metric_snapshots(
         ):
             _record_missed(context, engine, in_progress[0].start, err, plan)
         raise
-    if in_progress and not config.new_videos_only:
-        gaps.clear_missed_hour(engine, in_progress[0].start)
+    if not config.new_videos_only:
+        # each hour written holds its full observation now: its record (if any) goes and its
+        # alert is resolved
+        for hour, _, _ in plan:
+            gaps.clear_missed_hour(engine, hour)
     return result
 
 
@@ -232,6 +241,7 @@ def _collect(
     engine,
     plan,
     deadline: datetime | None,
+    guard: RunGuard,
 ) -> dg.MaterializeResult:
     run_id = context.run.run_id
     totals = {"rows": 0, "missing": 0, "api_calls": 0, "requested": 0}
@@ -248,6 +258,7 @@ def _collect(
         + (" (new videos)" if config.new_videos_only else ""),
         units=_units(plan, youtube.use_batch_get_stats),
         deadline=deadline,
+        guard=guard,
     ) as client:
         for i, (hour, as_of, planned_ids) in enumerate(plan):
             video_ids = planned_ids if i == 0 else _due_again(engine, cadence, config, hour, as_of)
@@ -263,6 +274,8 @@ def _collect(
             calls = client.calls - attempts_before
             fetched_at = datetime.now(UTC)
             observed_at = as_of or fetched_at
+            # a run terminated (or failed by run monitoring) while fetching writes nothing
+            guard.check(f"writing hour {hour:%Y-%m-%d %H:00}", fresh=True)
             write_args = {
                 "observed_at": observed_at,
                 "source": source,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ytmetrics_dagster.youtube.simulator.catalog import Catalog
-from ytmetrics_dagster.youtube.simulator.errors import FAULTS, SPECIAL_FAULTS
+from ytmetrics_dagster.youtube.simulator.errors import FAULTS, SPECIAL_FAULTS, retry_after_seconds
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -42,7 +42,14 @@ class SimulatorState:
 
     def script(self, method: str, faults: list[str]) -> None:
         """Answer the next calls of ``method`` with these faults, in order, then normally."""
-        unknown = [f for f in faults if f not in FAULTS and f not in SPECIAL_FAULTS and f != "ok"]
+        unknown = [
+            f
+            for f in faults
+            if f not in FAULTS
+            and f not in SPECIAL_FAULTS
+            and f != "ok"
+            and retry_after_seconds(f) is None
+        ]
         if unknown:
             raise ValueError(f"unknown simulator faults: {unknown}")
         with self.lock:
