@@ -3,16 +3,23 @@ terminated (UI Terminate: CANCELING/CANCELED) or failed from outside (run monito
 runtime exceeded, a failed health check: FAILURE while the worker still runs).
 
 Dagster's termination interrupts the worker's main thread, but not the threads fetching
-batches, and a worker whose code server is gone never gets the interrupt at all. So the step
-asks the instance itself, before each API attempt (at most once a second) and before its
-write, and stops the way a termination does: ``DagsterExecutionInterruptedError``, which no
-RetryPolicy retries (it is not an ``Exception``) and which ends a terminated run CANCELED.
+batches, and a worker whose code server is gone never gets the interrupt at all. Worse, Dagster
+turns an interrupt of a step that has a RetryPolicy into a retry request ("respect retry policy
+when interrupts occur"), so a terminated snapshot step fetched the hour again. So:
+
+- the step asks the instance itself, before each API attempt (at most once a second) and
+  before its write, whether its run is still wanted;
+- a stop (that answer, or Dagster's interrupt) becomes ``RunStoppedError``: a ``Failure`` with
+  ``allow_retries=False``, which no RetryPolicy retries. A run whose step fails while it is
+  CANCELING ends CANCELED (Dagster's rule), one failed by run monitoring stays FAILURE.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -33,15 +40,20 @@ CHECK_INTERVAL_SECONDS = 1.0
 RUNTIME_MARGIN = timedelta(seconds=60)
 
 
-class RunStoppedError(DagsterExecutionInterruptedError):
-    """The run was terminated or failed from outside; this worker stops."""
+class RunStoppedError(dg.Failure):
+    """The run was terminated or failed from outside; this worker stops, for good."""
 
     def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+        super().__init__(description=message, allow_retries=False)
 
-    def __str__(self) -> str:
-        return self.message
+
+@contextlib.contextmanager
+def stops_are_final() -> Iterator[None]:
+    """Dagster's interrupt (a termination) ends the step without a retry."""
+    try:
+        yield
+    except (DagsterExecutionInterruptedError, KeyboardInterrupt):
+        raise RunStoppedError("the run was interrupted (terminated); not retried") from None
 
 
 class RunGuard:
@@ -88,6 +100,10 @@ def attempt_deadline(
     started = record.start_time if record and record.start_time else time.time()
     runtime_end = datetime.fromtimestamp(started, UTC) + timedelta(seconds=int(raw))
     runtime_end -= RUNTIME_MARGIN
+    if runtime_end < datetime.now(UTC) + RUNTIME_MARGIN:
+        # a runtime too short to plan by (tests, a deliberate bound): run monitoring's own
+        # bound applies, and the run guard stops the worker once the run is failed
+        return hour_deadline
     return runtime_end if hour_deadline is None else min(hour_deadline, runtime_end)
 
 

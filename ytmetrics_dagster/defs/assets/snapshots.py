@@ -16,7 +16,13 @@ from ytmetrics_dagster.defs.resources import (
     refused_writes_fail_at_once,
     youtube_retry_policy,
 )
-from ytmetrics_dagster.defs.run_guard import RunGuard, attempt_deadline, release_ended_runs
+from ytmetrics_dagster.defs.run_guard import (
+    RunGuard,
+    RunStoppedError,
+    attempt_deadline,
+    release_ended_runs,
+    stops_are_final,
+)
 from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import gaps
 from ytmetrics_dagster.warehouse import snapshots as snapshot_store
@@ -186,13 +192,15 @@ def video_metric_snapshots(
             )
         # units a dead run still "holds" are free for this attempt (its retry, say)
         release_ended_runs(context.instance, engine, now)
-        with refused_writes_fail_at_once():
+        with refused_writes_fail_at_once(), stops_are_final():
             result = _collect(context, config, cadence, youtube, engine, plan, deadline, guard)
     except Exception as err:
         # A failed new-videos run concerns only those videos: the hour itself is the scheduled
-        # run's to observe (or to record as lost).
+        # run's to observe (or to record as lost). A stopped run records nothing: the next
+        # attempt observes the hour, or the hour's accounting records it once it has closed.
         if (
-            in_progress
+            not isinstance(err, RunStoppedError)
+            and in_progress
             and not config.new_videos_only
             and not _will_retry(err, context.retry_number)
         ):

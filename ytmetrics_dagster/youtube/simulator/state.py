@@ -29,11 +29,14 @@ class SimulatorState:
     # Tests move the simulated clock to make new uploads appear between sensor ticks.
     now_override: datetime | None = None
     max_in_flight: int = 0
+    # requests received (counted on arrival, before any latency)
+    arrived: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def enter(self) -> None:
         with self.lock:
             self.in_flight += 1
+            self.arrived += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def leave(self) -> None:
@@ -64,6 +67,7 @@ class SimulatorState:
             self.batch_quota_limit = 10_000
             self.latency_seconds = 0.0
             self.max_in_flight = 0
+            self.arrived = 0
             self.now_override = None
 
     def next_fault(self, method: str) -> str | None:
