@@ -413,3 +413,47 @@ def test_sensors_log_one_line_when_the_warehouse_goes_down_not_one_per_tick(inst
     assert health.is_down(down.where())
     # the outage is in the accounting cursor, for the hours it covers
     assert json.loads(cursor)["down_since"]
+
+
+# -- a stopped run stops: its worker is killed if it does not stop by itself ------------------
+
+
+def test_terminate_kills_a_worker_that_does_not_stop(dagster_pg_url, monkeypatch):
+    import subprocess
+    import sys
+
+    from dagster._core.events import EngineEventData
+    from dagster._core.storage.tags import GRPC_INFO_TAG
+
+    monkeypatch.setenv("YTMETRICS_TERMINATE_GRACE_SECONDS", "0.5")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # the code server that started the worker is gone
+    with dg.instance_for_test(
+        overrides={
+            "storage": {"postgres": {"postgres_url": dagster_pg_url}},
+            "run_launcher": {
+                "module": "ytmetrics_dagster.run_launcher",
+                "class": "LocalRunLauncher",
+            },
+        }
+    ) as instance:
+        # a worker that ignores its interrupt (it is stuck, or deaf: its code server is gone)
+        worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        try:
+            run_id = add_run(
+                instance,
+                current_hour(),
+                dg.DagsterRunStatus.STARTED,
+                **{GRPC_INFO_TAG: json.dumps({"host": "127.0.0.1", "port": port})},
+            )
+            instance.report_engine_event(
+                f"Started process for run (pid: {worker.pid}).",
+                instance.get_run_by_id(run_id),
+                EngineEventData(metadata={"pid": dg.MetadataValue.int(worker.pid)}),
+            )
+            assert instance.run_launcher.terminate(run_id)
+            assert worker.wait(timeout=30) == -9  # SIGKILL
+        finally:
+            worker.kill()
+            worker.wait()
