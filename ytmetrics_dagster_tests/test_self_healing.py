@@ -22,7 +22,7 @@ from sqlalchemy import text
 from ytmetrics_dagster.defs import healing
 from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.warehouse import gaps, health
 from ytmetrics_dagster.warehouse import quota as quota_store
 from ytmetrics_dagster.warehouse.videos import queue_registrations
@@ -389,30 +389,50 @@ def test_the_watchdog_launches_a_bounded_attempt_only_when_one_is_needed_and_fit
 
 
 def test_sensors_log_one_line_when_the_warehouse_goes_down_not_one_per_tick(instance, caplog):
+    from ytmetrics_dagster.definitions import defs
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens there once closed
     down = WarehouseResource(database_url=f"postgresql://ytm@127.0.0.1:{port}/ytmetrics")
     youtube = YouTubeResource(source="simulator", base_url="http://127.0.0.1:9")
+    repo = defs().get_repository_def()
+    # every plain sensor that reads the warehouse
+    names = [
+        "hour_accounting_sensor",
+        "hour_watchdog_sensor",
+        "registration_requests_sensor",
+        "channel_uploads_sensor",
+        "quota_alert_sensor",
+        "quota_capacity_sensor",
+        "viral_video_sensor",
+        "alert_delivery_sensor",
+        "warehouse_tables_sensor",
+    ]
     caplog.set_level(logging.INFO, logger="ytmetrics.warehouse")
-    cursor = None
+    cursors: dict[str, str | None] = {}
     for _ in range(3):
-        for sensor in (healing.hour_accounting_sensor, healing.hour_watchdog_sensor):
+        for name in names:
+            sensor = repo.get_sensor_def(name)
             context = dg.build_sensor_context(
                 instance=instance,
-                cursor=cursor if sensor is healing.hour_accounting_sensor else None,
-                resources={"warehouse": down, "youtube": youtube},
+                cursor=cursors.get(name),
+                repository_def=repo,
+                resources={
+                    "warehouse": down,
+                    "youtube": youtube,
+                    "alerting": AlertingResource(webhook_url="http://127.0.0.1:9/hook"),
+                },
             )
             result = sensor(context)
-            assert "unavailable" in result.skip_message
-            if sensor is healing.hour_accounting_sensor:
-                cursor = context.cursor
+            assert "unavailable" in result.skip_message, (name, result)
+            cursors[name] = context.cursor
     lines = [r for r in caplog.records if r.name == "ytmetrics.warehouse"]
     assert len(lines) == 1, [r.getMessage() for r in lines]
     assert "warehouse unavailable" in lines[0].getMessage()
     assert health.is_down(down.where())
     # the outage is in the accounting cursor, for the hours it covers
-    assert json.loads(cursor)["down_since"]
+    assert json.loads(cursors["hour_accounting_sensor"])["down_since"]
 
 
 # -- a stopped run stops: its worker is killed if it does not stop by itself ------------------
