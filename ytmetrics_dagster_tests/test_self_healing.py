@@ -362,6 +362,14 @@ def test_the_watchdog_launches_a_bounded_attempt_only_when_one_is_needed_and_fit
     skip, _ = healing.watchdog(instance, engine, youtube, at, cursor)
     assert "made its 2 attempts" in skip.skip_message
 
+    # a run of the hour that just failed: its crash retry goes first
+    for run in instance.get_runs():
+        instance.delete_run(run.run_id)
+    just_failed = add_run(instance, hour, dg.DagsterRunStatus.STARTED)
+    instance.report_run_failed(instance.get_run_by_id(just_failed))
+    skip, _ = healing.watchdog(instance, engine, youtube, at, cursor)
+    assert "its retry goes first" in skip.skip_message
+
     # too late for a whole attempt, or not enough quota: no attempt either
     fresh_instance_hour = hour  # same hour, bound lifted by deleting the runs
     for run in instance.get_runs():

@@ -54,6 +54,9 @@ ATTEMPT_SECONDS = 5 * 60
 # a cause that persists all hour (API down, a bad key) costs at most 2 more attempts of
 # ceil(videos/50) units each, never one per tick.
 MAX_WATCHDOG_ATTEMPTS = 2
+# A run of the hour that ended this recently may still get its crash retry (run_retries acts
+# within seconds); the watchdog does not launch a second attempt next to it.
+RETRY_GRACE_SECONDS = 120
 # Closed hours recorded per tick (oldest first): a long outage is accounted in a few ticks.
 MAX_HOURS_PER_TICK = 168
 # Outages (warehouse down) remembered in the accounting cursor, to name an hour's cause.
@@ -136,6 +139,23 @@ def watchdog(
         return dg.SkipReason(
             f"hour {key} not observed yet; run {in_flight[0].run_id[:8]} is "
             f"{in_flight[0].status.value}"
+        ), json.dumps(state)
+    ended = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=hourly_snapshot_job.name,
+            tags={PARTITION_TAG: key},
+            statuses=[dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED],
+        ),
+        limit=10,
+    )
+    just_ended = [
+        r for r in ended if r.end_time and now.timestamp() - r.end_time < RETRY_GRACE_SECONDS
+    ]
+    if just_ended:
+        # the instance's crash retry of a killed run lands within seconds: not a second attempt
+        return dg.SkipReason(
+            f"hour {key} not observed; run {just_ended[0].dagster_run.run_id[:8]} ended "
+            f"{now.timestamp() - just_ended[0].end_time:.0f} s ago, its retry goes first"
         ), json.dumps(state)
     attempts = len(
         [r for r in _hour_runs(instance, [key]) if r.tags.get(TRIGGER_TAG) == "watchdog"]
