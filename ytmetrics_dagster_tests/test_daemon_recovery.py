@@ -51,6 +51,9 @@ def deployment(pg_server, database_url, simulator_server, tmp_path_factory):
         YTMETRICS_DATABASE_URL=database_url,
         YTMETRICS_DAGSTER_PG_URL=database_on_server(pg_server, "dagster_recovery", "psycopg2"),
         YTMETRICS_YOUTUBE_API_URL=simulator_server.base_url,
+        # these tests hold runs mid-fetch on purpose; the watchdog (tested in
+        # test_self_healing.py) would launch attempts of the same hour next to them
+        YTMETRICS_WATCHDOG="off",
     )
     processes = DagsterProcesses(tmp_path_factory.mktemp("dagster_home"), recovery_config(), env)
     try:

@@ -210,6 +210,8 @@ def watchdog(
 def hour_watchdog_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, youtube: YouTubeResource
 ):
+    if os.environ.get("YTMETRICS_WATCHDOG", "on").lower() in ("0", "off", "false", "no"):
+        return dg.SkipReason("turned off (YTMETRICS_WATCHDOG)")
     try:
         engine = warehouse.get_engine()
         result, cursor = watchdog(
