@@ -485,3 +485,26 @@ def test_terminate_kills_a_worker_that_does_not_stop(dagster_pg_url, monkeypatch
         finally:
             worker.kill()
             worker.wait()
+
+
+def test_no_tracked_video_or_hours_dropped_by_retention_are_not_accounted(
+    engine, resources, instance, deployed_days_ago
+):
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    recorded, _ = healing.account(instance, engine, datetime.now(UTC), None)
+    assert recorded == []  # nothing tracked yet: nothing to observe
+    register(engine, resources, 1)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE ytmetrics.videos SET added_at = :t"), {"t": hour - timedelta(hours=6)}
+        )
+        # retention dropped everything before hour -2 (its records with it)
+        conn.execute(
+            text(
+                "INSERT INTO ytmetrics.deployment (key, value) "
+                "VALUES ('retention_reported_before:video_metric_snapshots', :v)"
+            ),
+            {"v": (hour - timedelta(hours=2)).isoformat()},
+        )
+    recorded, _ = healing.account(instance, engine, datetime.now(UTC), None)
+    assert recorded == [hour - timedelta(hours=2), hour - timedelta(hours=1)]

@@ -110,15 +110,18 @@ def clear_missed_hour(engine: Engine, hour: datetime) -> bool:
 def tracking_start(conn: Connection) -> datetime | None:
     """The first hour the deployment had to observe: the hour after the first tracked video
     was registered (its registration hour is observed by the new-videos run), not before the
-    deployment's first day."""
+    deployment's first day, nor before what retention has dropped (those hours' records and
+    observations are gone on purpose)."""
     return conn.execute(
         text(
             """
-            SELECT greatest(
+            SELECT CASE WHEN min(v.added_at) IS NOT NULL THEN greatest(
                 date_trunc('hour', min(v.added_at)) + interval '1 hour',
                 (SELECT CAST(value AS date) FROM ytmetrics.deployment
-                 WHERE key = 'partitions_start')
-            )
+                 WHERE key = 'partitions_start'),
+                (SELECT max(CAST(value AS timestamptz)) FROM ytmetrics.deployment
+                 WHERE key LIKE 'retention_reported_before:%')
+            ) END
             FROM ytmetrics.videos v
             """
         )
