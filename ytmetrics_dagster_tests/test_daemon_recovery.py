@@ -221,9 +221,11 @@ def test_a_terminated_run_stops_and_ends_canceled(deployment, engine, resources,
     hour = current_hour()
     run_id, pid = start_mid_fetch(deployment, simulator, snapshot_tags(hour))
     # what the UI's Terminate does
+    terminated = time.monotonic()
     deployment.instance.run_coordinator.cancel_run(run_id)
     arrived = simulator.state.arrived
     run = deployment.wait_for_status(run_id, FINISHED, timeout=120)
+    print(f"terminated run ended {run.status.value} after {time.monotonic() - terminated:.1f} s")
     simulator.state.latency_seconds = 0
     assert run.status == DagsterRunStatus.CANCELED, deployment.log_tail()
     assert_stopped(deployment, engine, simulator, run_id, pid, arrived)
