@@ -16,7 +16,7 @@ from ytmetrics_dagster.warehouse.alert_inbox import UnknownAlertError
 from ytmetrics_dagster.warehouse.api_tokens import TokenError
 from ytmetrics_dagster.warehouse.backup import BackupError
 from ytmetrics_dagster.warehouse.channels import UnknownChannelError
-from ytmetrics_dagster.warehouse.embedded import SupervisedPostgresDownError
+from ytmetrics_dagster.warehouse.embedded import SupervisedPostgresDownError, WarehouseStartError
 from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
 from ytmetrics_dagster.warehouse.migrate import SchemaOutOfDateError
 from ytmetrics_dagster.warehouse.quota import LedgerUnavailableError, QuotaBudgetExceeded
@@ -152,6 +152,7 @@ _INVALID = (
 _RUNTIME = (
     DatabaseUnavailableError,
     SupervisedPostgresDownError,
+    WarehouseStartError,
     SchemaOutOfDateError,
     QuotaBudgetExceeded,
     LedgerUnavailableError,

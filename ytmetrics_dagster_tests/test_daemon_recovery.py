@@ -16,9 +16,11 @@ import time
 from datetime import timedelta
 
 import dagster as dg
+import psutil
 import pytest
 import yaml
 from dagster import DagsterRunStatus
+from sqlalchemy import text
 
 from ytmetrics_dagster.defs.assets.videos import tracked_videos
 from ytmetrics_dagster.defs.jobs import CURRENT_HOUR_RUN_TAGS, tracked_videos_run_config
@@ -49,6 +51,9 @@ def deployment(pg_server, database_url, simulator_server, tmp_path_factory):
         YTMETRICS_DATABASE_URL=database_url,
         YTMETRICS_DAGSTER_PG_URL=database_on_server(pg_server, "dagster_recovery", "psycopg2"),
         YTMETRICS_YOUTUBE_API_URL=simulator_server.base_url,
+        # these tests hold runs mid-fetch on purpose; the watchdog (tested in
+        # test_self_healing.py) would launch attempts of the same hour next to them
+        YTMETRICS_WATCHDOG="off",
     )
     processes = DagsterProcesses(tmp_path_factory.mktemp("dagster_home"), recovery_config(), env)
     try:
@@ -168,15 +173,62 @@ def test_a_hung_run_is_failed_after_its_max_runtime(deployment, engine, resource
     register(engine, resources)
     hour = current_hour()
     tags = {"dagster/partition": hour.strftime("%Y-%m-%d-%H:00"), "dagster/max_runtime": "3"}
-    run_id, _ = start_mid_fetch(deployment, simulator, tags)
+    run_id, pid = start_mid_fetch(deployment, simulator, tags)
     started = time.monotonic()
     run = deployment.wait_for_status(run_id, FINISHED, timeout=120)
+    arrived = simulator.state.arrived
     simulator.state.latency_seconds = 0
     assert run.status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
     messages = " ".join(e.message or "" for e in deployment.instance.all_logs(run_id))
     assert "maximum runtime of 3 seconds" in messages
     deployment.wait(lambda: run_id not in deployment.claimed_slots(), 120, "the slot")
     print(f"hung run failed after {time.monotonic() - started:.1f} s")
+    assert_stopped(deployment, engine, simulator, run_id, pid, arrived)
+    assert_next_hourly_run_succeeds(deployment, simulator, hour)
+
+
+def assert_stopped(deployment, engine, simulator, run_id: str, pid: int, arrived: int) -> None:
+    """The stopped run's worker exits without another API call (``arrived``: the requests
+    the simulator had received when the run was stopped) and without a write."""
+    deployment.wait(lambda: not psutil.pid_exists(pid), 60, "the run worker to exit")
+    time.sleep(2)
+    assert simulator.state.arrived == arrived
+    with engine.connect() as conn:
+        written = conn.execute(
+            text("SELECT count(*) FROM ytmetrics.snapshot_batches WHERE run_id = :r"),
+            {"r": run_id},
+        ).scalar_one()
+    assert written == 0
+    logs = deployment.instance.all_logs(run_id)
+    events = {e.dagster_event_type for e in logs}
+    assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in events, _errors(logs)
+    assert dg.DagsterEventType.ASSET_MATERIALIZATION not in events
+
+
+def _errors(logs) -> str:
+    out = []
+    for e in logs:
+        data = e.dagster_event and e.dagster_event.event_specific_data
+        error = getattr(data, "error", None)
+        while error is not None:
+            out.append(f"{e.dagster_event_type}: {error.cls_name}: {error.message[:300]}")
+            error = error.cause
+    return "\n".join(out)
+
+
+def test_a_terminated_run_stops_and_ends_canceled(deployment, engine, resources, simulator):
+    register(engine, resources, 120)
+    hour = current_hour()
+    run_id, pid = start_mid_fetch(deployment, simulator, snapshot_tags(hour))
+    # what the UI's Terminate does
+    terminated = time.monotonic()
+    deployment.instance.run_coordinator.cancel_run(run_id)
+    arrived = simulator.state.arrived
+    run = deployment.wait_for_status(run_id, FINISHED, timeout=120)
+    print(f"terminated run ended {run.status.value} after {time.monotonic() - terminated:.1f} s")
+    simulator.state.latency_seconds = 0
+    assert run.status == DagsterRunStatus.CANCELED, deployment.log_tail()
+    assert_stopped(deployment, engine, simulator, run_id, pid, arrived)
     assert_next_hourly_run_succeeds(deployment, simulator, hour)
 
 

@@ -64,6 +64,10 @@ def test_definitions_load_with_every_asset_job_schedule_and_sensor():
         "alert_delivery_sensor",
         "freshness_alert_sensor",
         "warehouse_tables_sensor",
+        "hour_watchdog_sensor",
+        "hour_accounting_sensor",
+        "dead_run_release_sensor",
+        "canceled_run_release_sensor",
     }
     assert "register_videos" in {j.name for j in repo.get_all_jobs()}
     for schedule in repo.schedule_defs:

@@ -42,6 +42,8 @@ def topology(pg_server, database_url, simulator, tmp_path):
         YTMETRICS_DATABASE_URL=database_url,
         YTMETRICS_DAGSTER_PG_URL=database_on_server(pg_server, "dagster_topology", "psycopg2"),
         YTMETRICS_YOUTUBE_API_URL=simulator.base_url,
+        # the hour is left unobserved on purpose; the watchdog would observe it first
+        YTMETRICS_WATCHDOG="off",
     )
     processes = DagsterProcesses(
         tmp_path / "dagster_home", production_config_with_default_launcher(), env

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from ytmetrics_dagster.alerting import DeliveryPolicy, deliver_pending, raise_alert
+from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.quota_metadata import current_capacity
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.quota_status import quota_status
@@ -42,6 +43,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: War
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Alerts once per quota day when units used exceed the configured fraction of the budget.",
 )
+@skips_while_warehouse_down
 def quota_alert_sensor(
     context: dg.SensorEvaluationContext,
     warehouse: WarehouseResource,
@@ -73,6 +75,7 @@ def quota_alert_sensor(
     "needs (statistics under the cadence tiers, daily details refresh, channel discovery, "
     "registrations) exceed the daily budget: collection would start failing for lack of quota.",
 )
+@skips_while_warehouse_down
 def quota_capacity_sensor(
     context: dg.SensorEvaluationContext,
     warehouse: WarehouseResource,
@@ -141,6 +144,7 @@ def quota_capacity_sensor(
     description="Alerts when a video's views at its latest launch age (its average views/hour "
     "since publication) reach a multiple of its channel's median at the same age.",
 )
+@skips_while_warehouse_down
 def viral_video_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, alerting: AlertingResource
 ):
@@ -181,6 +185,7 @@ def viral_video_sensor(
     "alert per tick with a short timeout; failures are retried on later ticks with "
     "exponential backoff, and after the last attempt the alert is marked undeliverable.",
 )
+@skips_while_warehouse_down
 def alert_delivery_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, alerting: AlertingResource
 ):

@@ -12,6 +12,7 @@ reason it has no asset of its own.
 
 import dagster as dg
 
+from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse.catalog import row_count
@@ -95,6 +96,7 @@ external_tables = [
         "schema as the database has it."
     ),
 )
+@skips_while_warehouse_down
 def warehouse_tables_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     engine = warehouse.get_engine()
     return dg.SensorResult(

@@ -20,6 +20,7 @@ import dagster as dg
 from dagster._core.definitions.freshness import FreshnessState
 
 from ytmetrics_dagster.alerting import raise_alert
+from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.resources import WarehouseResource
 
 # Hourly assets (the snapshot job runs at minute 5, the analysis job at minute 25) are
@@ -53,6 +54,7 @@ def watched_assets(repository_def) -> list[dg.AssetKey]:
         "other scheduled asset is overdue. Once per failure."
     ),
 )
+@skips_while_warehouse_down
 def freshness_alert_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     keys = watched_assets(context.repository_def)
     records = context.instance.get_freshness_state_records(keys)

@@ -12,7 +12,15 @@ from sqlalchemy import Engine
 
 from ytmetrics_dagster.pacing import DEFAULT_RESERVE_UNITS
 from ytmetrics_dagster.settings import SOURCES, load_settings, missing_key_message
-from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
+from ytmetrics_dagster.warehouse import health
+from ytmetrics_dagster.warehouse.embedded import WarehouseStartError
+from ytmetrics_dagster.warehouse.engine import (
+    DatabaseUnavailableError,
+    check_connection,
+    get_engine,
+    safe_url,
+    warehouse_url,
+)
 from ytmetrics_dagster.warehouse.migrate import require_current
 from ytmetrics_dagster.warehouse.quota import (
     Budget,
@@ -45,11 +53,23 @@ class WarehouseResource(dg.ConfigurableResource):
     database_url: str | None = None
     _engine: Engine | None = PrivateAttr(default=None)
 
+    def where(self) -> str:
+        """The warehouse's address for messages (password hidden; 'embedded' if local)."""
+        url = self.database_url or os.environ.get("YTMETRICS_DATABASE_URL")
+        return safe_url(url) if url else "embedded warehouse"
+
     def get_engine(self) -> Engine:
         if self._engine is None:
-            engine = get_engine(self.database_url or warehouse_url())
-            check_connection(engine)
+            where = self.where()
+            try:
+                engine = get_engine(self.database_url or warehouse_url())
+                check_connection(engine)
+            except (DatabaseUnavailableError, WarehouseStartError) as err:
+                # one log line when it goes down, one when it is back (warehouse/health.py)
+                health.report_down(where, str(err))
+                raise
             require_current(engine)
+            health.report_up(where)
             self._engine = engine
         return self._engine
 
@@ -67,6 +87,9 @@ class YouTubeResource(dg.ConfigurableResource):
     max_retries: int = 2
     backoff_factor: float = 0.5
     max_workers: int = 8
+    # A Retry-After longer than this is not slept through holding the only API slot: the
+    # attempt gives up at once and records the hour's fate (the watchdog may try again).
+    max_retry_wait_seconds: float = 60.0
     daily_quota_units: int = 10_000
     discovery_reserve_units: int = 500
     # Optional: alternate statistics batches with videos:batchGetStats (its own daily bucket).
@@ -88,9 +111,21 @@ class YouTubeResource(dg.ConfigurableResource):
         endpoint's answers are real."""
         if self.source == "simulator":
             return "simulator"
-        if self.base_url is None or self.base_url.rstrip("/") == DEFAULT_BASE_URL:
+        if self.url is None or self.url.rstrip("/") == DEFAULT_BASE_URL:
             return "youtube"
         return None
+
+    @property
+    def key(self) -> str | None:
+        """The API key: the configured one, else the environment's. A run config that sets
+        only some fields (e.g. a budget) builds the resource with api_key at its default, and
+        must not lose the deployment's key for it."""
+        return self.api_key or load_settings().youtube_api_key
+
+    @property
+    def url(self) -> str | None:
+        """The API's base URL, configured or the environment's (same reason as ``key``)."""
+        return self.base_url or load_settings().youtube_api_url
 
     @property
     def budget(self) -> Budget:
@@ -102,7 +137,7 @@ class YouTubeResource(dg.ConfigurableResource):
         """Why this resource cannot call the API, or None."""
         if self.source not in SOURCES:
             return f"YTMETRICS_SOURCE must be one of {', '.join(SOURCES)}, got {self.source!r}"
-        if self.source == "youtube" and not self.api_key:
+        if self.source == "youtube" and not self.key:
             return missing_key_message()
         return None
 
@@ -111,11 +146,11 @@ class YouTubeResource(dg.ConfigurableResource):
         if problem:
             raise dg.Failure(description=problem, allow_retries=False)
 
-    def get_client(self, ledger=None, deadline: float | None = None) -> YouTubeClient:
+    def get_client(self, ledger=None, deadline: float | None = None, guard=None) -> YouTubeClient:
         return build_client(
             self.source,
-            self.api_key,
-            self.base_url,
+            self.key,
+            self.url,
             ledger=ledger,
             connect_timeout_seconds=self.connect_timeout_seconds,
             read_timeout_seconds=self.read_timeout_seconds,
@@ -123,6 +158,8 @@ class YouTubeResource(dg.ConfigurableResource):
             backoff_factor=self.backoff_factor,
             max_workers=self.max_workers,
             deadline=deadline,
+            max_wait_seconds=self.max_retry_wait_seconds,
+            guard=guard,
         )
 
     @contextlib.contextmanager
@@ -136,6 +173,7 @@ class YouTubeResource(dg.ConfigurableResource):
         deadline: datetime | None = None,
         discovery: bool = False,
         reserved: dict[str, int] | None = None,
+        guard=None,
     ) -> Iterator[YouTubeClient]:
         """A client whose every attempt is in the quota ledger before it is sent, with
         ``units`` per bucket reserved atomically first (none if the budget is short), no
@@ -177,7 +215,9 @@ class YouTubeResource(dg.ConfigurableResource):
         monotonic_deadline = (
             time.monotonic() + (deadline - now).total_seconds() if deadline else None
         )
-        client = self.get_client(DurableLedger(engine, run_id, reservations), monotonic_deadline)
+        client = self.get_client(
+            DurableLedger(engine, run_id, reservations), monotonic_deadline, guard
+        )
         try:
             yield client
         except (QuotaBudgetExceeded, SourceMixError) as err:

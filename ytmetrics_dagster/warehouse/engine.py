@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from ytmetrics_dagster.settings import Settings, load_settings
 from ytmetrics_dagster.warehouse.embedded import ensure_database, start_embedded_postgres
+from ytmetrics_dagster.warehouse.pre_ping import with_pre_ping
 
 WAREHOUSE_DB = "ytmetrics"
 DAGSTER_DB = "dagster"
@@ -61,12 +62,13 @@ def warehouse_url(settings: Settings | None = None) -> str:
 
 
 def dagster_storage_url(settings: Settings | None = None) -> str:
-    """URL for Dagster's own run/event/schedule storage (dagster-postgres speaks psycopg2)."""
+    """URL for Dagster's own run/event/schedule storage (dagster-postgres speaks psycopg2),
+    with its pooled connections checked before use (warehouse/pre_ping.py)."""
     settings = settings or load_settings()
     if settings.database_url:
-        return with_driver(settings.database_url, "psycopg2")
+        return with_pre_ping(with_driver(settings.database_url, "psycopg2"))
     server = start_embedded_postgres(settings.embedded_pgdata)
-    return database_on_server(server, DAGSTER_DB, "psycopg2")
+    return with_pre_ping(database_on_server(server, DAGSTER_DB, "psycopg2"))
 
 
 _engines: dict[str, Engine] = {}

@@ -325,3 +325,43 @@ def release(engine: Engine, reservation_ids) -> None:
     except SQLAlchemyError as err:
         # an unreleased reservation expires by itself
         log.warning("could not release quota reservations %s: %s", ids, type(err).__name__)
+
+
+def units_left(engine: Engine, budget: Budget, now: datetime, bucket: str = "default") -> int:
+    """Units of today's budget neither spent nor held by an open reservation."""
+    day = quota_day(now)
+    with engine.connect() as conn:
+        used = _spent(conn, day, bucket)
+        held = _held(conn, day, bucket, now)
+    return budget.limit(bucket) - used - held
+
+
+def release_for_runs(engine: Engine, run_ids) -> int:
+    """Release the open reservations of these runs (they ended: their units were never spent
+    and are free for a retry at once, not when the reservation expires). Returns how many."""
+    ids = [r for r in run_ids if r]
+    if not ids:
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(
+            text(
+                "UPDATE ytmetrics.quota_reservations SET released_at = now() "
+                "WHERE run_id = ANY(:ids) AND released_at IS NULL"
+            ),
+            {"ids": ids},
+        ).rowcount
+
+
+def open_reservation_runs(engine: Engine, now: datetime) -> list[str]:
+    """Run ids holding an open, unexpired reservation."""
+    with engine.connect() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT DISTINCT run_id FROM ytmetrics.quota_reservations "
+                    "WHERE released_at IS NULL AND expires_at > :now AND run_id IS NOT NULL"
+                ),
+                {"now": now},
+            )
+        ]

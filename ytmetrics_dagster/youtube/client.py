@@ -26,7 +26,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Protocol
@@ -49,6 +49,7 @@ from ytmetrics_dagster.youtube.channel_stats import (
     parse_channel_statistics,
 )
 from ytmetrics_dagster.youtube.errors import (
+    RateLimitedError,
     YouTubeError,
     YouTubeUnavailableError,
     error_from_response,
@@ -132,6 +133,14 @@ class DeadlineExceededError(YouTubeUnavailableError):
     retryable = False
 
 
+class WaitTooLongError(RateLimitedError):
+    """The API asked us to wait (Retry-After) longer than this attempt may wait holding the
+    API slot, or than is left before its deadline: the attempt gives up at once (and frees
+    the slot) instead of sleeping; the hour's fate is recorded by the caller."""
+
+    retryable = False
+
+
 class FetchCancelledError(YouTubeError):
     """Another batch of the same fetch failed; this one was not sent."""
 
@@ -207,6 +216,8 @@ class YouTubeClient:
         max_workers: int = 8,
         deadline: float | None = None,
         batch_stats_limit: SlidingWindowLimit | None = None,
+        max_wait_seconds: float | None = None,
+        guard: Callable[[], None] | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         # videos:batchGetStats calls a minute (ratelimit.py), shared by the process's clients
@@ -221,6 +232,10 @@ class YouTubeClient:
         self.max_workers = max(1, max_workers)
         # time.monotonic() after which no attempt is started
         self.deadline = deadline
+        # the longest Retry-After this client sleeps through (None: up to the deadline)
+        self.max_wait_seconds = max_wait_seconds
+        # called before every attempt; raises to stop (e.g. the run was terminated)
+        self.guard = guard
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.attempts = 0
@@ -275,6 +290,8 @@ class YouTubeClient:
     def _may_send(self, method: str) -> tuple[float, float]:
         if self._stop.is_set():
             raise FetchCancelledError(f"YouTube API {method}: not sent, the fetch was stopped")
+        if self.guard is not None:
+            self.guard()
         left = self._seconds_left()
         if left is not None and left < 1.0:
             raise DeadlineExceededError(
@@ -319,11 +336,23 @@ class YouTubeClient:
     def _back_off(self, retry: Retry, response=None) -> None:
         delay = retry.get_backoff_time()
         if response is not None:
-            delay = retry.get_retry_after(response) or delay
+            asked = retry.get_retry_after(response)
+            limit = self.max_wait_seconds
+            if asked is not None and limit is not None and asked > limit:
+                self.stop()
+                raise WaitTooLongError(
+                    f"YouTube API answered 429 with Retry-After {asked:.0f} s, more than the "
+                    f"{limit:.0f} s an attempt waits while holding the API slot; gave up at once",
+                    status=429,
+                    reason="rateLimitExceeded",
+                )
+            delay = asked or delay
         left = self._seconds_left()
         if left is not None and delay > left - 1.0:
+            self.stop()
             raise DeadlineExceededError(
-                f"YouTube API: retrying would pass the deadline ({left:.0f} s left); gave up"
+                f"YouTube API: waiting {delay:.0f} s (Retry-After or backoff) would pass the "
+                f"attempt's deadline ({left:.0f} s left); gave up at once"
             )
         if self._stop.wait(delay):
             raise FetchCancelledError("YouTube API: not retried, the fetch was stopped")

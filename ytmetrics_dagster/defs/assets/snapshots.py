@@ -17,6 +17,13 @@ from ytmetrics_dagster.defs.resources import (
     refused_writes_fail_at_once,
     youtube_retry_policy,
 )
+from ytmetrics_dagster.defs.run_guard import (
+    RunGuard,
+    RunStoppedError,
+    attempt_deadline,
+    release_ended_runs,
+    stops_are_final,
+)
 from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import collections as collection_queue
 from ytmetrics_dagster.warehouse import gaps
@@ -169,7 +176,10 @@ def video_metric_snapshots(
     times = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
     in_progress = [w for w in windows if w.start <= now < w.end]
-    deadline = in_progress[0].end - HOUR_DEADLINE_MARGIN if in_progress else None
+    hour_deadline = in_progress[0].end - HOUR_DEADLINE_MARGIN if in_progress else None
+    # an attempt also ends before run monitoring would fail it for its runtime
+    deadline = attempt_deadline(context, hour_deadline)
+    guard = RunGuard(context.instance, context.run.run_id)
 
     def due(hour: datetime, as_of: datetime | None) -> list[str]:
         if config.collection_request_ids:
@@ -192,19 +202,23 @@ def video_metric_snapshots(
     plan = [(hour, as_of, due(hour, as_of)) for hour, as_of in times]
     paced = None
     try:
-        if deadline is not None and now >= deadline:
+        if hour_deadline is not None and now >= hour_deadline:
             raise dg.Failure(
                 f"the hour {in_progress[0].start:%Y-%m-%d %H:00} UTC closes at "
                 f"{in_progress[0].end:%H:%M} UTC; too late to start observing it",
                 allow_retries=False,
             )
+        # units a dead run still "holds" are free for this attempt (its retry, say)
+        release_ended_runs(context.instance, engine, now)
         # The scheduled run of the hour in progress is paced (docs/quota-pacing.md): it
         # observes what the hour's allowance covers, in priority order, and defers the rest.
         if in_progress and len(plan) == 1 and not config.new_videos_only and plan[0][2]:
             paced = _pace(context, youtube, engine, cadence, plan[0], now, deadline)
             plan = [(plan[0][0], plan[0][1], paced.video_ids)]
-        with refused_writes_fail_at_once():
-            result = _collect(context, config, cadence, youtube, engine, plan, deadline, paced)
+        with refused_writes_fail_at_once(), stops_are_final():
+            result = _collect(
+                context, config, cadence, youtube, engine, plan, deadline, guard, paced
+            )
     except Exception as err:
         if config.collection_request_ids and not _will_retry(err, context.retry_number):
             collection_queue.fail(
@@ -215,9 +229,11 @@ def video_metric_snapshots(
                 now=datetime.now(UTC),
             )
         # A failed new-videos run concerns only those videos: the hour itself is the scheduled
-        # run's to observe (or to record as lost).
+        # run's to observe (or to record as lost). A stopped run records nothing: the next
+        # attempt observes the hour, or the hour's accounting records it once it has closed.
         if (
-            in_progress
+            not isinstance(err, RunStoppedError)
+            and in_progress
             and not config.new_videos_only
             and not _will_retry(err, context.retry_number)
         ):
@@ -234,8 +250,11 @@ def video_metric_snapshots(
     finally:
         if paced is not None:
             release(engine, paced.reservations.values())
-    if in_progress and not config.new_videos_only:
-        gaps.clear_missed_hour(engine, in_progress[0].start)
+    if not config.new_videos_only and not config.collection_request_ids:
+        # each hour written holds its full observation now: its record (if any) goes and its
+        # alert is resolved (a collection on request observes a few videos, not the hour)
+        for hour, _, _ in plan:
+            gaps.clear_missed_hour(engine, hour)
     if config.collection_request_ids:
         collection_queue.resolve(
             engine,
@@ -318,6 +337,7 @@ def _collect(
     engine,
     plan,
     deadline: datetime | None,
+    guard: RunGuard,
     paced: PacedHour | None = None,
 ) -> dg.MaterializeResult:
     run_id = context.run.run_id
@@ -335,6 +355,7 @@ def _collect(
         units=_units(plan, youtube.use_batch_get_stats),
         deadline=deadline,
         reserved=paced.reservations if paced is not None else None,
+        guard=guard,
     ) as client:
         for i, (hour, as_of, planned_ids) in enumerate(plan):
             video_ids = planned_ids if i == 0 else _due_again(engine, cadence, config, hour, as_of)
@@ -353,6 +374,8 @@ def _collect(
             calls = client.calls - attempts_before
             fetched_at = datetime.now(UTC)
             observed_at = as_of or fetched_at
+            # a run terminated (or failed by run monitoring) while fetching writes nothing
+            guard.check(f"writing hour {hour:%Y-%m-%d %H:00}", fresh=True)
             write_args = {
                 "observed_at": observed_at,
                 "source": source,

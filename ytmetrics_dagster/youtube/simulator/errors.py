@@ -186,6 +186,16 @@ FAULTS: dict[str, tuple[int, bytes]] = {
 # A hostile endpoint: every field it controls echoes the caller's key, in several spellings.
 HOSTILE_FAULTS = {"echoKey", "echoKeyHtml"}
 SPECIAL_FAULTS = {"drop", "truncated", "malformed"} | HOSTILE_FAULTS
+# "retryAfter:N": HTTP 429 with the header Retry-After: N (seconds).
+RETRY_AFTER_PREFIX = "retryAfter:"
+
+
+def retry_after_seconds(fault: str) -> int | None:
+    """N of a "retryAfter:N" fault, else None."""
+    if not fault.startswith(RETRY_AFTER_PREFIX):
+        return None
+    value = fault[len(RETRY_AFTER_PREFIX) :]
+    return int(value) if value.isdigit() else None
 
 
 def echo_key(fault: str, key: str) -> tuple[int, bytes, str]:

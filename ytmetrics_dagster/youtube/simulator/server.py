@@ -25,6 +25,7 @@ from ytmetrics_dagster.youtube.simulator.errors import (
     SPECIAL_FAULTS,
     echo_key,
     not_found,
+    retry_after_seconds,
 )
 from ytmetrics_dagster.youtube.simulator.state import PACIFIC, SimulatorState
 
@@ -52,12 +53,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args) -> None:
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str = JSON_TYPE) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str = JSON_TYPE, extra: str = ""
+    ) -> None:
         """Status line, headers and body in one write (see ``disable_nagle_algorithm``)."""
         head = (
             f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
-            f"Content-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n"
+            f"Content-Type: {content_type}\r\n" + extra + f"Content-Length: {len(body)}\r\n"
             f"{SIMULATOR_HEADER}: 1\r\n"
             f"Date: {self.date_time_string()}\r\n"
             "Server: ytmetrics-simulator\r\n"
@@ -76,6 +78,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "malformed":
             self._send(200, b"<html>not json</html>", HTML_TYPE)
+            return
+        seconds = retry_after_seconds(fault)
+        if seconds is not None:
+            status, body = FAULTS["429"]
+            self._send(status, body, extra=f"Retry-After: {seconds}\r\n")
             return
         if fault in HOSTILE_FAULTS:
             status, body, ctype = echo_key(fault, key or "")

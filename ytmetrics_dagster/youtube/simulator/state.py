@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ytmetrics_dagster.youtube.simulator.catalog import Catalog
-from ytmetrics_dagster.youtube.simulator.errors import FAULTS, SPECIAL_FAULTS
+from ytmetrics_dagster.youtube.simulator.errors import FAULTS, SPECIAL_FAULTS, retry_after_seconds
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -29,11 +29,14 @@ class SimulatorState:
     # Tests move the simulated clock to make new uploads appear between sensor ticks.
     now_override: datetime | None = None
     max_in_flight: int = 0
+    # requests received (counted on arrival, before any latency)
+    arrived: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def enter(self) -> None:
         with self.lock:
             self.in_flight += 1
+            self.arrived += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def leave(self) -> None:
@@ -42,7 +45,14 @@ class SimulatorState:
 
     def script(self, method: str, faults: list[str]) -> None:
         """Answer the next calls of ``method`` with these faults, in order, then normally."""
-        unknown = [f for f in faults if f not in FAULTS and f not in SPECIAL_FAULTS and f != "ok"]
+        unknown = [
+            f
+            for f in faults
+            if f not in FAULTS
+            and f not in SPECIAL_FAULTS
+            and f != "ok"
+            and retry_after_seconds(f) is None
+        ]
         if unknown:
             raise ValueError(f"unknown simulator faults: {unknown}")
         with self.lock:
@@ -57,6 +67,7 @@ class SimulatorState:
             self.batch_quota_limit = 10_000
             self.latency_seconds = 0.0
             self.max_in_flight = 0
+            self.arrived = 0
             self.now_override = None
 
     def next_fault(self, method: str) -> str | None:
