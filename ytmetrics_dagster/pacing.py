@@ -96,6 +96,10 @@ def allowance(
     straight = (limit * (k + 1)) // hours - spent - held
     spread = left // (after + 1) if left > 0 else 0
     units = max(0, min(max(straight, spread), left - reserve))
+    if units == 0 and left > 0:
+        # the reserve is for retries of observed hours, not a reason to lose one whole: while a
+        # unit is left, the hour gets one batch (its 50 most valuable due videos)
+        units = 1
     return Allowance(units, straight, spread, left, k, hours, reserve)
 
 

@@ -376,10 +376,14 @@ def test_the_hourly_run_observes_what_fits_in_priority_order_and_defers_the_rest
     assert (deferred.run_id == result.run_id).all()
     assert "allowance was 2 units (100 videos) for 120 due videos" in deferred.reason[0]
     assert scalar(engine, "SELECT count(*) FROM ytmetrics.missed_hours") == 0
-    materialization = result.asset_materializations_for_node("video_metric_snapshots")
-    metadata = materialization[0].metadata
-    assert metadata["quota_deferred_today"].value == 20
-    assert metadata["quota_deferred_today_every_1h"].value == 20
+    # the quota day's figures are an observation of the quota ledger (api_calls), not of the hour
+    (quota_day,) = [
+        o
+        for o in result.asset_observations_for_node("video_metric_snapshots")
+        if o.asset_key == dg.AssetKey("api_calls")
+    ]
+    assert quota_day.metadata["deferred_today"].value == 20
+    assert quota_day.metadata["deferred_today_every_1h"].value == 20
     # the reservation was released with the run
     open_held = scalar(
         engine, "SELECT count(*) FROM ytmetrics.quota_reservations WHERE released_at IS NULL"
@@ -416,7 +420,7 @@ def test_an_hour_with_no_unit_left_is_a_missed_hour_not_deferrals(engine, resour
         youtube=YouTubeResource(
             source="simulator",
             base_url=simulator.base_url,
-            daily_quota_units=11,  # 1 left: the reserve
+            daily_quota_units=10,  # nothing left
             discovery_reserve_units=0,
         ),
     )
@@ -431,6 +435,23 @@ def test_an_hour_with_no_unit_left_is_a_missed_hour_not_deferrals(engine, resour
     assert scalar(engine, "SELECT count(*) FROM ytmetrics.deferred_observations") == 0
     message = result.failure_data_for_node("video_metric_snapshots").error.message
     assert "no unit of today's budget is left" in message
+    # with one unit left (the reserve), the hour is not lost whole: it gets one batch
+    spent_out["youtube"] = YouTubeResource(
+        source="simulator",
+        base_url=simulator.base_url,
+        daily_quota_units=11,  # 1 left: the reserve
+        discovery_reserve_units=0,
+    )
+    result = dg.materialize(
+        [video_metric_snapshots],
+        partition_key=hour.strftime("%Y-%m-%d-%H:%M"),
+        resources=spent_out,
+        raise_on_error=False,
+    )
+    assert result.success
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.missed_hours") == 0
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.snapshots") == 50
+    assert scalar(engine, "SELECT count(*) FROM ytmetrics.deferred_observations") == 10
 
 
 def test_the_client_keeps_batch_get_stats_under_its_per_minute_limit(simulator):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from ytmetrics_dagster.defs.jobs import CURRENT_HOUR_RUN_TAGS, hourly_snapshot_job
+from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.warehouse import collections
@@ -40,6 +41,7 @@ def collection_run_config(request_ids: list[int]) -> dg.RunConfig:
         "launched go to a new run."
     ),
 )
+@skips_while_warehouse_down
 def collection_requests_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     state = json.loads(context.cursor) if context.cursor else {"max_id": 0, "at": None}
     ids, max_id = collections.pending_summary(warehouse.get_engine())

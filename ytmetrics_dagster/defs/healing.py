@@ -21,22 +21,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from ytmetrics_dagster.cadence import DEFAULT_CADENCE_SPEC, parse_cadence
 from ytmetrics_dagster.defs.assets.snapshots import HOUR_DEADLINE_MARGIN
 from ytmetrics_dagster.defs.jobs import CURRENT_HOUR_RUN_TAGS, MAX_RUNTIME_TAG, hourly_snapshot_job
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.schedules import _snapshot_minute
 from ytmetrics_dagster.warehouse import gaps, health
 from ytmetrics_dagster.warehouse import quota as quota_store
-from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.embedded import WarehouseStartError
 from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
+from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +148,14 @@ def watchdog(
         ),
         limit=10,
     )
-    just_ended = [
-        r for r in ended if r.end_time and now.timestamp() - r.end_time < RETRY_GRACE_SECONDS
-    ]
+    # run end times are the instance's wall clock (``now`` is the tick's, injectable in tests)
+    wall = time.time()
+    just_ended = [r for r in ended if r.end_time and wall - r.end_time < RETRY_GRACE_SECONDS]
     if just_ended:
         # the instance's crash retry of a killed run lands within seconds: not a second attempt
         return dg.SkipReason(
             f"hour {key} not observed; run {just_ended[0].dagster_run.run_id[:8]} ended "
-            f"{now.timestamp() - just_ended[0].end_time:.0f} s ago, its retry goes first"
+            f"{wall - just_ended[0].end_time:.0f} s ago, its retry goes first"
         ), json.dumps(state)
     attempts = len(
         [r for r in _hour_runs(instance, [key]) if r.tags.get(TRIGGER_TAG) == "watchdog"]
@@ -169,16 +169,13 @@ def watchdog(
             f"hour {key} not observed, but a whole attempt ({ATTEMPT_SECONDS} s) no longer "
             f"fits before {api_deadline:%H:%M:%S} UTC"
         ), json.dumps(state)
-    cadence = parse_cadence(
-        os.environ.get("YTMETRICS_CADENCE", DEFAULT_CADENCE_SPEC),
-        int(os.environ.get("YTMETRICS_DAILY_HOUR_UTC", "12")),
-    )
-    due = video_store.due_video_ids(engine, hour, now, cadence.tiers_json(), cadence.anchor_hour)
-    needed = quota_store.units_for_ids(len(due))
-    left = quota_store.units_left(engine, youtube.budget, now)
-    if needed > left:
+    # the hour's run is paced (docs/quota-pacing.md): it observes what the units left cover,
+    # most valuable videos first, so an attempt is worth launching while any unit is left
+    buckets = ["default"] + ([BATCH_STATS_BUCKET] if youtube.use_batch_get_stats else [])
+    left = sum(max(quota_store.units_left(engine, youtube.budget, now, b), 0) for b in buckets)
+    if left <= 0:
         return dg.SkipReason(
-            f"hour {key} not observed; an attempt needs {needed} quota units, {left} are left"
+            f"hour {key} not observed; no quota units are left today for an attempt"
         ), json.dumps(state)
     attempt = attempts + 1
     return dg.RunRequest(

@@ -3,6 +3,7 @@ priority order, defer the rest (see ytmetrics_dagster.pacing and warehouse/pacin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -63,6 +64,7 @@ def pace_hour(
     use_batch_get_stats: bool,
     reserve_units: int,
     hold_for: timedelta,
+    keep: Sequence[str] = (),
 ) -> PacedHour:
     """Reserve the hour's allowance (up to what its ``due_count`` videos need, per bucket),
     then select the videos it covers and record the deferral of the others. Nothing granted
@@ -103,11 +105,16 @@ def pace_hour(
             as_of or now,
             cadence.tiers_json(),
             cadence.anchor_hour,
-            limit=units * IDS_PER_UNIT,
+            # videos collected into the hour on request stay in it, first (the hour's write
+            # replaces the partition whole)
+            limit=max(units * IDS_PER_UNIT - len(keep), 0),
             reason=reason,
             run_id=run_id,
             now=now,
         )
+        if keep:
+            kept = set(keep)
+            ids = [*keep, *(i for i in ids if i not in kept)]
     except BaseException:
         release(engine, reservations.values())
         raise

@@ -116,7 +116,10 @@ def quota_day_observation(
     """The quota day so far, as an observation of the quota ledger (`api_calls`): plotted over
     time on that asset, not as single points on each hourly partition of the snapshots."""
     long = quota_metadata(engine, budget, cadence, use_batch_get_stats=use_batch_get_stats)
-    return dg.AssetObservation(
-        asset_key="api_calls",
-        metadata={short: long[key] for key, short in _QUOTA_DAY_KEYS.items()},
+    metadata = {short: long[key] for key, short in _QUOTA_DAY_KEYS.items()}
+    # today's pacing: deferrals by tier, the hour the budget would have run out without it,
+    # the allowance (docs/quota-pacing.md)
+    metadata.update(
+        {k.removeprefix("quota_"): v for k, v in long.items() if k not in _QUOTA_DAY_KEYS}
     )
+    return dg.AssetObservation(asset_key="api_calls", metadata=metadata)

@@ -15,6 +15,7 @@ from ytmetrics_dagster.defs.resources import (
     refused_writes_fail_at_once,
     youtube_retry_policy,
 )
+from ytmetrics_dagster.defs.run_guard import RunGuard, stops_are_final
 from ytmetrics_dagster.defs.schemas import table_metadata, table_name
 from ytmetrics_dagster.warehouse import channel_stats
 from ytmetrics_dagster.warehouse.quota import units_for_ids
@@ -54,14 +55,18 @@ def channel_statistics(
         raise dg.Failure("too late in the hour to observe channel statistics", allow_retries=False)
     units = units_for_ids(len(channel_ids)) * len(times) if channel_ids else 0
     source = youtube.source
+    # a stopped run stops (docs/self-healing.md): no call or write once it is terminated
+    guard = RunGuard(context.instance, context.run.run_id)
     with (
         refused_writes_fail_at_once(),
+        stops_are_final(),
         youtube.session(
             engine,
             context.run.run_id,
             purpose=f"channel statistics, {len(times)} hour(s)",
             units={"default": units} if units else None,
             deadline=deadline,
+            guard=guard,
         ) as client,
     ):
         for hour, as_of in times:
@@ -71,6 +76,7 @@ def channel_statistics(
                 found, missing = client.channel_statistics(channel_ids, as_of=as_of)
                 source = client.source_seen or client.source_hint or source
             observed_at = as_of or datetime.now(UTC)
+            guard.check(f"writing channel statistics of {hour:%Y-%m-%d %H:00}", fresh=True)
             written = channel_stats.replace_hour(
                 engine,
                 hour,

@@ -281,6 +281,7 @@ def _pace(context, youtube: YouTubeResource, engine, cadence, planned, now, dead
         use_batch_get_stats=youtube.use_batch_get_stats,
         reserve_units=youtube.pacing_reserve_units,
         hold_for=hold_for,
+        keep=collection_queue.collected_videos(engine, hour),
     )
     if not paced.video_ids:
         left = {b: a.left for b, a in paced.allowances.items()}
