@@ -383,7 +383,7 @@ def test_the_hourly_run_observes_what_fits_in_priority_order_and_defers_the_rest
         if o.asset_key == dg.AssetKey("api_calls")
     ]
     assert quota_day.metadata["deferred_today"].value == 20
-    assert quota_day.metadata["deferred_today_every_1h"].value == 20
+    assert quota_day.metadata["deferred_every_1h"].value == 20
     # the reservation was released with the run
     open_held = scalar(
         engine, "SELECT count(*) FROM ytmetrics.quota_reservations WHERE released_at IS NULL"

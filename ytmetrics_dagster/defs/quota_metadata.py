@@ -119,7 +119,22 @@ def quota_day_observation(
     metadata = {short: long[key] for key, short in _QUOTA_DAY_KEYS.items()}
     # today's pacing: deferrals by tier, the hour the budget would have run out without it,
     # the allowance (docs/quota-pacing.md)
-    metadata.update(
-        {k.removeprefix("quota_"): v for k, v in long.items() if k not in _QUOTA_DAY_KEYS}
-    )
+    metadata.update({_short(k): v for k, v in long.items() if k not in _QUOTA_DAY_KEYS})
     return dg.AssetObservation(asset_key="api_calls", metadata=metadata)
+
+
+def _short(key: str) -> str:
+    """quota_status's flat pacing keys, short enough for a column of the UI (<= 20)."""
+    key = key.removeprefix("quota_")
+    for long, short in (
+        ("budget_runs_out_without_pacing", "runs_out_unpaced"),
+        ("pacing_batch_get_stats_hour_allowance_units", "allowance_bgs"),
+        ("pacing_hour_allowance_units", "allowance"),
+        ("deferred_today_", "deferred_"),
+        ("units_today_default_", "used_"),
+        ("units_today_bgs_", "used_bgs_"),
+    ):
+        if key.startswith(long):
+            key = short + key[len(long) :]
+            break
+    return key[:20]
