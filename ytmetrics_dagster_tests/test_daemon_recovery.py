@@ -85,7 +85,9 @@ def start_mid_fetch(deployment, simulator, tags) -> tuple[str, int]:
     deployment.wait_for_status(run_id, {DagsterRunStatus.STARTED}, timeout=120)
     pid = deployment.wait(lambda: deployment.worker_pid(run_id), 60, "the run worker's pid")
     deployment.wait(lambda: simulator.state.in_flight > 0, 60, "the run to call the API")
-    assert deployment.claimed_slots() == [run_id]
+    # the fetching step holds the pool's one slot (its claim is recorded a moment after the
+    # step starts, which under load can trail the first call)
+    deployment.wait(lambda: deployment.claimed_slots() == [run_id], 30, "the run's pool slot")
     return run_id, pid
 
 
@@ -202,7 +204,14 @@ def assert_stopped(deployment, engine, simulator, run_id: str, pid: int, arrived
     logs = deployment.instance.all_logs(run_id)
     events = {e.dagster_event_type for e in logs}
     assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in events, _errors(logs)
-    assert dg.DagsterEventType.ASSET_MATERIALIZATION not in events
+    # the stopped step materialized nothing (the job's channel_statistics step may have
+    # finished before the stop: it is not the hour's observation)
+    assert not [
+        e
+        for e in logs
+        if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        and e.step_key == "video_metric_snapshots"
+    ]
 
 
 def _errors(logs) -> str:
