@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from ytmetrics_dagster.cadence import Cadence, cadence_from_env
 from ytmetrics_dagster.capacity import Capacity, CapacitySettings, estimate_capacity
+from ytmetrics_dagster.pacing import quota_day_of
 from ytmetrics_dagster.quota_status import flat_metadata, quota_status
 from ytmetrics_dagster.settings import channel_poll_seconds
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
@@ -24,7 +25,8 @@ def current_capacity(
 ) -> tuple[Capacity, dict]:
     """The capacity estimate of the current set, and the counts it rests on."""
     cadence = cadence or cadence_from_env()
-    counts = capacity_counts(engine, cadence.tiers_json(), now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    counts = capacity_counts(engine, cadence.tiers_json(), now)
     capacity = estimate_capacity(
         counts,
         CapacitySettings(
@@ -33,6 +35,8 @@ def current_capacity(
             batch_stats_daily_units=budget.batch_stats_daily_units,
             use_batch_get_stats=use_batch_get_stats,
             channel_poll_seconds=channel_poll_seconds(),
+            # the real length of today's quota day: 23 or 25 hours when Pacific clocks change
+            day_hours=quota_day_of(now).hours,
         ),
     )
     return capacity, {
