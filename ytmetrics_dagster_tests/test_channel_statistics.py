@@ -131,3 +131,29 @@ def test_the_hourly_job_observes_channel_statistics():
     job = defs().resolve_job_def(hourly_snapshot_job.name)
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
     assert {"video_metric_snapshots", "channel_statistics"} <= keys
+
+
+def test_real_api_mode_with_no_channel_to_observe_writes_nothing_and_succeeds(
+    engine, resources, simulator
+):
+    """A stand-in API (key + URL) over a warehouse of simulated rows: with no tracked channel
+    the step calls nothing and writes nothing, so it has no source to check and must not fail
+    the hourly run (it did: the configured 'youtube' label was refused)."""
+    from ytmetrics_dagster.defs.resources import YouTubeResource
+
+    from .helpers import current_hour, normal_ids, track_directly
+
+    track_directly(engine, normal_ids(2))  # simulated rows: the warehouse is a simulated one
+    hour = current_hour()
+    real_api = dict(
+        resources,
+        youtube=YouTubeResource(source="youtube", api_key="stand-in", base_url=simulator.base_url),
+    )
+    before = simulator.state.arrived
+    result = dg.materialize(
+        [channel_statistics], partition_key=hour.strftime("%Y-%m-%d-%H:%M"), resources=real_api
+    )
+    assert result.success
+    assert simulator.state.arrived == before
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ytmetrics.channel_statistics")).scalar() == 0
