@@ -241,25 +241,31 @@ def reserve(
         left = budget.limit(bucket, discovery=discovery) - used - held
         if needed > left:
             raise _exceeded(purpose, needed, left, used, held, budget, bucket, day, now)
-        return conn.execute(
-            text(
-                """
-                INSERT INTO ytmetrics.quota_reservations
-                    (quota_day, bucket, units, purpose, run_id, created_at, expires_at)
-                VALUES (:day, :bucket, :units, :purpose, :run_id, :now, :expires)
-                RETURNING reservation_id
-                """
-            ),
-            {
-                "day": day,
-                "bucket": bucket,
-                "units": needed,
-                "purpose": purpose[:200],
-                "run_id": run_id,
-                "now": now,
-                "expires": now + hold_for,
-            },
-        ).scalar_one()
+        return _insert_reservation(conn, day, bucket, needed, purpose, run_id, now, hold_for)
+
+
+def _insert_reservation(
+    conn, day, bucket: str, units: int, purpose: str, run_id, now: datetime, hold_for: timedelta
+) -> int:
+    return conn.execute(
+        text(
+            """
+            INSERT INTO ytmetrics.quota_reservations
+                (quota_day, bucket, units, purpose, run_id, created_at, expires_at)
+            VALUES (:day, :bucket, :units, :purpose, :run_id, :now, :expires)
+            RETURNING reservation_id
+            """
+        ),
+        {
+            "day": day,
+            "bucket": bucket,
+            "units": units,
+            "purpose": purpose[:200],
+            "run_id": run_id,
+            "now": now,
+            "expires": now + hold_for,
+        },
+    ).scalar_one()
 
 
 def reserve_paced(
@@ -287,25 +293,9 @@ def reserve_paced(
         granted = min(max(wanted, 0), paced.units)
         if granted <= 0:
             return None, paced
-        reservation = conn.execute(
-            text(
-                """
-                INSERT INTO ytmetrics.quota_reservations
-                    (quota_day, bucket, units, purpose, run_id, created_at, expires_at)
-                VALUES (:day, :bucket, :units, :purpose, :run_id, :now, :expires)
-                RETURNING reservation_id
-                """
-            ),
-            {
-                "day": day,
-                "bucket": bucket,
-                "units": granted,
-                "purpose": purpose[:200],
-                "run_id": run_id,
-                "now": now,
-                "expires": now + hold_for,
-            },
-        ).scalar_one()
+        reservation = _insert_reservation(
+            conn, day, bucket, granted, purpose, run_id, now, hold_for
+        )
         return reservation, paced
 
 
