@@ -378,7 +378,7 @@ def test_the_image_installs_the_pinned_versions_the_tests_run_on():
 
     installs = [args for kw, args in instructions if kw == "RUN" and "pip install" in args]
     assert installs == [
-        'pip install --no-cache-dir --constraint deploy/constraints.txt ".[deploy]"'
+        'pip install --no-cache-dir --constraint deploy/constraints.txt -e ".[deploy]"'
     ]
     makefile = (ROOT / "Makefile").read_text()
     assert "CONSTRAINTS := deploy/constraints.txt" in makefile
