@@ -170,7 +170,7 @@ def _describe_registration(r) -> str:
         return f"{r.video_id} is already pending (request {r.request_id}); not queued again"
     if r.outcome == reg.ALREADY_TRACKED:
         return f"{r.video_id} is already tracked; nothing to do"
-    return f"{r.video_id} is named more than once; queued once"
+    return f"{r.video_id} is named more than once; taken once"
 
 
 def _print_verdict(r) -> None:
@@ -332,8 +332,10 @@ def cmd_pin(args) -> int:
     from ytmetrics_dagster.warehouse.pacing import pin
 
     new = pin(_engine(), args.video, priority=args.priority, by="cli")
-    verb = "pinned" if new else "already pinned; priority set to"
-    print(f"{verb} {args.video}" + ("" if new else f" {args.priority}"))
+    if new:
+        print(f"pinned {args.video} (priority {args.priority})")
+    else:
+        print(f"{args.video} was already pinned; its priority is now {args.priority}")
     return EXIT_OK
 
 

@@ -116,7 +116,7 @@ def test_register_reports_repeats_pending_and_tracked_videos_without_queueing_th
     assert main(["register", a, f"https://www.youtube.com/watch?v={a}", b]) == 0
     out = capsys.readouterr().out
     assert f"queued {a} (request 1)" in out and f"queued {b} (request 2)" in out
-    assert f"{a} is named more than once; queued once" in out
+    assert f"{a} is named more than once; taken once" in out
     assert main(["register", f"youtu.be/{a}"]) == 0
     assert f"{a} is already pending (request 1); not queued again" in capsys.readouterr().out
     assert dg.materialize([tracked_videos], resources=resources).success

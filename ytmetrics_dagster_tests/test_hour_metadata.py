@@ -114,3 +114,33 @@ def test_the_quota_day_is_observed_on_the_ledger(engine, resources):
     md = {k: v.value for k, v in observation.metadata.items()}
     assert md["used"] >= 2 and md["budget"] == 9_500 and md["day_pacific"]
     assert max(len(k) for k in md) <= 20
+
+
+def test_a_first_observation_has_no_24h_gain_on_the_dashboard(engine, resources):
+    """The dashboard's list shows views gained in 24 h: NULL (shown as —) for a video observed
+    once, not 0 (a first observation has no gain), and the real gain once observed again."""
+    from ytmetrics_dagster.warehouse.growth_list import growth_of
+
+    from .helpers import current_hour
+
+    (video,) = normal_ids(1)
+    register(engine, resources, [video])
+    hour = current_hour()
+    assert dg.materialize(
+        [video_metric_snapshots],
+        partition_key=f"{hour - timedelta(hours=1):{KEY}}",
+        resources=resources,
+    ).success
+    once = growth_of(engine, [video]).loc[video]
+    assert pd.isna(once["gained_24h"])
+    assert dg.materialize(
+        [video_metric_snapshots], partition_key=f"{hour:{KEY}}", resources=resources
+    ).success
+    twice = growth_of(engine, [video]).loc[video]
+    with engine.connect() as conn:
+        views = (
+            conn.execute(text("SELECT view_count FROM ytmetrics.snapshots ORDER BY snapshot_hour"))
+            .scalars()
+            .all()
+        )
+    assert twice["gained_24h"] == views[-1] - views[0]

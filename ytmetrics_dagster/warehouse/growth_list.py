@@ -3,7 +3,8 @@
 - ``gained_24h``: views gained in the 24 h ending now, by the project's growth definition
   (``queries.GROWTH_DEFINITION``): the latest observation minus the last observation at or
   before the window's start (the first one in the window when there is none before it, looked
-  for at most ``BASELINE_DAYS`` back). NULL when the video was not observed in the window.
+  for at most ``BASELINE_DAYS`` back). NULL when the video was not observed in the window, or
+  only once (a first observation has no gain).
 - ``views_per_hour``: the rate now: views gained between the video's two newest observations
   over the real hours between them (kept per video by the snapshot write, so it costs no
   history read); NULL unless the newest is at most ``RATE_FRESH_HOURS`` old.
@@ -52,6 +53,8 @@ LEFT JOIN LATERAL (
     SELECT s.view_count FROM ytmetrics.metric_snapshots s
     WHERE s.video_key = st.video_key AND s.snapshot_hour >= :start - interval '1 hour'
       AND s.snapshot_hour + make_interval(secs => s.observed_seconds) > :start
+      -- not the latest itself: a first observation has no gain (NULL), not a gain of 0
+      AND s.snapshot_hour + make_interval(secs => s.observed_seconds) < st.last_observed_at
     ORDER BY s.snapshot_hour LIMIT 1
 ) f ON st.last_observed_at > :start AND b.view_count IS NULL
 """
