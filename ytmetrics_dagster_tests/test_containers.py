@@ -351,7 +351,18 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
         )[0]
         assert snapshot_run.tags["dagster/partition"] == hour.strftime("%Y-%m-%d-%H:00")
         wait(lambda: simulator.state.in_flight > 0, 60, "the snapshot run to call the API")
-        registration = deployment.instance.get_run_by_id(registration.run_id)
+        # its materialization (what the new-videos sensor reacts to) comes before the run's
+        # container has finished: the run ends SUCCESS a moment later
+        registration = wait(
+            lambda: (
+                r
+                if (r := deployment.instance.get_run_by_id(registration.run_id)).status
+                in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
+                else None
+            ),
+            120,
+            "the registration run to end",
+        )
         assert registration.status == DagsterRunStatus.SUCCESS
         # each run in its own container of the user-code image (DockerRunLauncher)
         for run in (registration, deployment.instance.get_run_by_id(snapshot_run.run_id)):
