@@ -92,6 +92,7 @@ class Deployment:
     def __init__(self, home: Path, simulator_url: str):
         self.project = f"ytmetrics-test-{os.getpid()}"
         self.pg_port, self.web_port, self.dashboard_port = free_port(), free_port(), free_port()
+        self.prometheus_port = free_port()
         self.env = dict(
             os.environ,
             POSTGRES_PASSWORD=PASSWORD,
@@ -102,6 +103,11 @@ class Deployment:
             YTMETRICS_POSTGRES_PORT=str(self.pg_port),
             YTMETRICS_WEB_PORT=str(self.web_port),
             YTMETRICS_DASHBOARD_PORT=str(self.dashboard_port),
+            YTMETRICS_PROMETHEUS_PORT=str(self.prometheus_port),
+            PROMETHEUS_BASE_IMAGE=os.environ.get(
+                "PROMETHEUS_BASE_IMAGE",
+                LOCAL_BASE if image_exists(LOCAL_BASE) else "debian:bookworm-slim",
+            ),
             YTMETRICS_IMAGE_TAG=IMAGE_TAG,
             DOCKER_GID=str(os.stat("/var/run/docker.sock").st_gid),
             # the local Debian images where Docker Hub is out of reach (CI), else the public ones
@@ -250,7 +256,7 @@ def deployment(tmp_path_factory, simulator_server):
         pytest.skip(reason)
     deployment = Deployment(tmp_path_factory.mktemp("containers"), simulator_server.base_url)
     try:
-        deployment.compose("build", "migrate", timeout=1200)
+        deployment.compose("build", "migrate", "prometheus", timeout=1200)
         deployment.compose("up", "-d", timeout=600)
         wait(deployment.webserver_up, 180, "the webserver")
         wait(deployment.code_server_up, 180, "the code server")
@@ -463,6 +469,27 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
     finally:
         simulator.state.latency_seconds = 0
         engine.dispose()
+
+
+def test_prometheus_scrapes_the_dashboards_metrics(deployment):
+    """Compose's Prometheus (Debian's package) scrapes the dashboard's /metrics: the target is
+    up and the ytmetrics_* series are stored (scrape interval 60 s)."""
+    config = deployment.inspect("prometheus")["HostConfig"]
+    assert config["NetworkMode"] == "host"
+    assert config["RestartPolicy"]["Name"] in ("always", "unless-stopped")
+    api = f"http://127.0.0.1:{deployment.prometheus_port}/api/v1/query"
+
+    def query(expr: str) -> list:
+        try:
+            answer = requests.get(api, params={"query": expr}, timeout=5).json()
+        except (requests.RequestException, ValueError):
+            return []
+        return answer.get("data", {}).get("result", [])
+
+    up = wait(lambda: query('up{job="ytmetrics"} == 1'), 180, "Prometheus scraping /metrics")
+    assert up[0]["metric"]["instance"] == f"127.0.0.1:{deployment.dashboard_port}"
+    stored = wait(lambda: query('count({__name__=~"ytmetrics_.+"})'), 60, "ytmetrics series")
+    assert int(stored[0]["value"][1]) > 10
 
 
 def test_every_service_reports_healthy(deployment):
