@@ -5,7 +5,7 @@ results are recorded in BENCHMARKS.md.
 
     .venv/bin/python benchmarks/api_benchmark.py [--videos 20000] [--days 30] [--clients 50]
 
-The API is the production server (`python -m ytmetrics_dagster.dashboard`, uvicorn, one process)
+The API is the production server (`python -m ytmetrics_dagster.surfaces.dashboard`, uvicorn, one process)
 on 127.0.0.1; the clients are threads of this process, each with its own keep-alive
 connection, sending the next request as soon as the previous answer is read. It uses its own
 embedded Postgres in a temporary directory.
@@ -117,7 +117,7 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "YTMETRICS_DATABASE_URL": url, "YTMETRICS_DASHBOARD_URL": "off"}
         server = subprocess.Popen(
-            [sys.executable, "-m", "ytmetrics_dagster.dashboard", "--port", str(port)],
+            [sys.executable, "-m", "ytmetrics_dagster.surfaces.dashboard", "--port", str(port)],
             env=env,
         )
         base = f"http://127.0.0.1:{port}/api/v1"

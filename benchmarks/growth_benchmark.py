@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import load_snapshots, load_videos
 
-from ytmetrics_dagster.warehouse import analysis, growth, partitions, queries
+from ytmetrics_dagster.warehouse import analysis, day_partitions, growth, metric_series
 from ytmetrics_dagster.warehouse.embedded import (
     start_embedded_postgres,
     stop_embedded_postgres,
@@ -71,7 +71,7 @@ def sizes(engine) -> list[tuple[str, str, str, int]]:
 
 
 def growth_table_bytes(engine) -> int:
-    """Heap + indexes of video_growth_hourly, summed over its day partitions."""
+    """Heap + indexes of video_growth_hourly, summed over its day day_partitions."""
     with engine.connect() as conn:
         return conn.execute(
             text(
@@ -111,7 +111,7 @@ def main() -> None:
         results: list[tuple[str, str, str]] = []
 
         load_s = load(engine, "b", args.videos, start, start, end)
-        partitions.compact_closed_partitions(engine, end.date() + timedelta(days=1))
+        day_partitions.compact_closed_partitions(engine, end.date() + timedelta(days=1))
         with engine.connect() as conn:
             rows = conn.execute(
                 text("SELECT count(*) FROM ytmetrics.metric_snapshots")
@@ -159,7 +159,7 @@ def main() -> None:
         vid = "b" + "1".zfill(10)
         timings = []
         for _ in range(30):
-            _, secs = timed(queries.video_metrics, engine, vid, 365, "day")
+            _, secs = timed(metric_series.video_metrics, engine, vid, 365, "day")
             timings.append(secs * 1000)
         results.append(
             (

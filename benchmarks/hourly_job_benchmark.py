@@ -28,8 +28,8 @@ import dagster as dg
 import yaml
 from dagster import DagsterRunStatus
 
-from ytmetrics_dagster.defs.jobs import CURRENT_HOUR_RUN_TAGS
-from ytmetrics_dagster.devserver import DAGSTER_YAML
+from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS
+from ytmetrics_dagster.runtime.devserver import DAGSTER_YAML
 from ytmetrics_dagster.warehouse.embedded import (
     start_embedded_postgres,
     stop_embedded_postgres,
@@ -37,7 +37,7 @@ from ytmetrics_dagster.warehouse.embedded import (
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.warehouse.videos import queue_registrations
-from ytmetrics_dagster.youtube.simulator import Catalog, SimulatorServer
+from ytmetrics_dagster.youtube.simulator import SimulatedWorld, SimulatorServer
 from ytmetrics_dagster_tests.dagster_processes import DagsterProcesses
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
@@ -58,7 +58,7 @@ def main() -> None:
         engine = get_engine(warehouse)
         upgrade(engine)
         now = datetime.now(UTC)
-        ids = Catalog().find_ids(lambda p: p.is_visible(now), prefix="hb", limit=args.videos)
+        ids = SimulatedWorld().find_ids(lambda p: p.is_visible(now), prefix="hb", limit=args.videos)
         with SimulatorServer() as simulator:
             env = dict(
                 os.environ,

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import hour_floor, load_snapshots, load_videos
 
-from ytmetrics_dagster.dashboard.metrics import metrics_registry
+from ytmetrics_dagster.surfaces.dashboard.metrics import metrics_registry
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade

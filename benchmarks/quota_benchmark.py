@@ -33,11 +33,11 @@ os.environ.setdefault("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "0.1")
 
 import dagster as dg
 
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
-from ytmetrics_dagster.defs.sensors import new_videos_snapshot_sensor
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.defs.snapshots.sensors import new_videos_snapshot_sensor
 from ytmetrics_dagster.warehouse.embedded import (
     start_embedded_postgres,
     stop_embedded_postgres,
@@ -49,7 +49,7 @@ from ytmetrics_dagster.warehouse.videos import (
     queue_registrations,
 )
 from ytmetrics_dagster.youtube.models import VideoDetails
-from ytmetrics_dagster.youtube.simulator import Catalog, SimulatorServer
+from ytmetrics_dagster.youtube.simulator import SimulatedWorld, SimulatorServer
 
 HOUR = "%Y-%m-%d-%H:%M"
 
@@ -63,7 +63,7 @@ def youtube_resource(base_url: str) -> YouTubeResource:
     return YouTubeResource(base_url=base_url, **unlimited)  # before the source setting existed
 
 
-def pick(catalog: Catalog, n: int, prefix: str, lo: datetime, hi: datetime) -> list[str]:
+def pick(catalog: SimulatedWorld, n: int, prefix: str, lo: datetime, hi: datetime) -> list[str]:
     return catalog.find_ids(
         lambda p: p.exists and p.gone_at is None and lo < p.published_at < hi,
         prefix=prefix,
@@ -72,7 +72,7 @@ def pick(catalog: Catalog, n: int, prefix: str, lo: datetime, hi: datetime) -> l
     )
 
 
-def track(engine, catalog: Catalog, ids: list[str], at: datetime) -> None:
+def track(engine, catalog: SimulatedWorld, ids: list[str], at: datetime) -> None:
     details = []
     for vid in ids:
         p = catalog.profile(vid)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         day = (datetime.now(UTC) - timedelta(days=3)).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        catalog = Catalog()
+        catalog = SimulatedWorld()
         hourly = pick(
             catalog, args.hourly, "qb-hourly", day - timedelta(days=6), day - timedelta(days=1)
         )

@@ -19,7 +19,7 @@ import time
 import requests
 
 from ytmetrics_dagster.youtube.simulator import SimulatorServer
-from ytmetrics_dagster.youtube.simulator.catalog import make_id
+from ytmetrics_dagster.youtube.simulator.world import make_id
 
 
 def main() -> None:

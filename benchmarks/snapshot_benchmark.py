@@ -36,16 +36,16 @@ import psycopg
 import requests
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.embedded import (
     start_embedded_postgres,
     stop_embedded_postgres,
 )
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
-from ytmetrics_dagster.youtube.simulator import Catalog
+from ytmetrics_dagster.youtube.simulator import SimulatedWorld
 
 
 def free_port() -> int:
@@ -60,11 +60,13 @@ def peak_rss_mb() -> float:
 
 def visible_ids(n: int) -> list[str]:
     now = datetime.now(UTC)
-    return Catalog().find_ids(lambda p: p.is_visible(now), prefix="bench", limit=n, scan=n * 4)
+    return SimulatedWorld().find_ids(
+        lambda p: p.is_visible(now), prefix="bench", limit=n, scan=n * 4
+    )
 
 
 def load_videos(engine, ids: list[str]) -> None:
-    catalog = Catalog()
+    catalog = SimulatedWorld()
     rows = [
         {"video_id": v, "published_at": catalog.profile(v).published_at.isoformat()} for v in ids
     ]

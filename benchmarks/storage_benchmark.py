@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import hour_floor, load_snapshots, load_videos
 
-from ytmetrics_dagster.cadence import parse_cadence
+from ytmetrics_dagster.domain.cadence import parse_cadence
 from ytmetrics_dagster.settings import Settings
-from ytmetrics_dagster.warehouse import growth, partitions, quality, snapshots
+from ytmetrics_dagster.warehouse import day_partitions, growth, quality, snapshots
 from ytmetrics_dagster.warehouse.backup import backup, embedded_bin_dir, restore
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
 from ytmetrics_dagster.warehouse.embedded import (
@@ -126,7 +126,7 @@ def year_phase(server: str, root: Path, args) -> list[str]:
     print(f"migrated in {migrate_s:.0f} s", flush=True)
     migrated = table_size(engine, "metric_snapshots")
     compacted_parts, compact_s = timed(
-        partitions.compact_closed_partitions, engine, datetime.now(UTC).date()
+        day_partitions.compact_closed_partitions, engine, datetime.now(UTC).date()
     )
     print(f"compacted {len(compacted_parts)} partitions in {compact_s:.0f} s", flush=True)
     compacted = table_size(engine, "metric_snapshots")
@@ -179,7 +179,7 @@ def week_phase(server: str, args, *, on_year: bool) -> list[str]:
     start = end - timedelta(days=7)
     load_videos(engine, "w", args.week_videos, start)
     rows, load_s = load_snapshots(engine, "w", start, end)
-    partitions.compact_closed_partitions(engine, datetime.now(UTC).date())
+    day_partitions.compact_closed_partitions(engine, datetime.now(UTC).date())
     total = table_size(engine, "metric_snapshots")
     return [
         f"### Plus a week for {args.week_videos:,} videos ({rows:,} rows, loaded in {load_s:.0f} s)",
@@ -258,7 +258,7 @@ def step_phase(server: str, args) -> list[str]:
         load_videos(engine, "s", args.step_videos, start - timedelta(days=30))
         stored, load_s = load_snapshots(engine, "s", start, end)
         print(f"step: {days} d of history, {stored:,} rows loaded in {load_s:.0f} s", flush=True)
-        partitions.compact_closed_partitions(engine, datetime.now(UTC).date())
+        day_partitions.compact_closed_partitions(engine, datetime.now(UTC).date())
         runs = [step_work(engine, end + timedelta(hours=h)) for h in range(3)]
         medians = {op: statistics.median(r[op] for r in runs) for op in STEP_OPS}
         out.append(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from ytmetrics_dagster.warehouse import partitions
+from ytmetrics_dagster.warehouse import day_partitions
 
 LOAD_VIDEOS = """
 INSERT INTO ytmetrics.videos (video_id, title, channel_id, channel_title, published_at, status, source)
@@ -133,7 +133,7 @@ def load_snapshots(
             if schema_v6:
                 rows += conn.execute(text(LOAD_DAY_V6), params).rowcount
             else:
-                partitions.ensure_partitions(conn, "metric_snapshots", [day_start.date()])
+                day_partitions.ensure_partitions(conn, "metric_snapshots", [day_start.date()])
                 rows += conn.execute(text(LOAD_DAY), params).rowcount
                 conn.execute(text(BATCHES), params)
     if not schema_v6:

@@ -34,16 +34,16 @@ os.environ.setdefault(
 import dagster as dg
 import uvicorn
 
-from ytmetrics_dagster.dashboard.app import create_app
-from ytmetrics_dagster.defs.assets.analysis import (
+from ytmetrics_dagster.defs.channels.assets import channel_statistics
+from ytmetrics_dagster.defs.growth.analysis import (
     video_launch_curves,
     video_milestone_projections,
 )
-from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse.channels import upsert_channel
 from ytmetrics_dagster.warehouse.embedded import (
     start_embedded_postgres,
@@ -53,8 +53,8 @@ from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.models import ChannelInfo
-from ytmetrics_dagster.youtube.simulator import Catalog, SimulatorServer
-from ytmetrics_dagster.youtube.simulator.catalog import channel_id
+from ytmetrics_dagster.youtube.simulator import SimulatedWorld, SimulatorServer
+from ytmetrics_dagster.youtube.simulator.world import channel_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ui_screenshot import CHROMIUM_FLAGS, free_port
@@ -74,7 +74,7 @@ def hour_range(first: datetime, last: datetime) -> dict[str, str]:
 def build_history(database_url: str, simulator: SimulatorServer, now: datetime) -> str:
     """Register and observe the videos; return the id of the video to show."""
     engine = get_engine(database_url)
-    catalog = Catalog()
+    catalog = SimulatedWorld()
     channel = [p for p in catalog.uploads(0, now) if p.gone_at is None][:7]
     ids = catalog.demo_video_ids(now) + [p.video_id for p in channel]
     queue_registrations(engine, [(v, v) for v in ids], requested_by="demo")

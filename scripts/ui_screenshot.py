@@ -107,7 +107,7 @@ def main() -> int:
     env.pop("YTMETRICS_DATABASE_URL", None)
     env.pop("YTMETRICS_PARTITIONS_START", None)
     ui = subprocess.Popen(
-        [sys.executable, "-m", "ytmetrics_dagster.cli", "dev", "--port", str(port)],
+        [sys.executable, "-m", "ytmetrics_dagster.surfaces.cli", "dev", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -129,7 +129,7 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(ui.pid, signal.SIGKILL)
         subprocess.run(
-            [sys.executable, "-m", "ytmetrics_dagster.cli", "db", "stop"],
+            [sys.executable, "-m", "ytmetrics_dagster.surfaces.cli", "db", "stop"],
             env=env,
             cwd=ROOT,
             capture_output=True,

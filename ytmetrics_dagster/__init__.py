@@ -1,9 +1,13 @@
 """ytmetrics-dagster: hourly YouTube statistics history in Postgres, orchestrated by Dagster.
 
-Layers, lowest first (a lower layer never imports a higher one):
-  settings      configuration from the environment
-  youtube/      the source: API client, id parsing, simulator (no Dagster)
-  warehouse/    the Postgres store: schema, migrations, writes and read queries (no Dagster)
-  defs/         Dagster assets, partitions, resources, jobs, schedules, sensors
-  cli, devserver  user surfaces
+The package reads as the pipeline, lowest layer first (a lower layer never imports a higher one):
+  settings.py   configuration: the one reader of the environment
+  youtube/      the source: API client, id parsing, the offline simulator (no Dagster)
+  warehouse/    the Postgres store: schema, migrations, every SQL statement (no Dagster)
+  domain/       the rules: cadence, capacity, quota pacing, discovery, alerting (no Dagster)
+  defs/         the Dagster definitions, one package per concept (snapshots, growth,
+                registration, channels, operations) holding its assets, checks, jobs,
+                schedules and sensors
+  surfaces/     what people and systems use: CLI, MCP server, dashboard, HTTP API
+  runtime/      how it runs unattended: `ytmetrics dev`, supervisord, run launcher, watchdog
 """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ytmetrics_dagster.youtube.simulator import Catalog
+from ytmetrics_dagster.youtube.simulator import SimulatedWorld
 
-CATALOG = Catalog()
+CATALOG = SimulatedWorld()
 # Partitions the tests materialize: well in the past, after PARTITIONS_START.
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from ytmetrics_dagster.cadence import parse_cadence
-from ytmetrics_dagster.defs.pacing import pace_hour
-from ytmetrics_dagster.pacing import quota_day_for
+from ytmetrics_dagster.defs.snapshots.pacing import pace_hour
+from ytmetrics_dagster.domain.cadence import parse_cadence
+from ytmetrics_dagster.domain.pacing import quota_day_for
 from ytmetrics_dagster.warehouse.quota import (
     Budget,
     QuotaBudgetExceeded,

@@ -1,11 +1,11 @@
-"""Check a JSON payload against its documented shape (ytmetrics_dagster.output): exactly the
+"""Check a JSON payload against its documented shape (ytmetrics_dagster.surfaces.output): exactly the
 documented keys in order, and every value of its kind or null."""
 
 from __future__ import annotations
 
 import re
 
-from ytmetrics_dagster import output
+from ytmetrics_dagster.surfaces import output
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _TYPES = {output.INT: int, output.FLOAT: float, output.STR: str, output.BOOL: bool}

@@ -12,20 +12,20 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.alerting import raise_alert
-from ytmetrics_dagster.defs.alerts import (
+from ytmetrics_dagster.defs.growth.analysis import video_launch_curves
+from ytmetrics_dagster.defs.operations.alerts import (
     alert_delivery_sensor,
     quota_alert_sensor,
     run_failure_alert_sensor,
     viral_video_sensor,
 )
-from ytmetrics_dagster.defs.assets.analysis import video_launch_curves
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.domain.alerting import raise_alert
 from ytmetrics_dagster.warehouse.alerts import NO_WEBHOOK, recent_alerts
 from ytmetrics_dagster.warehouse.videos import queue_registrations
-from ytmetrics_dagster.youtube.simulator.catalog import (
+from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     upload_id,
     upload_interval_hours,

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.analysis import (
+from ytmetrics_dagster.defs.growth.analysis import (
     channel_growth_daily,
     video_launch_curves,
     video_milestone_projections,
 )
-from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.warehouse import queries
+from ytmetrics_dagster.defs.growth.assets import video_growth_daily, video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.warehouse import metric_series, performance, read_limits, top_growers
 from ytmetrics_dagster.warehouse.analysis import ETA_HORIZON_HOURS
 from ytmetrics_dagster.warehouse.growth import rebuild_daily_growth, rebuild_hourly_growth
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations
@@ -199,7 +199,7 @@ def test_read_api_analysis_and_errors(engine, resources):
         resources=resources,
         tags=hour_range(now - timedelta(hours=30), now - timedelta(hours=2)),
     )
-    analysis = queries.analyze_video_performance(engine, vid, days=3, interval="hour")
+    analysis = performance.analyze_video_performance(engine, vid, days=3, interval="hour")
     assert analysis["observations"] == 6 and analysis["data_sources"] == ["simulator"]
     assert len(analysis["series"]) == 6
     assert analysis["growth"]["views"]["absolute"] > 0
@@ -207,7 +207,7 @@ def test_read_api_analysis_and_errors(engine, resources):
     assert analysis["milestone"]["next_milestone"] > analysis["latest"]["view_count"]
     assert analysis["velocity"]["views_per_hour_recent"] > 0
 
-    top = queries.top_growing(engine, hours=48, limit=5)
+    top = top_growers.top_growing(engine, hours=48, limit=5)
     assert list(top.video_id) == [vid]
     assert (
         top.views_gained.iloc[0]
@@ -216,11 +216,11 @@ def test_read_api_analysis_and_errors(engine, resources):
     )
 
     with pytest.raises(UnknownVideoError):
-        queries.analyze_video_performance(engine, "AAAAAAAAAAA")
-    with pytest.raises(queries.InvalidQueryError, match="hour, day, week, month"):
-        queries.video_metrics(engine, vid, interval="fortnight")
-    with pytest.raises(queries.InvalidQueryError):
-        queries.video_metrics(engine, vid, days=0)
+        performance.analyze_video_performance(engine, "AAAAAAAAAAA")
+    with pytest.raises(read_limits.InvalidQueryError, match="hour, day, week, month"):
+        metric_series.video_metrics(engine, vid, interval="fortnight")
+    with pytest.raises(read_limits.InvalidQueryError):
+        metric_series.video_metrics(engine, vid, days=0)
 
 
 def test_decreasing_views_warn_but_do_not_block(engine, resources):

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import observation_time, video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.assets import video_growth_daily, video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import observation_time, video_metric_snapshots
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import (

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from ytmetrics_dagster.alerting import raise_alert
-from ytmetrics_dagster.cli import main
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.domain.alerting import raise_alert
+from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse import backup as backup_module
 from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine, warehouse_url

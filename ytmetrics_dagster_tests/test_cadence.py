@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.cadence import Tier, parse_cadence
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.domain.cadence import Tier, parse_cadence
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import DAY, normal_ids, published_between
@@ -102,7 +102,7 @@ def test_a_missed_daily_observation_is_caught_up(engine, resources):
 def test_the_sql_tier_function_picks_tiers_by_position_not_json_order(engine):
     from sqlalchemy import text
 
-    from ytmetrics_dagster.cadence import parse_cadence
+    from ytmetrics_dagster.domain.cadence import parse_cadence
 
     tiers = parse_cadence("1d:1h,7d:6h,*:24h").tiers_json()
     assert [t["pos"] for t in tiers] == [0, 1, 2]

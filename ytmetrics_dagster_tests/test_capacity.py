@@ -4,10 +4,10 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.capacity import CapacityCounts, CapacitySettings, estimate_capacity
-from ytmetrics_dagster.defs.alerts import quota_capacity_sensor
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.operations.alerts import quota_capacity_sensor
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.domain.capacity import CapacityCounts, CapacitySettings, estimate_capacity
 from ytmetrics_dagster.warehouse.alerts import recent_alerts
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 

@@ -8,21 +8,21 @@ import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.definitions import defs
-from ytmetrics_dagster.defs.assets.analysis import (
+from ytmetrics_dagster.defs.channels.assets import channel_statistics
+from ytmetrics_dagster.defs.growth.analysis import (
     channel_growth_daily,
     video_launch_curves,
     video_milestone_projections,
 )
-from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
-from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.catalog import (
+from ytmetrics_dagster.defs.growth.assets import video_growth_daily, video_growth_hourly
+from ytmetrics_dagster.defs.operations.catalog import (
     BOOKKEEPING_TABLES,
     EXTERNAL_TABLES,
     warehouse_tables_sensor,
 )
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import DAY, hour_range, normal_ids

@@ -9,12 +9,12 @@ import pandas as pd
 from sqlalchemy import text
 
 from ytmetrics_dagster.definitions import defs
-from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
-from ytmetrics_dagster.defs.jobs import hourly_snapshot_job
+from ytmetrics_dagster.defs.channels.assets import channel_statistics
+from ytmetrics_dagster.defs.snapshots.jobs import hourly_snapshot_job
 from ytmetrics_dagster.warehouse.channels import upsert_channel
 from ytmetrics_dagster.youtube.models import ChannelInfo
-from ytmetrics_dagster.youtube.simulator import resources as sim
-from ytmetrics_dagster.youtube.simulator.catalog import channel_handle, channel_id
+from ytmetrics_dagster.youtube.simulator import representations as sim
+from ytmetrics_dagster.youtube.simulator.world import channel_handle, channel_id
 
 from .helpers import CATALOG, DAY, hour_range
 

@@ -7,13 +7,14 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.cli import main
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.registration import register_videos
+from ytmetrics_dagster.defs.channels.sensors import channel_uploads_sensor
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.registration.launchpad import register_videos
+from ytmetrics_dagster.defs.registration.sensors import registration_requests_sensor
 from ytmetrics_dagster.defs.resources import WarehouseResource
-from ytmetrics_dagster.defs.sensors import channel_uploads_sensor, registration_requests_sensor
+from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.youtube.parsing import parse_channel, parse_playlist_video
-from ytmetrics_dagster.youtube.simulator.catalog import (
+from ytmetrics_dagster.youtube.simulator.world import (
     CHANNEL_COUNT,
     WORLD_START,
     VideoProfile,

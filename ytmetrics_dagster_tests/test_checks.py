@@ -8,10 +8,10 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.checks import (
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.defs.snapshots.checks import (
     due_videos_observed,
     growth_matches_snapshots,
     no_missing_hours_24h,

@@ -16,15 +16,15 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster import output
-from ytmetrics_dagster.cli import main
-from ytmetrics_dagster.defs.assets.analysis import video_launch_curves
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.analysis import video_launch_curves
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse.migrate import head_revision
 from ytmetrics_dagster.warehouse.registrations import pending_summary, queue_registrations
-from ytmetrics_dagster.youtube.simulator.catalog import (
+from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
@@ -417,7 +417,7 @@ def test_numeric_options_out_of_range_are_invalid_input(command, option, capsys)
 
 
 def test_numeric_options_at_their_bounds_are_accepted():
-    from ytmetrics_dagster.cli import build_parser
+    from ytmetrics_dagster.surfaces.cli import build_parser
 
     parser = build_parser()
     assert parser.parse_args(["videos", "--offset", "1000000000", "--limit", "10000"]).offset == (
@@ -448,11 +448,13 @@ def test_a_megabyte_of_input_is_never_echoed(engine, capsys):
 
 def test_console_script_exit_codes(engine):
     ok = subprocess.run(
-        [sys.executable, "-m", "ytmetrics_dagster.cli", "videos"], capture_output=True, text=True
+        [sys.executable, "-m", "ytmetrics_dagster.surfaces.cli", "videos"],
+        capture_output=True,
+        text=True,
     )
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run(
-        [sys.executable, "-m", "ytmetrics_dagster.cli", "register", "not a video"],
+        [sys.executable, "-m", "ytmetrics_dagster.surfaces.cli", "register", "not a video"],
         capture_output=True,
         text=True,
     )
@@ -464,7 +466,7 @@ def test_console_script_exit_codes(engine):
 def test_undecodable_arguments_are_invalid_input(engine, command):
     """Bytes that are not UTF-8 arrive as lone surrogates (surrogateescape)."""
     result = subprocess.run(
-        [sys.executable, "-m", "ytmetrics_dagster.cli", *command, b"dQw4w9WgXcQ\xff\xfe"],
+        [sys.executable, "-m", "ytmetrics_dagster.surfaces.cli", *command, b"dQw4w9WgXcQ\xff\xfe"],
         capture_output=True,
     )
     assert result.returncode == 2

@@ -7,8 +7,8 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.analysis import video_milestone_projections
-from ytmetrics_dagster.warehouse import analysis, cohorts, queries
+from ytmetrics_dagster.defs.growth.analysis import video_milestone_projections
+from ytmetrics_dagster.warehouse import analysis, cohorts, performance
 
 from .helpers import DAY, normal_ids
 from .test_analysis import register, snap
@@ -73,7 +73,7 @@ def test_channel_table_holds_no_median_of_fewer_than_three(engine):
             text(analysis._CHANNEL_CURVES_SQL),
             {"min_videos": analysis.MIN_CHANNEL_VIDEOS},
         )
-    stored = queries.channel_median_curve(engine, "UCx").set_index("age_label")
+    stored = performance.channel_median_curve(engine, "UCx").set_index("age_label")
     # each age over the videos with a value there; 48 h (one video) is not stored
     assert list(stored.index) == ["1h", "6h", "24h"]
     assert list(stored.videos) == [5, 5, 3]
@@ -87,13 +87,13 @@ def test_eta_beyond_the_horizon_is_not_a_date(engine, resources, monkeypatch):
         snap(resources, DAY + timedelta(hours=h))
     # with a horizon of a century the projection is dated...
     monkeypatch.setattr(analysis, "ETA_HORIZON_HOURS", 24 * 365 * 100)
-    dated = queries.milestone(engine, vid, now=datetime.now(UTC))
+    dated = performance.milestone(engine, vid, now=datetime.now(UTC))
     assert dated["eta_at"] is not None and dated["eta_beyond_horizon"] is False
     assert analysis.eta_text(dated) == dated["eta_at"]
     # ...with the year's horizon the same projection (years away) is not
     monkeypatch.undo()
     assert dated["eta_hours"] > analysis.ETA_HORIZON_HOURS
-    far = queries.milestone(engine, vid, now=datetime.now(UTC))
+    far = performance.milestone(engine, vid, now=datetime.now(UTC))
     assert far["eta_at"] is None and far["eta_hours"] is None
     assert far["eta_beyond_horizon"] is True and far["views_per_hour"] > 0
     assert analysis.eta_text(far) == "beyond 1 year"

@@ -1,6 +1,6 @@
 """Dead, orphaned and hung runs under the real daemon (issue #9), and the run queue's priority.
 
-The instance is `make run`'s (ytmetrics_dagster/devserver.py: Postgres storage, the run queue,
+The instance is `make run`'s (ytmetrics_dagster/runtime/devserver.py: Postgres storage, the run queue,
 the youtube_api pool, run monitoring, run retries, LocalRunLauncher) with shorter monitoring
 intervals (same keys) and one run at a time; the code server, webserver and daemon are
 separate processes started with the commands of deploy/ (tests/dagster_processes.py). Runs go
@@ -22,9 +22,10 @@ import yaml
 from dagster import DagsterRunStatus
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.jobs import CURRENT_HOUR_RUN_TAGS, tracked_videos_run_config
-from ytmetrics_dagster.devserver import DAGSTER_YAML
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.registration.jobs import tracked_videos_run_config
+from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS
+from ytmetrics_dagster.runtime.devserver import DAGSTER_YAML
 from ytmetrics_dagster.warehouse.alerts import recent_alerts
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster.warehouse.videos import queue_registrations

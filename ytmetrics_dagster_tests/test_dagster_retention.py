@@ -7,7 +7,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ytmetrics_dagster.defs.maintenance import (
+from ytmetrics_dagster.defs.operations.maintenance import (
     dagster_run_purge_job,
     dagster_run_purge_schedule,
     purge_finished_runs,

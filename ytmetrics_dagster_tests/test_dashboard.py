@@ -25,15 +25,15 @@ import requests
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
-from ytmetrics_dagster import output
-from ytmetrics_dagster.dashboard import charts, links
-from ytmetrics_dagster.dashboard.app import MAX_ECHO, create_app
-from ytmetrics_dagster.defs.assets.analysis import video_launch_curves, video_milestone_projections
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
-from ytmetrics_dagster.warehouse import cohorts, queries
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces.dashboard import charts, links
+from ytmetrics_dagster.surfaces.dashboard.app import MAX_ECHO, create_app
+from ytmetrics_dagster.warehouse import cohorts, metric_series, performance
 from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.videos import queue_registrations, remove_video
 
@@ -134,7 +134,7 @@ def _field(html: str, name: str) -> str:
 
 def test_video_page_charts_the_read_api_numbers(client, data):
     vid = data.channel_videos[0]
-    observations = queries.video_observations(data.engine, vid, days=3)
+    observations = metric_series.video_observations(data.engine, vid, days=3)
     assert len(observations) == OBSERVED_HOURS + 1 - len(GAP_HOURS)
 
     api = client.get(f"/api/videos/{vid}?days=3").json()
@@ -151,9 +151,12 @@ def test_video_page_charts_the_read_api_numbers(client, data):
         "gap_minutes": 90,
     }
 
-    curve = queries.launch_curve(data.engine, vid).set_index("age_label")
+    curve = performance.launch_curve(data.engine, vid).set_index("age_label")
     cohort = cohorts.cohort_for_video(
-        data.engine, vid, CATALOG.profile(vid).channel_id, queries.launch_curve(data.engine, vid)
+        data.engine,
+        vid,
+        CATALOG.profile(vid).channel_id,
+        performance.launch_curve(data.engine, vid),
     )
     median = cohort.median.set_index("age_label")
     by_age = {r["age_label"]: r for r in api["launch_curve"]}
@@ -171,7 +174,7 @@ def test_video_page_charts_the_read_api_numbers(client, data):
     assert api["channel_cohort"]["drawn"] is False
     assert api["channel_cohort"]["videos"] == cohort.videos
 
-    milestone = queries.milestone(data.engine, vid)
+    milestone = performance.milestone(data.engine, vid)
     for key in ("views", "views_per_hour", "next_milestone", "eta_hours", "window_hours"):
         assert api["milestone"][key] == pytest.approx(float(milestone[key]))
     assert api["milestone"]["method"] == milestone["method"]
@@ -233,7 +236,7 @@ def test_a_removed_video_without_projection_still_shows_its_history(client, data
     html = client.get(f"/videos/{data.removed}").text
     assert 'id="no-milestone"' in html and "the video is removed" in html
     assert len(_circles(html, "chart-views")) == len(
-        queries.video_observations(data.engine, data.removed, days=7)
+        metric_series.video_observations(data.engine, data.removed, days=7)
     )
 
 
@@ -261,7 +264,7 @@ def test_list_search_filters_sort_and_paging(client, data):
     assert _listed(client, q="100%_") == []  # wildcards are literal
 
     latest = {
-        v: int(queries.video_observations(data.engine, v, days=1).view_count.iloc[-1])
+        v: int(metric_series.video_observations(data.engine, v, days=1).view_count.iloc[-1])
         for v in active
     }
     by_views = _listed(client, sort="views", order="desc")
@@ -362,7 +365,7 @@ def test_python_m_serves_it(data, database_url):
         [
             sys.executable,
             "-m",
-            "ytmetrics_dagster.dashboard",
+            "ytmetrics_dagster.surfaces.dashboard",
             "--host",
             "127.0.0.1",
             "--port",
@@ -392,7 +395,7 @@ def test_python_m_serves_it(data, database_url):
 def test_python_m_says_why_it_cannot_start():
     env = {**os.environ, "YTMETRICS_DATABASE_URL": "postgresql://ytm:s3cret@127.0.0.1:9/nowhere"}
     done = subprocess.run(
-        [sys.executable, "-m", "ytmetrics_dagster.dashboard", "--port", "0"],
+        [sys.executable, "-m", "ytmetrics_dagster.surfaces.dashboard", "--port", "0"],
         env=env,
         capture_output=True,
         text=True,
@@ -523,7 +526,7 @@ def test_in_headless_chromium(served, data, tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
     vid = data.channel_videos[0]
-    observations = queries.video_observations(data.engine, vid, days=7)
+    observations = metric_series.video_observations(data.engine, vid, days=7)
     rates = int(observations.views_per_hour.notna().sum())
     errors: list[str] = []
     requested: list[str] = []

@@ -16,20 +16,20 @@ import pytest
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
-from ytmetrics_dagster.dashboard.app import create_app
-from ytmetrics_dagster.defs.assets.analysis import video_launch_curves, video_milestone_projections
-from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.channels.assets import channel_statistics
+from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse import analysis
 from ytmetrics_dagster.warehouse.channels import upsert_channel
 from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.quota import quota_day, units_used
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.models import ChannelInfo
-from ytmetrics_dagster.youtube.simulator.catalog import (
+from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     channel_id,
     upload_id,

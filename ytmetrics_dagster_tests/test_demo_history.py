@@ -18,10 +18,10 @@ import dagster as dg
 import pytest
 import requests
 
-from ytmetrics_dagster import demo_history
-from ytmetrics_dagster.cli import main
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.warehouse import queries
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.surfaces import demo_history
+from ytmetrics_dagster.surfaces.cli import main
+from ytmetrics_dagster.warehouse import metric_series
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import current_hour, normal_ids
@@ -203,7 +203,7 @@ def test_demo_history_backfills_the_last_hours_on_a_running_dagster(
 
     # every video observed in each of the three hours, and its hourly growth derived
     for vid in ids:
-        growth = queries.video_growth_series(engine, vid, days=1)
+        growth = metric_series.video_growth_series(engine, vid, days=1)
         assert [h.to_pydatetime() for h in growth.snapshot_hour] == [
             first + timedelta(hours=k) for k in range(3)
         ]

@@ -23,14 +23,14 @@ from dagster._serdes.config_class import ConfigurableClassData, class_from_code_
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from ytmetrics_dagster.defs.jobs import (
+from ytmetrics_dagster.defs.tags import (
     CURRENT_HOUR_RUN_TAGS,
     HOURLY_MAX_RUNTIME_SECONDS,
     MAX_RUNTIME_TAG,
     PRIORITY_TAG,
     TRACKED_VIDEOS_MAX_RUNTIME_SECONDS,
 )
-from ytmetrics_dagster.devserver import DAGSTER_YAML
+from ytmetrics_dagster.runtime.devserver import DAGSTER_YAML
 from ytmetrics_dagster_tests.dagster_processes import (
     BIN,
     DEPLOY,

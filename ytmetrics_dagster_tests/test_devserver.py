@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from ytmetrics_dagster.devserver import PortInUseError, ensure_port_free
+from ytmetrics_dagster.runtime.devserver import PortInUseError, ensure_port_free
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster_tests.dagster_processes import free_port
 
@@ -119,7 +119,7 @@ def test_sigterm_stops_the_webserver_daemon_and_code_server_within_10_seconds(tm
             "dagster._daemon",
             "code-server start",
             "api grpc",
-            "ytmetrics_dagster.dashboard",
+            "ytmetrics_dagster.surfaces.dashboard",
         ):
             assert part in commands, commands
 
@@ -163,7 +163,7 @@ def test_the_real_api_without_a_key_does_not_start(tmp_path, pg_server):
 
 
 def test_a_second_dev_on_the_same_data_refuses(tmp_path):
-    from ytmetrics_dagster.devserver import AlreadyRunningError, hold_home
+    from ytmetrics_dagster.runtime.devserver import AlreadyRunningError, hold_home
 
     home = tmp_path / "home"
     first = hold_home(home)

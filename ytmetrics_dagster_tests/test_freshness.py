@@ -20,10 +20,10 @@ from dagster._daemon.freshness import FreshnessDaemon
 from sqlalchemy import text
 
 from ytmetrics_dagster.definitions import defs
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.freshness import HOURLY_FRESHNESS, freshness_alert_sensor
+from ytmetrics_dagster.defs.operations.freshness import HOURLY_FRESHNESS, freshness_alert_sensor
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import current_hour, normal_ids

@@ -6,10 +6,10 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.warehouse import queries
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.warehouse import metric_series, performance, read_limits, top_growers
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import CATALOG, DAY, hour_range, normal_ids
@@ -45,11 +45,11 @@ def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources)
     now = DAY + timedelta(hours=47, minutes=30)  # the period is (DAY - 30 min, now]
     expected = views(vid, inside[-1]) - views(vid, before)
     growths = {}
-    for interval in queries.INTERVALS:
-        m = queries.video_metrics(engine, vid, days=2, interval=interval, now=now)
+    for interval in read_limits.INTERVALS:
+        m = metric_series.video_metrics(engine, vid, days=2, interval=interval, now=now)
         g = m.growth["views"]
         assert g["absolute"] == expected, interval
-        assert g["baseline"] == queries.BASELINE_BEFORE
+        assert g["baseline"] == metric_series.BASELINE_BEFORE
         assert g["from"] == views(vid, before) and g["to"] == views(vid, inside[-1])
         assert g["percent"] == pytest.approx(100.0 * expected / views(vid, before))
         # buckets only group: their gains add up to the period's growth, the first day's
@@ -58,15 +58,15 @@ def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources)
         assert int(m.series.observations.sum()) == len(inside)
         growths[interval] = m.growth
     assert growths["hour"] == growths["day"] == growths["week"] == growths["month"]
-    day = queries.video_metrics(engine, vid, days=2, interval="day", now=now).series
+    day = metric_series.video_metrics(engine, vid, days=2, interval="day", now=now).series
     assert list(day.observations) == [3, 2]
     assert day.views_gained.iloc[0] == views(vid, inside[2]) - views(vid, before)
     assert day.views_gained.iloc[1] == views(vid, inside[4]) - views(vid, inside[2])
 
     # the MCP/CLI analysis uses the same definition
-    analysis = queries.analyze_video_performance(engine, vid, days=2, interval="hour", now=now)
+    analysis = performance.analyze_video_performance(engine, vid, days=2, interval="hour", now=now)
     assert analysis["growth"] == growths["day"]
-    assert analysis["period"]["growth_definition"] == queries.GROWTH_DEFINITION
+    assert analysis["period"]["growth_definition"] == metric_series.GROWTH_DEFINITION
 
 
 def test_growth_of_a_video_first_observed_inside_the_period(engine, resources):
@@ -77,16 +77,16 @@ def test_growth_of_a_video_first_observed_inside_the_period(engine, resources):
         snap(resources, at)
     now = DAY + timedelta(hours=10)
     for interval in ("hour", "day"):
-        m = queries.video_metrics(engine, vid, days=1, interval=interval, now=now)
+        m = metric_series.video_metrics(engine, vid, days=1, interval=interval, now=now)
         g = m.growth["views"]
         assert g["absolute"] == views(vid, hours[-1]) - views(vid, hours[0])
-        assert g["baseline"] == queries.BASELINE_FIRST
+        assert g["baseline"] == metric_series.BASELINE_FIRST
         assert int(m.series.views_gained.sum()) == g["absolute"]
-    hourly = queries.video_metrics(engine, vid, days=1, interval="hour", now=now).series
+    hourly = metric_series.video_metrics(engine, vid, days=1, interval="hour", now=now).series
     # the very first observation has no gain: nothing was observed before it
     assert hourly.views_gained.isna().tolist() == [True, False, False]
     # one observation: no growth to speak of
-    single = queries.video_metrics(engine, vid, days=1, interval="hour", now=hours[0])
+    single = metric_series.video_metrics(engine, vid, days=1, interval="hour", now=hours[0])
     assert single.growth is None
 
 
@@ -137,7 +137,7 @@ def test_top_growers_rank_by_views_gained_within_the_window(engine, resources):
 
     noon = DAY + timedelta(hours=12)
     window = (noon, noon + timedelta(hours=1))
-    top = queries.top_growers_between(engine, *window).set_index("video_id")
+    top = top_growers.top_growers_between(engine, *window).set_index("video_id")
     # the old video was observed at 12:05 only (daily); its row carries a day of gains, of
     # which only the 5 minutes after 12:00 lie in the window
     old_day = views(old, noon) - views(old, noon - timedelta(hours=24))
@@ -152,12 +152,12 @@ def test_top_growers_rank_by_views_gained_within_the_window(engine, resources):
     assert top.loc[young].views_gained == round(young_gain)
     assert top.loc[young].covered_hours == pytest.approx(1.0)
     assert list(top.index) == [young, old]
-    assert top.attrs["method"] == queries.TOP_GROWERS_METHOD
+    assert top.attrs["method"] == top_growers.TOP_GROWERS_METHOD
     # the sum of the rows stored under the hour would have put the old video first
     assert old_day > views(young, noon) - views(young, noon - timedelta(hours=1))
 
     # a window inside one long interval: found through the row after the window
-    inside = queries.top_growers_between(engine, noon - timedelta(minutes=30), noon).set_index(
+    inside = top_growers.top_growers_between(engine, noon - timedelta(minutes=30), noon).set_index(
         "video_id"
     )
     assert inside.loc[old].views_gained == round(old_day * 30 / (24 * 60))
@@ -165,14 +165,14 @@ def test_top_growers_rank_by_views_gained_within_the_window(engine, resources):
     assert inside.loc[old].views_observed_at == at(noon - timedelta(hours=24))
 
     # the same ranking through top_growing (CLI top, MCP, notebook)
-    recent = queries.top_growing(engine, hours=1, now=window[1])
+    recent = top_growers.top_growing(engine, hours=1, now=window[1])
     assert list(recent.video_id) == [young, old]
 
 
 def test_top_growing_rejects_bad_input(engine):
-    with pytest.raises(queries.InvalidQueryError):
-        queries.top_growing(engine, hours=0)
-    with pytest.raises(queries.InvalidQueryError):
-        queries.top_growing(engine, limit=0)
-    with pytest.raises(queries.InvalidQueryError):
-        queries.top_growers_between(engine, DAY, DAY)
+    with pytest.raises(read_limits.InvalidQueryError):
+        top_growers.top_growing(engine, hours=0)
+    with pytest.raises(read_limits.InvalidQueryError):
+        top_growers.top_growing(engine, limit=0)
+    with pytest.raises(read_limits.InvalidQueryError):
+        top_growers.top_growers_between(engine, DAY, DAY)

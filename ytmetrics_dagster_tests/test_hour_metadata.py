@@ -7,8 +7,8 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import hour_facts
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 

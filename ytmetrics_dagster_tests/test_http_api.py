@@ -15,16 +15,16 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from ytmetrics_dagster import output
-from ytmetrics_dagster.api.app import create_api
-from ytmetrics_dagster.api.auth import OpenReadsRefused, check_bind
-from ytmetrics_dagster.cli import main
-from ytmetrics_dagster.dashboard import __main__ as dashboard_main
-from ytmetrics_dagster.dashboard.app import create_app
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.collection import collection_requests_sensor
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.defs.snapshots.collection import collection_requests_sensor
 from ytmetrics_dagster.settings import ApiSettings
+from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces.api.app import create_api
+from ytmetrics_dagster.surfaces.api.auth import OpenReadsRefused, check_bind
+from ytmetrics_dagster.surfaces.cli import main
+from ytmetrics_dagster.surfaces.dashboard import __main__ as dashboard_main
+from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse.alerts import record_alert
 from ytmetrics_dagster.warehouse.api_tokens import create_token
 from ytmetrics_dagster.warehouse.videos import queue_registrations
@@ -103,7 +103,7 @@ def test_the_served_openapi_document_is_the_committed_one(client):
     assert served.status_code == 200
     committed = json.loads(OPENAPI_FILE.read_text())
     assert served.json() == committed, (
-        "docs/openapi.json is stale: python -m ytmetrics_dagster.api.openapi > docs/openapi.json"
+        "docs/openapi.json is stale: python -m ytmetrics_dagster.surfaces.api.openapi > docs/openapi.json"
     )
     paths = committed["paths"]
     assert {"/videos", "/videos/{video}", "/videos/{video}/metrics", "/top", "/requests"} <= set(
@@ -258,7 +258,7 @@ def test_track_and_untrack_a_channel(engine, client, tokens, simulator, monkeypa
     channel = "UC" + "0" * 22
     answer = client.post("/api/v1/channels", json={"channel": "@nobody-at-all"}, headers=auth)
     assert answer.status_code == 400, answer.text
-    from ytmetrics_dagster.youtube.simulator.catalog import channel_id as simulated_channel
+    from ytmetrics_dagster.youtube.simulator.world import channel_id as simulated_channel
 
     channel = simulated_channel(0)
     answer = client.post("/api/v1/channels", json={"channel": channel, "existing": 2}, headers=auth)

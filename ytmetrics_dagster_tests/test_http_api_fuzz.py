@@ -19,9 +19,9 @@ import dagster as dg
 import pytest
 import uvicorn
 
-from ytmetrics_dagster.dashboard.app import create_app
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse.alerts import record_alert
 from ytmetrics_dagster.warehouse.api_tokens import create_token
 from ytmetrics_dagster.warehouse.videos import queue_registrations

@@ -7,9 +7,9 @@ import json
 import pytest
 from starlette.testclient import TestClient
 
-from ytmetrics_dagster.cli import build_parser, main
-from ytmetrics_dagster.dashboard.app import create_app
-from ytmetrics_dagster.surfaces import TOP_HOURS, whole_number
+from ytmetrics_dagster.surfaces.cli import build_parser, main
+from ytmetrics_dagster.surfaces.dashboard.app import create_app
+from ytmetrics_dagster.surfaces.inputs import TOP_HOURS, whole_number
 
 from .test_mcp import call_tools, error_text, payload
 

@@ -18,11 +18,11 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from sqlalchemy import text
 
-from ytmetrics_dagster import output
-from ytmetrics_dagster.cli import main
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
@@ -44,7 +44,7 @@ TOOLS = {
 async def mcp_session(database_url: str):
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "ytmetrics_dagster.cli", "mcp"],
+        args=["-m", "ytmetrics_dagster.surfaces.cli", "mcp"],
         env={**os.environ, "YTMETRICS_DATABASE_URL": database_url},
     )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
@@ -250,7 +250,7 @@ def test_bad_arguments_are_clear_tool_errors(engine, database_url):
 def test_text_that_is_not_unicode_is_invalid_input(engine):
     """A JSON "\\udcff" escape reaches the server as a lone surrogate (the SDK's client will
     not send one, so the server is called in-process here)."""
-    from ytmetrics_dagster.mcp_server import server
+    from ytmetrics_dagster.surfaces.mcp_server import server
 
     for name, args in (
         ("register_video_for_tracking", {"video": "https://youtu.be/dQw4w9WgXcQ?x=\udcff"}),

@@ -19,11 +19,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from ytmetrics_dagster.cadence import cadence_from_env
-from ytmetrics_dagster.dashboard.app import create_app
-from ytmetrics_dagster.dashboard.metrics import families
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.domain.cadence import cadence_from_env
+from ytmetrics_dagster.surfaces.dashboard.app import create_app
+from ytmetrics_dagster.surfaces.dashboard.metrics import families
 from ytmetrics_dagster.warehouse.monitoring import monitoring_figures
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day, reserve
 from ytmetrics_dagster.warehouse.registrations import queue_registrations

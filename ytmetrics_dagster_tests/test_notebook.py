@@ -10,13 +10,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from ytmetrics_dagster.defs.assets.analysis import video_launch_curves
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.warehouse import queries
+from ytmetrics_dagster.defs.growth.analysis import video_launch_curves
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.warehouse import video_listing
 from ytmetrics_dagster.warehouse.registrations import queue_registrations
-from ytmetrics_dagster.youtube.simulator.catalog import (
+from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
@@ -137,7 +137,7 @@ def _hourly_launches(engine, resources, now):
     (loner,) = normal_ids(1)
     _register(engine, resources, [*ids, loner])
     _observe(resources, now - timedelta(hours=40), now - timedelta(hours=1))
-    channel_0 = queries.get_video(engine, ids[0])["channel_id"]
+    channel_0 = video_listing.get_video(engine, ids[0])["channel_id"]
     return [
         "4 tracked videos",
         f"channel: {channel_0}",

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster import output
-from ytmetrics_dagster.surfaces import (
+from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces.inputs import (
     EXIT_FAILURE,
     EXIT_INVALID,
     clip,

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import dagster as dg
 
-from ytmetrics_dagster.defs.assets.analysis import channel_growth_daily
-from ytmetrics_dagster.defs.assets.growth import video_growth_daily, video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.growth.analysis import channel_growth_daily
+from ytmetrics_dagster.defs.growth.assets import video_growth_daily, video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import CATALOG, DAY, hour_range

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.capacity import (
+from ytmetrics_dagster.domain.capacity import (
     CapacityCounts,
     CapacitySettings,
     default_units_by_hour,
     estimate_capacity,
 )
-from ytmetrics_dagster.pacing import (
+from ytmetrics_dagster.domain.pacing import (
     allowance,
     interleave,
     quota_day_for,
@@ -337,9 +337,9 @@ def test_the_hourly_run_observes_what_fits_in_priority_order_and_defers_the_rest
 
     import dagster as dg
 
-    from ytmetrics_dagster.cli import main
-    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
     from ytmetrics_dagster.defs.resources import YouTubeResource
+    from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+    from ytmetrics_dagster.surfaces.cli import main
 
     from .helpers import current_hour, normal_ids, track_directly
 
@@ -407,8 +407,8 @@ def test_the_hourly_run_observes_what_fits_in_priority_order_and_defers_the_rest
 def test_an_hour_with_no_unit_left_is_a_missed_hour_not_deferrals(engine, resources, simulator):
     import dagster as dg
 
-    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
     from ytmetrics_dagster.defs.resources import YouTubeResource
+    from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 
     from .helpers import current_hour, normal_ids, spend_units, track_directly
 
@@ -490,8 +490,8 @@ def test_the_client_keeps_batch_get_stats_under_its_per_minute_limit(simulator):
 def test_the_paced_hour_budgets_batch_get_stats_as_its_own_bucket(engine, resources, simulator):
     import dagster as dg
 
-    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
     from ytmetrics_dagster.defs.resources import YouTubeResource
+    from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 
     from .helpers import current_hour, normal_ids, track_directly
 
@@ -537,8 +537,8 @@ def test_a_paced_hour_that_fails_is_missed_whole_and_keeps_no_deferrals(
 ):
     import dagster as dg
 
-    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
     from ytmetrics_dagster.defs.resources import YouTubeResource
+    from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 
     from .helpers import current_hour, normal_ids, track_directly
 

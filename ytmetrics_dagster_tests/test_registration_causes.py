@@ -13,11 +13,11 @@ import dagster as dg
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster import output
-from ytmetrics_dagster.cli import main
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
-from ytmetrics_dagster.defs.jobs import tracked_videos_run_config
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.registration.jobs import tracked_videos_run_config
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day
 from ytmetrics_dagster.warehouse.registrations import pending_summary, whole_words
 

@@ -3,7 +3,7 @@
 import dagster as dg
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.registration import register_videos
+from ytmetrics_dagster.defs.registration.launchpad import register_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource
 
 from .helpers import normal_ids

@@ -19,10 +19,10 @@ import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs import healing
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.operations import healing
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import gaps, health
 from ytmetrics_dagster.warehouse import quota as quota_store
 from ytmetrics_dagster.warehouse.videos import queue_registrations
@@ -462,7 +462,7 @@ def test_terminate_kills_a_worker_that_does_not_stop(dagster_pg_url, monkeypatch
         overrides={
             "storage": {"postgres": {"postgres_url": dagster_pg_url}},
             "run_launcher": {
-                "module": "ytmetrics_dagster.run_launcher",
+                "module": "ytmetrics_dagster.runtime.run_launcher",
                 "class": "LocalRunLauncher",
             },
         }

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.channels.assets import channel_statistics
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.partitions import hourly_partitions
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
+from ytmetrics_dagster.defs.registration.sensors import registration_requests_sensor
 from ytmetrics_dagster.defs.resources import WarehouseResource
-from ytmetrics_dagster.defs.sensors import new_videos_snapshot_sensor, registration_requests_sensor
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.defs.snapshots.sensors import new_videos_snapshot_sensor
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import normal_ids

@@ -10,9 +10,9 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.errors import (
@@ -247,7 +247,7 @@ def test_the_first_failure_cancels_batches_not_yet_sent(simulator):
 def test_a_hostile_endpoint_cannot_get_the_key_into_cli_output(
     engine, simulator, monkeypatch, capsys
 ):
-    from ytmetrics_dagster.cli import main
+    from ytmetrics_dagster.surfaces.cli import main
 
     monkeypatch.setenv("YTMETRICS_SOURCE", "youtube")
     monkeypatch.setenv("YOUTUBE_API_KEY", HOSTILE_KEY)

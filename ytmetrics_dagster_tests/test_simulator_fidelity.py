@@ -31,8 +31,8 @@ from ytmetrics_dagster.youtube.client import (
 )
 from ytmetrics_dagster.youtube.ids import ChannelRef
 from ytmetrics_dagster.youtube.simulator import fields as field_selection
-from ytmetrics_dagster.youtube.simulator.catalog import channel_handle, channel_id
 from ytmetrics_dagster.youtube.simulator.schema import ANY, METHODS
+from ytmetrics_dagster.youtube.simulator.world import channel_handle, channel_id
 
 from .helpers import CATALOG, comments_off_id, hidden_likes_id, nonexistent_id, normal_ids
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import text
 
-from ytmetrics_dagster.devserver import check_youtube_api, prepare
+from ytmetrics_dagster.runtime.devserver import check_youtube_api, prepare
 
 TEST_KEY = "test-key-not-a-secret"
 

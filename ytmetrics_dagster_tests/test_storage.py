@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.storage import partition_upkeep_job, retention_job
-from ytmetrics_dagster.warehouse import growth, partitions
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.operations.storage import partition_upkeep_job, retention_job
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.warehouse import day_partitions, growth
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import current_revision, downgrade, head_revision, upgrade
 from ytmetrics_dagster.warehouse.videos import DUE_SQL, due_params
@@ -153,7 +153,7 @@ def test_the_migration_converts_a_populated_warehouse_without_losing_a_row(old_s
 
 
 def _sizes(engine, parent: str) -> dict:
-    return {p.name: p.bytes for p in partitions.day_partitions(engine, parent)}
+    return {p.name: p.bytes for p in day_partitions.day_partitions(engine, parent)}
 
 
 def test_upkeep_creates_partitions_ahead_and_compacts_closed_days(engine, resources):
@@ -172,7 +172,7 @@ def test_upkeep_creates_partitions_ahead_and_compacts_closed_days(engine, resour
         assert f"metric_snapshots_p{day:%Y%m%d}" in names
         assert f"video_growth_hourly_p{day:%Y%m%d}" in set(_sizes(engine, "video_growth_hourly"))
     compacted = {
-        p.name: p for p in partitions.day_partitions(engine, "metric_snapshots") if p.compacted
+        p.name: p for p in day_partitions.day_partitions(engine, "metric_snapshots") if p.compacted
     }
     assert f"metric_snapshots_p{DAY:%Y%m%d}" in compacted
     # compacted: a video's rows are adjacent (one heap page for its 4 observations)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from dagster import DagsterRunStatus
 
-from ytmetrics_dagster.defs.jobs import CURRENT_HOUR_PRIORITY
+from ytmetrics_dagster.defs.tags import CURRENT_HOUR_PRIORITY
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DEPLOY, LOCATION, DagsterProcesses

@@ -19,13 +19,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from ytmetrics_dagster.defs.assets import snapshots as snapshots_module
-from ytmetrics_dagster.defs.assets.channel_stats import channel_statistics
-from ytmetrics_dagster.defs.assets.growth import video_growth_hourly
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.channels.assets import channel_statistics
+from ytmetrics_dagster.defs.channels.sensors import channel_uploads_sensor
+from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
-from ytmetrics_dagster.defs.sensors import channel_uploads_sensor, new_videos_snapshot_sensor
+from ytmetrics_dagster.defs.snapshots import assets as snapshots_module
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+from ytmetrics_dagster.defs.snapshots.sensors import new_videos_snapshot_sensor
 from ytmetrics_dagster.warehouse import growth, snapshots
 from ytmetrics_dagster.warehouse.quota import (
     Budget,
@@ -131,7 +132,7 @@ KILLED_RUN = textwrap.dedent(
     """
     import os, sys
     import dagster as dg
-    from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
+    from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
     from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
     resources = {
         "youtube": YouTubeResource(source="simulator", base_url=sys.argv[1], max_workers=4),
@@ -522,7 +523,7 @@ def test_a_failed_new_videos_run_does_not_report_the_hour_as_lost(engine, resour
 def test_growth_automation_waits_for_the_snapshots_blocking_checks(
     engine, resources, dagster_pg_url
 ):
-    from ytmetrics_dagster.defs.checks import due_videos_observed
+    from ytmetrics_dagster.defs.snapshots.checks import due_videos_observed
 
     from .test_checks import gone_ids, track_gone
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ytmetrics_dagster.defs import healing
-from ytmetrics_dagster.defs.assets.snapshots import video_metric_snapshots
-from ytmetrics_dagster.defs.assets.videos import tracked_videos
+from ytmetrics_dagster.defs.operations import healing
+from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import health
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
@@ -109,7 +109,7 @@ def test_the_cli_says_in_one_line_that_the_embedded_warehouse_cannot_start(serve
     env = {k: v for k, v in os.environ.items() if k != "YTMETRICS_DATABASE_URL"}
     env["YTMETRICS_HOME"] = str(home)
     done = subprocess.run(
-        [sys.executable, "-m", "ytmetrics_dagster.cli", "videos"],
+        [sys.executable, "-m", "ytmetrics_dagster.surfaces.cli", "videos"],
         env=env,
         capture_output=True,
         text=True,

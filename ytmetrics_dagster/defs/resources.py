@@ -10,7 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.pacing import DEFAULT_RESERVE_UNITS
+from ytmetrics_dagster.domain.pacing import DEFAULT_RESERVE_UNITS
 from ytmetrics_dagster.settings import SOURCES, load_settings, missing_key_message
 from ytmetrics_dagster.warehouse import health
 from ytmetrics_dagster.warehouse.embedded import WarehouseStartError

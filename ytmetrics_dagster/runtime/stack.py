@@ -135,7 +135,7 @@ class Stack:
             ),
             Program(
                 "dashboard",
-                [py, "-m", "ytmetrics_dagster.dashboard", "--host", HOST]
+                [py, "-m", "ytmetrics_dagster.surfaces.dashboard", "--host", HOST]
                 + ["--port", str(self.dashboard_port)],
                 needs_warehouse=True,
                 startsecs=2,

@@ -1,4 +1,4 @@
-"""The counts the quota capacity estimate needs, in one query (see ytmetrics_dagster.capacity)."""
+"""The counts the quota capacity estimate needs, in one query (see ytmetrics_dagster.domain.capacity)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from ytmetrics_dagster.capacity import IDS_PER_UNIT, CapacityCounts
+from ytmetrics_dagster.domain.capacity import IDS_PER_UNIT, CapacityCounts
 
 
 def capacity_counts(engine: Engine, tiers: list[dict], now: datetime) -> CapacityCounts:

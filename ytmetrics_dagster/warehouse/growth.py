@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, text
 
-from ytmetrics_dagster.warehouse import locks, partitions
+from ytmetrics_dagster.warehouse import day_partitions, locks
 
 # The observation before a window, per video: the state table holds the two newest
 # observations (the hourly case), the history serves older windows (backfills, re-runs).
@@ -163,7 +163,7 @@ def rebuild_hourly_growth(engine: Engine, start: datetime, end: datetime) -> int
     params = {"start": start, "end": end}
     with engine.begin() as conn:
         _lock_for_rebuild(conn)
-        partitions.prepare_window(conn, "video_growth_hourly", start, end)
+        day_partitions.prepare_window(conn, "video_growth_hourly", start, end)
         # Only videos observed after the window can have a next row to refresh: in the hourly
         # case (the newest hour) there are none, and the window's rows are not scanned twice.
         later = conn.execute(
@@ -173,9 +173,9 @@ def rebuild_hourly_growth(engine: Engine, start: datetime, end: datetime) -> int
         affected: set[int] = set()
         if later:
             affected |= _keys_in_window(conn, "video_growth_hourly", params)
-        whole = partitions.whole_days(start, end)
-        partitions.truncate_days(conn, "video_growth_hourly", whole)
-        if len(whole) < len(partitions.days_between(start, end)):
+        whole = day_partitions.whole_days(start, end)
+        day_partitions.truncate_days(conn, "video_growth_hourly", whole)
+        if len(whole) < len(day_partitions.days_between(start, end)):
             conn.execute(
                 text(
                     "DELETE FROM ytmetrics.video_growth_hourly"

@@ -1,7 +1,7 @@
 """Growth of many videos at once, for the dashboard's list, comparison and channel pages.
 
 - ``gained_24h``: views gained in the 24 h ending now, by the project's growth definition
-  (``queries.GROWTH_DEFINITION``): the latest observation minus the last observation at or
+  (``metric_series.GROWTH_DEFINITION``): the latest observation minus the last observation at or
   before the window's start (the first one in the window when there is none before it, looked
   for at most ``BASELINE_DAYS`` back). NULL when the video was not observed in the window, or
   only once (a first observation has no gain).
@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from ytmetrics_dagster.warehouse import queries
+from ytmetrics_dagster.warehouse import video_listing
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
 
 WINDOW_HOURS = 24
@@ -91,7 +91,7 @@ def growth_of(engine: Engine, video_ids: list[str], now: datetime | None = None)
 
 
 # The list sorted by growth: the growth of every video matching the list's filter
-# (queries._VIDEO_FILTER, the same bound parameters) is computed, then one page is taken.
+# (video_listing._VIDEO_FILTER, the same bound parameters) is computed, then one page is taken.
 _BY_GROWTH_HEAD = """
 SELECT video_id FROM (
     SELECT v.video_id,"""
@@ -99,7 +99,9 @@ _FROM_STATE = """
     FROM ytmetrics.videos v
     LEFT JOIN ytmetrics.video_observation_state st USING (video_key)
 """
-_BY_GROWTH = _BY_GROWTH_HEAD + _GROWTH_COLUMNS + _FROM_STATE + _BASELINES + queries._VIDEO_FILTER
+_BY_GROWTH = (
+    _BY_GROWTH_HEAD + _GROWTH_COLUMNS + _FROM_STATE + _BASELINES + video_listing._VIDEO_FILTER
+)
 _BY_GROWTH_SORTED = {
     (sort, descending): _BY_GROWTH
     + f") g ORDER BY {expression} {'DESC' if descending else 'ASC'} NULLS LAST, video_id"
@@ -107,7 +109,7 @@ _BY_GROWTH_SORTED = {
     for sort, expression in GROWTH_SORTS.items()
     for descending in (True, False)
 }
-_LIST_BY_IDS = queries._LIST_VIDEOS + "WHERE v.video_id = ANY(CAST(:ids AS text[]))) matched"
+_LIST_BY_IDS = video_listing._LIST_VIDEOS + "WHERE v.video_id = ANY(CAST(:ids AS text[]))) matched"
 
 
 def search_by_growth(
@@ -122,12 +124,12 @@ def search_by_growth(
     offset: int,
     now: datetime | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """``queries.search_videos`` sorted by a growth column (NULLs last, then by id)."""
+    """``video_listing.search_videos`` sorted by a growth column (NULLs last, then by id)."""
     now = now or datetime.now(UTC)
     params = {
         "status": None if status == "all" else status,
         "channel": channel_id,
-        "pattern": queries._like_pattern(search) if search else None,
+        "pattern": video_listing._like_pattern(search) if search else None,
     }
     with engine.connect() as conn:
         ids = [
@@ -137,7 +139,7 @@ def search_by_growth(
                 {**_params(now), **params, "limit": limit, "offset": offset},
             )
         ]
-        total = conn.execute(text(queries._COUNT_VIDEOS), params).scalar_one()
+        total = conn.execute(text(video_listing._COUNT_VIDEOS), params).scalar_one()
         frame = pd.read_sql_query(text(_LIST_BY_IDS), conn, params={"ids": ids})
     order = {vid: i for i, vid in enumerate(ids)}
     frame = frame.sort_values("video_id", key=lambda c: c.map(order)).reset_index(drop=True)

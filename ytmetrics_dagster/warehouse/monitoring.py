@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, column, func, select, text
 
-from ytmetrics_dagster.cadence import Cadence
+from ytmetrics_dagster.domain.cadence import Cadence
 from ytmetrics_dagster.warehouse.quota import BUCKETS, Budget, quota_day
 from ytmetrics_dagster.warehouse.videos import DUE_SQL, due_params
 

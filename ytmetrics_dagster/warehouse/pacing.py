@@ -1,5 +1,5 @@
 """Which due videos an hour's quota allowance covers, the deferral of the rest, operators'
-pins, and the deferral figures the surfaces show (see ytmetrics_dagster.pacing).
+pins, and the deferral figures the surfaces show (see ytmetrics_dagster.domain.pacing).
 
 The priority order, one ``row_number()`` over the hour's due videos:
 

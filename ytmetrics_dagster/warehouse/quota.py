@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ytmetrics_dagster.pacing import Allowance, allowance, quota_day_of
+from ytmetrics_dagster.domain.pacing import Allowance, allowance, quota_day_of
 from ytmetrics_dagster.warehouse import locks
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET, MAX_IDS_PER_CALL
 
@@ -281,7 +281,7 @@ def reserve_paced(
     reserve_units: int = 1,
 ) -> tuple[int | None, Allowance]:
     """Reserve up to ``wanted`` units of what the hour holding ``now`` may spend under quota
-    pacing (ytmetrics_dagster.pacing), atomically under the same lock as ``reserve``: never
+    pacing (ytmetrics_dagster.domain.pacing), atomically under the same lock as ``reserve``: never
     more than is left. Returns (reservation id or None when nothing was granted, the
     allowance, whose ``units`` were computed before granting)."""
     day = quota_day(now)

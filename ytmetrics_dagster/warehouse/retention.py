@@ -21,8 +21,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, text
 
-from ytmetrics_dagster.warehouse import partitions
-from ytmetrics_dagster.warehouse.partitions import day_start
+from ytmetrics_dagster.warehouse import day_partitions
+from ytmetrics_dagster.warehouse.day_partitions import day_start
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def apply_retention(engine: Engine, policy: RetentionPolicy, today: date) -> Ret
     if result.snapshot_cutoff is not None:
         cutoff = result.snapshot_cutoff
         result.dropped_partitions += [
-            p.name for p in partitions.drop_days_before(engine, "metric_snapshots", cutoff)
+            p.name for p in day_partitions.drop_days_before(engine, "metric_snapshots", cutoff)
         ]
         with engine.begin() as conn:
             start = day_start(cutoff)
@@ -94,7 +94,7 @@ def apply_retention(engine: Engine, policy: RetentionPolicy, today: date) -> Ret
     if result.derived_cutoff is not None:
         cutoff = result.derived_cutoff
         result.dropped_partitions += [
-            p.name for p in partitions.drop_days_before(engine, "video_growth_hourly", cutoff)
+            p.name for p in day_partitions.drop_days_before(engine, "video_growth_hourly", cutoff)
         ]
         with engine.begin() as conn:
             for table in ("video_growth_daily", "channel_growth_daily"):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, text
 
-from ytmetrics_dagster.warehouse import locks, partitions
+from ytmetrics_dagster.warehouse import day_partitions, locks
 from ytmetrics_dagster.warehouse.sources import assert_source_allowed
 from ytmetrics_dagster.youtube.models import VideoStatistics
 
@@ -234,7 +234,7 @@ def _begin(conn: Connection, hour: datetime, facts: _Facts, observations) -> int
     seconds = _observed_seconds(hour, facts.observed_at)
     _lock_hour(conn, hour)
     assert_source_allowed(conn, facts.source)
-    partitions.prepare_window(conn, "metric_snapshots", hour, hour + HOUR)
+    day_partitions.prepare_window(conn, "metric_snapshots", hour, hour + HOUR)
     _stage(conn, observations)
     return seconds
 

@@ -283,7 +283,7 @@ def due_video_ids(
     engine: Engine, hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int
 ) -> list[str]:
     """Active videos due for observation in ``hour`` under the age-tiered cadence (see
-    ytmetrics_dagster.cadence): their tier's interval divides the hour, or their last
+    ytmetrics_dagster.domain.cadence): their tier's interval divides the hour, or their last
     observation before the hour is at least one interval old, or they were never observed.
 
     The last observation comes from ``video_observation_state`` (kept by every snapshot

@@ -4,7 +4,7 @@ Everything it serves is SIMULATED: responses carry the ``X-YTMetrics-Simulator``
 every snapshot taken from it is stored with ``source = 'simulator'``.
 """
 
-from ytmetrics_dagster.youtube.simulator.catalog import Catalog, VideoProfile
 from ytmetrics_dagster.youtube.simulator.server import SimulatorServer, shared_simulator_url
+from ytmetrics_dagster.youtube.simulator.world import SimulatedWorld, VideoProfile
 
-__all__ = ["Catalog", "SimulatorServer", "VideoProfile", "shared_simulator_url"]
+__all__ = ["SimulatedWorld", "SimulatorServer", "VideoProfile", "shared_simulator_url"]

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ytmetrics_dagster.youtube.simulator import errors, fields, resources
-from ytmetrics_dagster.youtube.simulator.catalog import CHANNEL_COUNT
+from ytmetrics_dagster.youtube.simulator import errors, fields, representations
 from ytmetrics_dagster.youtube.simulator.errors import FAULTS, error_body
 from ytmetrics_dagster.youtube.simulator.schema import METHODS
 from ytmetrics_dagster.youtube.simulator.state import SimulatorState
+from ytmetrics_dagster.youtube.simulator.world import CHANNEL_COUNT
 
 MAX_IDS = 50
 BATCH_GET_STATS = "videos:batchGetStats"
@@ -116,8 +116,8 @@ def _videos(state: SimulatorState, query: Query, parts: set[str]) -> dict:
     _max_results(query, 5, 1)
     at = _as_of(state, query)
     profiles = [state.catalog.profile(vid) for vid in ids]
-    items = [resources.video(p, parts, at) for p in profiles if p.is_visible(at)]
-    return resources.list_response("video", items, per_page=len(items))
+    items = [representations.video(p, parts, at) for p in profiles if p.is_visible(at)]
+    return representations.list_response("video", items, per_page=len(items))
 
 
 def _batch_get_stats(state: SimulatorState, query: Query, parts: set[str]) -> dict:
@@ -126,9 +126,9 @@ def _batch_get_stats(state: SimulatorState, query: Query, parts: set[str]) -> di
         raise ApiError(errors.required_parameter("id"))
     at = _as_of(state, query)
     profiles = [state.catalog.profile(vid) for vid in ids]
-    items = [resources.video_stat(p, parts, at) for p in profiles if p.is_visible(at)]
+    items = [representations.video_stat(p, parts, at) for p in profiles if p.is_visible(at)]
     body = {"kind": "youtube#batchGetStatsResponse", "etag": "", "items": items}
-    body["etag"] = resources.etag(items)
+    body["etag"] = representations.etag(items)
     return body
 
 
@@ -145,9 +145,9 @@ def _channels(state: SimulatorState, query: Query, parts: set[str]) -> dict:
         raise _no_filter("forUsername, managedByMe, categoryId, mine, mySubscribers, id, forHandle")
     at = _as_of(state, query)
     indexes = [state.catalog.channel_index(name) for name in wanted]
-    items = [resources.channel(state.catalog, i, parts, at) for i in indexes if i is not None]
+    items = [representations.channel(state.catalog, i, parts, at) for i in indexes if i is not None]
     # Unknown channels: the API leaves ``items`` out altogether (not an empty list).
-    return resources.list_response("channel", items, per_page=per_page, omit_empty_items=True)
+    return representations.list_response("channel", items, per_page=per_page, omit_empty_items=True)
 
 
 def _playlist_not_found() -> ApiError:
@@ -186,7 +186,7 @@ def _playlist_items(state: SimulatorState, query: Query, parts: set[str]) -> dic
     offset = 0
     token = _single(query, "pageToken")
     if token:
-        decoded = resources.page_offset(token)
+        decoded = representations.page_offset(token)
         if decoded is None:
             raise ApiError(
                 (
@@ -203,19 +203,19 @@ def _playlist_items(state: SimulatorState, query: Query, parts: set[str]) -> dic
         offset = decoded
     uploads = state.catalog.uploads(index, at)
     items = [
-        resources.playlist_item(p, index, offset + n, parts)
+        representations.playlist_item(p, index, offset + n, parts)
         for n, p in enumerate(uploads[offset : offset + size])
     ]
     # A zero-sized page makes no progress: answering it with a next page token would send a
     # client that follows tokens round forever, so maxResults=0 only reports the total.
     more = size > 0 and offset + size < len(uploads)
-    return resources.list_response(
+    return representations.list_response(
         "playlistItem",
         items,
         per_page=size,
         total=len(uploads),
-        next_token=resources.page_token(offset + size) if more else None,
-        prev_token=resources.page_token(max(0, offset - size)) if offset and size else None,
+        next_token=representations.page_token(offset + size) if more else None,
+        prev_token=representations.page_token(max(0, offset - size)) if offset and size else None,
     )
 
 
@@ -224,15 +224,15 @@ def _playlist_items_by_id(
 ) -> dict:
     items = []
     for item_id in item_ids:
-        decoded = resources.parse_playlist_item_id(item_id)
+        decoded = representations.parse_playlist_item_id(item_id)
         index = _uploads_index(state, decoded[0]) if decoded else None
         if index is None:
             continue
         uploads = state.catalog.uploads(index, at)
         position = next((n for n, p in enumerate(uploads) if p.video_id == decoded[1]), None)
         if position is not None:
-            items.append(resources.playlist_item(uploads[position], index, position, parts))
-    return resources.list_response("playlistItem", items, per_page=size)
+            items.append(representations.playlist_item(uploads[position], index, position, parts))
+    return representations.list_response("playlistItem", items, per_page=size)
 
 
 _HANDLERS = {

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from ytmetrics_dagster.youtube.simulator.catalog import Catalog
 from ytmetrics_dagster.youtube.simulator.errors import FAULTS, SPECIAL_FAULTS, retry_after_seconds
+from ytmetrics_dagster.youtube.simulator.world import SimulatedWorld
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 @dataclass
 class SimulatorState:
-    catalog: Catalog = field(default_factory=Catalog)
+    catalog: SimulatedWorld = field(default_factory=SimulatedWorld)
     quota_limit: int = 10_000
     batch_quota_limit: int = 10_000
     latency_seconds: float = 0.0
