@@ -1,6 +1,6 @@
 """Run tags the instance acts on, shared by every job, schedule and sensor that launches runs.
 
-Run tags that the instance acts on (see deploy/dagster.yaml and the README's "Deploying"):
+Run tags that the instance acts on (see deploy/dagster.yaml and docs/deployment.md):
 
 - ``dagster/priority``: the run queue dequeues higher values first. The observation of the hour
   in progress (hourly schedule, new-videos sensor) cannot be repeated later, so it goes before
