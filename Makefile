@@ -1,6 +1,6 @@
 # Two commands for a fresh machine with Python 3.11:
-#   make run   - the Dagster UI on http://127.0.0.1:3000 with schedules and sensors running
-#                (another port: make run PORT=3001)
+#   make run   - the Dagster UI on http://127.0.0.1:3000 with schedules and sensors running,
+#                the dashboard on http://127.0.0.1:3100 (another UI port: make run PORT=3001)
 #   make test  - ruff and the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
