@@ -2,9 +2,10 @@
 
 The package reads as the pipeline, lowest layer first (a lower layer never imports a higher one):
   settings.py   configuration: the one reader of the environment
+  domain/       pure rules (no I/O): cadence, capacity, quota pacing
   youtube/      the source: API client, id parsing, the offline simulator (no Dagster)
   warehouse/    the Postgres store: schema, migrations, every SQL statement (no Dagster)
-  domain/       the rules: cadence, capacity, quota pacing, discovery, alerting (no Dagster)
+  services/     source + store together: channel discovery, alerting, the quota status
   defs/         the Dagster definitions, one package per concept (snapshots, growth,
                 registration, channels, operations) holding its assets, checks, jobs,
                 schedules and sensors

@@ -22,7 +22,7 @@ from ytmetrics_dagster.defs.operations.alerts import (
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.domain.alerting import raise_alert
+from ytmetrics_dagster.services.alerting import raise_alert
 from ytmetrics_dagster.warehouse.alerts import NO_WEBHOOK, recent_alerts
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.simulator.world import (

@@ -19,7 +19,7 @@ from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.domain.alerting import raise_alert
+from ytmetrics_dagster.services.alerting import raise_alert
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse import backup as backup_module
 from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.domain.discovery import TrackResult, UnknownChannelOnYouTube, track_channel
+from ytmetrics_dagster.services.discovery import TrackResult, UnknownChannelOnYouTube, track_channel
 from ytmetrics_dagster.settings import load_settings
 from ytmetrics_dagster.surfaces.inputs import UserInputError
 from ytmetrics_dagster.warehouse.channels import untrack_channel

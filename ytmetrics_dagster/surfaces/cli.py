@@ -313,7 +313,7 @@ def cmd_quota(args) -> int:
     import json
     import os
 
-    from ytmetrics_dagster.domain.quota_status import quota_status, render
+    from ytmetrics_dagster.services.quota_status import quota_status, render
     from ytmetrics_dagster.warehouse.quota import Budget
 
     status = quota_status(

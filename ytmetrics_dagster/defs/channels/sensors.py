@@ -7,7 +7,7 @@ import dagster as dg
 
 from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
-from ytmetrics_dagster.domain.discovery import poll_channels
+from ytmetrics_dagster.services.discovery import poll_channels
 from ytmetrics_dagster.settings import channel_poll_seconds
 
 # The sensor looks every minute for channels whose own poll interval has passed, so polls of

@@ -10,8 +10,8 @@ import dagster as dg
 from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.quota_metadata import current_capacity
-from ytmetrics_dagster.domain.alerting import DeliveryPolicy, deliver_pending, raise_alert
-from ytmetrics_dagster.domain.quota_status import quota_status
+from ytmetrics_dagster.services.alerting import DeliveryPolicy, deliver_pending, raise_alert
+from ytmetrics_dagster.services.quota_status import quota_status
 from ytmetrics_dagster.warehouse.alerts import (
     close_without_webhook,
     delivery_backlog,

@@ -21,7 +21,7 @@ from dagster._core.definitions.freshness import FreshnessState
 
 from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.resources import WarehouseResource
-from ytmetrics_dagster.domain.alerting import raise_alert
+from ytmetrics_dagster.services.alerting import raise_alert
 
 # Hourly assets (the snapshot job runs at minute 5, the analysis job at minute 25) are
 # normally at most an hour and a few minutes old. WARN: the hour's run is more than about ten

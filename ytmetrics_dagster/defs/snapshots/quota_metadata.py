@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from ytmetrics_dagster.domain.cadence import Cadence, cadence_from_env
 from ytmetrics_dagster.domain.capacity import Capacity, CapacitySettings, estimate_capacity
 from ytmetrics_dagster.domain.pacing import quota_day_of
-from ytmetrics_dagster.domain.quota_status import flat_metadata, quota_status
+from ytmetrics_dagster.services.quota_status import flat_metadata, quota_status
 from ytmetrics_dagster.settings import channel_poll_seconds
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
