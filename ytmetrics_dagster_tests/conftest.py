@@ -15,6 +15,10 @@ os.environ["YTMETRICS_SOURCE"] = "simulator"
 os.environ.setdefault("YTMETRICS_PARTITIONS_START", "2026-01-01")
 import shutil
 import tempfile
+
+# `ytmetrics dev` records the data directory it serves in the user's state directory
+# (warehouse/data_dir.py): the tests' records stay in a directory of their own.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ytm-test-state-")
 from pathlib import Path
 
 import pytest
