@@ -272,3 +272,19 @@ def test_the_dev_record_is_followed_only_while_its_data_directory_is_there(tmp_p
     assert load_settings().home == tmp_path / ".ytmetrics"
     path.write_text("not json")
     assert data_dir.recorded_dev_home() is None
+
+
+def test_db_upgrade_where_the_day_cannot_be_recorded_warns_and_still_upgrades(
+    engine, tmp_path, monkeypatch, capsys
+):
+    """A read-only image (the compose migrate service) sets YTMETRICS_PARTITIONS_START instead."""
+    from ytmetrics_dagster.surfaces.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("YTMETRICS_HOME", str(blocker / "home"))  # cannot be a directory
+    assert main(["db", "upgrade"]) == 0
+    captured = capsys.readouterr()
+    assert "is at revision" in captured.out
+    assert captured.err.startswith(f"warning: could not record it in {blocker / 'home'}")
+    assert "set YTMETRICS_PARTITIONS_START=" in captured.err

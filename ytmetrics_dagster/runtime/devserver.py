@@ -250,8 +250,11 @@ def _run_dev(settings, lock, port: int, dashboard_port: int, demo: bool) -> int:
         from ytmetrics_dagster.warehouse.data_dir import record_dev_home
 
         # every terminal's `ytmetrics` (no YTMETRICS_HOME, any directory) finds this warehouse
-        record = record_dev_home(settings.home)
-        print(f"data directory: {settings.home} (recorded in {record})", flush=True)
+        try:
+            recorded = f"recorded in {record_dev_home(settings.home)}"
+        except OSError as err:
+            recorded = f"not recorded: {err}; other terminals need YTMETRICS_HOME={settings.home}"
+        print(f"data directory: {settings.home} ({recorded})", flush=True)
         print(
             f"starting the programs under supervisord ({conf}); Dagster UI on port {port}, "
             f"logs in {stack.logs}",

@@ -450,8 +450,15 @@ def cmd_db_upgrade(args) -> int:
     first_day = partitions_start(engine)
     print(f"the deployment's first day (YTMETRICS_PARTITIONS_START): {first_day}")
     # the definitions read it from the data directory: they load without the database
-    recorded = record_partitions_start(load_settings().home, first_day)
-    print(f"recorded in {recorded}")
+    home = load_settings().home
+    try:
+        print(f"recorded in {record_partitions_start(home, first_day)}")
+    except OSError as err:  # e.g. a read-only image: the deployment sets the variable instead
+        print(
+            f"warning: could not record it in {home} ({err.strerror or err}): set "
+            f"YTMETRICS_PARTITIONS_START={first_day} where the definitions load",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
