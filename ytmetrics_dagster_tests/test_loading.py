@@ -161,6 +161,16 @@ def test_definitions_load_with_no_database_connection_and_no_process(tmp_path):
     assert loaded["first_hour"] == "2026-02-03-00:00"
 
 
+def test_definitions_load_without_connecting_to_a_reachable_warehouse(tmp_path, database_url):
+    """With a warehouse up and migrated (the tests' own), loading still never connects."""
+    home = tmp_path / "home"
+    env = clean_env(tmp_path, YTMETRICS_HOME=str(home), YTMETRICS_DATABASE_URL=database_url)
+    env.pop("YTMETRICS_PARTITIONS_START", None)
+    data_dir.record_partitions_start(home, date(2026, 1, 5))
+    loaded = assert_loaded_without_io(load_in_subprocess(env, tmp_path), None, home)
+    assert loaded["first_hour"] == "2026-01-05-00:00"
+
+
 def test_definitions_load_from_the_day_recorded_in_the_data_directory(tmp_path):
     """No warehouse at all (embedded, none created yet), no YTMETRICS_PARTITIONS_START: the
     first day recorded at migration is used, and no embedded Postgres is started."""
