@@ -7,8 +7,14 @@ YTMETRICS_SOURCE           youtube (default) | simulator: where statistics come 
 YOUTUBE_API_KEY            the real API's key (required with YTMETRICS_SOURCE=youtube)
 YTMETRICS_YOUTUBE_API_URL  API base URL (default https://www.googleapis.com/youtube/v3; with
                            the simulator, unset means one served in-process on 127.0.0.1)
-YTMETRICS_HOME             where embedded data lives (default: .ytmetrics/ in the project
-                           checkout containing the current directory, else ./.ytmetrics)
+YTMETRICS_HOME             where embedded data lives (default: the one the last `ytmetrics
+                           dev` (make run) of this installation served, recorded in
+                           ~/.local/state/ytmetrics/; else .ytmetrics/ in the project checkout
+                           containing the current directory, else ./.ytmetrics). `ytmetrics
+                           dev` itself never follows that record.
+YTMETRICS_PARTITIONS_START the time partitions' first day, YYYY-MM-DD (default: the day
+                           recorded in $YTMETRICS_HOME/partitions_start by `ytmetrics db
+                           upgrade` or `ytmetrics dev`)
 DAGSTER_HOME               Dagster instance home (default $YTMETRICS_HOME/dagster_home)
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 SOURCES = ("youtube", "simulator")
@@ -53,6 +60,37 @@ def _env(name: str) -> str | None:
 
 
 def _default_home() -> Path:
+    # The data directory the last `ytmetrics dev` (make run) of this installation served, from
+    # any directory and terminal (warehouse/data_dir.py); else the checkout's.
+    from ytmetrics_dagster.warehouse.data_dir import recorded_dev_home
+
+    return recorded_dev_home() or _checkout_home()
+
+
+def dev_home() -> Path:
+    """`ytmetrics dev`'s data directory: YTMETRICS_HOME, else the checkout's (never the one an
+    earlier `make run` was given: that stays a choice made by that command)."""
+    home = _env("YTMETRICS_HOME")
+    return Path(home).resolve() if home else _checkout_home()
+
+
+def partitions_start() -> date | None:
+    """The time partitions' first day: YTMETRICS_PARTITIONS_START (YYYY-MM-DD), else the day
+    recorded in the data directory when its warehouse was migrated; None if neither."""
+    raw = _env("YTMETRICS_PARTITIONS_START")
+    if raw is None:
+        from ytmetrics_dagster.warehouse.data_dir import recorded_partitions_start
+
+        return recorded_partitions_start(load_settings().home)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"YTMETRICS_PARTITIONS_START must be a date YYYY-MM-DD, got {raw[:40]!r}"
+        ) from None
+
+
+def _checkout_home() -> Path:
     # From anywhere inside the checkout (notebooks/ included) use the project's data.
     cwd = Path.cwd().resolve()
     for folder in (cwd, *cwd.parents):

@@ -13,6 +13,7 @@ os.environ.setdefault("YTMETRICS_CADENCE", "*:1h")
 os.environ["YTMETRICS_SOURCE"] = "simulator"
 # Tests materialize partitions of November 2026, before a fresh database's first day.
 os.environ.setdefault("YTMETRICS_PARTITIONS_START", "2026-01-01")
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,6 +26,11 @@ from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_e
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.youtube.simulator import SimulatorServer
+
+# `ytmetrics dev` records the data directory it serves in the user's state directory
+# (warehouse/data_dir.py): the tests' records stay in a directory of their own.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ytm-test-state-")
+atexit.register(shutil.rmtree, os.environ["XDG_STATE_HOME"], ignore_errors=True)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (

@@ -217,7 +217,7 @@ def test_embedded_warehouse_backs_up_with_its_own_binaries(simulator, monkeypatc
     monkeypatch.delenv("YTMETRICS_PG_BIN", raising=False)
     monkeypatch.setenv("YTMETRICS_HOME", str(home))
     try:
-        url = warehouse_url()  # starts the embedded server under home
+        url = warehouse_url(create=True)  # starts the embedded server under home
         assert make_url(url).query["host"].startswith(str(home))  # its own server's socket
         populate(url, simulator, n_videos=5, hours=2)
         engine = get_engine(url)

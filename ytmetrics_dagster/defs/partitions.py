@@ -1,40 +1,31 @@
 """The time partitions every asset shares (UTC).
 
-They start on the deployment's first day (stored in the warehouse when it was first migrated),
-not on a fixed date: a fresh deployment shows no months of "missing" partitions, and the UI
-does not slow down with hours nobody could have observed. ``YTMETRICS_PARTITIONS_START``
-(YYYY-MM-DD) sets it explicitly; then the definitions load without reaching the warehouse,
-which is how production runs them (`ytmetrics dev` passes the stored day on; compose and Helm
-set it), so a warehouse outage while a code server restarts does not take the schedules, the
-sensors and the freshness policies down with it.
+They start on the deployment's first day, not on a fixed date: a fresh deployment shows no
+months of "missing" partitions, and the UI does not slow down with hours nobody could have
+observed. The day comes from configuration, never from the database, so the definitions load
+with no I/O (and a warehouse outage while a code server restarts does not take the schedules,
+the sensors and the freshness policies down with it): ``YTMETRICS_PARTITIONS_START``
+(YYYY-MM-DD; compose and Helm set it), else the day recorded in the data directory when its
+warehouse was first migrated (``$YTMETRICS_HOME/partitions_start``, written by `ytmetrics db
+upgrade` and `ytmetrics dev`; the warehouse keeps the same day in ``ytmetrics.deployment``).
 """
-
-import os
-from datetime import date
 
 import dagster as dg
 
-from ytmetrics_dagster.warehouse.deployment import partitions_start
-from ytmetrics_dagster.warehouse.engine import get_engine, warehouse_url
+from ytmetrics_dagster.settings import load_settings, partitions_start
 
 
 def _start() -> str:
-    override = os.environ.get("YTMETRICS_PARTITIONS_START", "").strip()
-    if override:
-        try:
-            return date.fromisoformat(override).isoformat()
-        except ValueError:
-            raise ValueError(
-                f"YTMETRICS_PARTITIONS_START must be a date YYYY-MM-DD, got {override[:40]!r}"
-            ) from None
-    try:
-        return partitions_start(get_engine(warehouse_url())).isoformat()
-    except Exception as err:
+    day = partitions_start()
+    if day is None:
+        home = load_settings().home
         raise RuntimeError(
-            "cannot read the deployment's first day from the warehouse "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
-            "run `ytmetrics db upgrade`, or set YTMETRICS_PARTITIONS_START=YYYY-MM-DD"
-        ) from None
+            "the time partitions' first day is not configured: no YTMETRICS_PARTITIONS_START "
+            f"and nothing recorded in {home / 'partitions_start'}. Run `ytmetrics db upgrade` "
+            "(or `make run`) to migrate the warehouse and record it, or set "
+            "YTMETRICS_PARTITIONS_START=YYYY-MM-DD"
+        )
+    return day.isoformat()
 
 
 PARTITIONS_START = _start()

@@ -171,8 +171,11 @@ def run_dev(port: int = DEFAULT_PORT, demo: bool = True) -> int:
     """Check, prepare, then become supervisord (exec: no code of ours stays between the
     terminal and the programs). Returns only when it refuses or is stopped while preparing."""
     from ytmetrics_dagster.runtime.stack import stop_leftovers
-    from ytmetrics_dagster.settings import load_dashboard_settings
+    from ytmetrics_dagster.settings import dev_home, load_dashboard_settings
 
+    # Its own data directory (YTMETRICS_HOME, else the checkout's), pinned for this process
+    # and the programs it starts; every other command finds it through the record it leaves.
+    os.environ["YTMETRICS_HOME"] = str(dev_home())
     settings = load_settings()
     dashboard_port = load_dashboard_settings().port
     lock = None
@@ -244,6 +247,14 @@ def _run_dev(settings, lock, port: int, dashboard_port: int, demo: bool) -> int:
         env["PYTHONUNBUFFERED"] = "1"
         conf = write_stack(stack)
         env[MARKER_VARIABLE] = str(conf)
+        from ytmetrics_dagster.warehouse.data_dir import record_dev_home
+
+        # every terminal's `ytmetrics` (no YTMETRICS_HOME, any directory) finds this warehouse
+        try:
+            recorded = f"recorded in {record_dev_home(settings.home)}"
+        except OSError as err:
+            recorded = f"not recorded: {err}; other terminals need YTMETRICS_HOME={settings.home}"
+        print(f"data directory: {settings.home} ({recorded})", flush=True)
         print(
             f"starting the programs under supervisord ({conf}); Dagster UI on port {port}, "
             f"logs in {stack.logs}",
@@ -388,7 +399,12 @@ def prepare(demo: bool, simulator_url: str | None):
 
     env["YTMETRICS_DATABASE_URL"] = url
     env["YTMETRICS_DAGSTER_PG_URL"] = dagster_storage_url(settings)
-    env.setdefault("YTMETRICS_PARTITIONS_START", str(demo_partitions_start(engine, settings)))
+    from ytmetrics_dagster.warehouse.data_dir import record_partitions_start
+
+    first_day = demo_partitions_start(engine, settings)
+    # what the definitions start from when loaded without YTMETRICS_PARTITIONS_START
+    record_partitions_start(settings.home, first_day)
+    env.setdefault("YTMETRICS_PARTITIONS_START", str(first_day))
     env["YTMETRICS_HOME"] = str(settings.home)
     env["DAGSTER_HOME"] = str(settings.dagster_home)
     write_dagster_yaml(settings.dagster_home)

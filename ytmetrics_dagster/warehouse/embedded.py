@@ -48,6 +48,28 @@ class WarehouseStartError(RuntimeError):
     """The embedded Postgres cannot start; the message says where and why, in one line."""
 
 
+class WarehouseMissingError(WarehouseStartError):
+    """No embedded warehouse in the data directory, and this command does not create one."""
+
+
+def embedded_warehouse_exists(pgdata: Path) -> bool:
+    """Initialised data (PG_VERSION), or a server `ytmetrics dev`'s supervisord owns."""
+    return (Path(pgdata) / "PG_VERSION").is_file() or supervising_pid(pgdata) is not None
+
+
+def require_embedded_warehouse(pgdata: Path) -> None:
+    """Say so, in one line, when there is no warehouse here: nothing is created or started.
+    (A warehouse that is there but not migrated is told to run `ytmetrics db upgrade` later.)"""
+    if not embedded_warehouse_exists(pgdata):
+        home = Path(pgdata).parent
+        raise WarehouseMissingError(
+            f"no warehouse in the data directory {home} (no embedded Postgres at {pgdata}); "
+            "nothing was created. Create it with `make run` (or `ytmetrics db upgrade`), or "
+            "point YTMETRICS_HOME at the data directory `make run` uses, or "
+            "YTMETRICS_DATABASE_URL at an external database"
+        )
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

@@ -10,7 +10,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ytmetrics_dagster.settings import Settings, load_settings
-from ytmetrics_dagster.warehouse.embedded import ensure_database, start_embedded_postgres
+from ytmetrics_dagster.warehouse.embedded import (
+    ensure_database,
+    require_embedded_warehouse,
+    start_embedded_postgres,
+)
 from ytmetrics_dagster.warehouse.pre_ping import with_pre_ping
 
 WAREHOUSE_DB = "ytmetrics"
@@ -51,23 +55,31 @@ def database_on_server(server_uri: str, database: str, driver: str) -> str:
     return with_driver(_with_database(server_uri, database), driver)
 
 
-def warehouse_url(settings: Settings | None = None) -> str:
-    """SQLAlchemy URL of the warehouse: the configured one, else the embedded server
-    (started on demand, database created on first use)."""
+def embedded_server(settings: Settings, create: bool = False) -> str:
+    """The embedded server of the data directory, started if it is down. Only with
+    ``create`` (`ytmetrics db upgrade`, a restore) is a missing one initialised: anything else
+    is told, in one line, that there is none (WarehouseMissingError) and creates nothing."""
+    if not create:
+        require_embedded_warehouse(settings.embedded_pgdata)
+    return start_embedded_postgres(settings.embedded_pgdata)
+
+
+def warehouse_url(settings: Settings | None = None, *, create: bool = False) -> str:
+    """SQLAlchemy URL of the warehouse: the configured one, else the embedded server of the
+    data directory (started on demand; created only with ``create``)."""
     settings = settings or load_settings()
     if settings.database_url:
         return with_driver(settings.database_url, "psycopg")
-    server = start_embedded_postgres(settings.embedded_pgdata)
-    return database_on_server(server, WAREHOUSE_DB, "psycopg")
+    return database_on_server(embedded_server(settings, create), WAREHOUSE_DB, "psycopg")
 
 
-def dagster_storage_url(settings: Settings | None = None) -> str:
+def dagster_storage_url(settings: Settings | None = None, *, create: bool = False) -> str:
     """URL for Dagster's own run/event/schedule storage (dagster-postgres speaks psycopg2),
     with its pooled connections checked before use (warehouse/pre_ping.py)."""
     settings = settings or load_settings()
     if settings.database_url:
         return with_pre_ping(with_driver(settings.database_url, "psycopg2"))
-    server = start_embedded_postgres(settings.embedded_pgdata)
+    server = embedded_server(settings, create)
     return with_pre_ping(database_on_server(server, DAGSTER_DB, "psycopg2"))
 
 

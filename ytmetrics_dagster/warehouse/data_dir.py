@@ -1,0 +1,98 @@
+"""What the data directory (YTMETRICS_HOME) records about itself, and where `make run` left it.
+
+Two small files, so that loading the definitions and finding the warehouse need neither a
+database nor a process:
+
+- ``$YTMETRICS_HOME/partitions_start``: the deployment's first day (YYYY-MM-DD), written when
+  the warehouse is migrated (`ytmetrics db upgrade`, `ytmetrics dev`); the warehouse keeps
+  the same day in ``ytmetrics.deployment``. The time partitions start there unless
+  YTMETRICS_PARTITIONS_START says otherwise.
+- ``<user state dir>/ytmetrics/dev-home-<install>.json`` (``$XDG_STATE_HOME``, by default
+  ``~/.local/state``): the data directory the last `ytmetrics dev` (make run) of this
+  installation served. A command run without YTMETRICS_HOME, from any directory, uses it
+  while that directory is still there: every terminal finds `make run`'s warehouse. One record
+  per installation (the package's folder), so two checkouts never follow each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import ytmetrics_dagster
+
+PARTITIONS_START_FILE = "partitions_start"
+# written by `ytmetrics dev` into every data directory it serves (runtime/devserver.py)
+DEV_LOCK_FILE = "dev.lock"
+
+
+class RecordedDayError(ValueError):
+    """The data directory's partitions_start file does not hold a date."""
+
+
+def record_partitions_start(home: Path, day: date) -> Path:
+    """Write the deployment's first day into the data directory (atomically)."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / PARTITIONS_START_FILE
+    _write_atomically(path, day.isoformat() + "\n")
+    return path
+
+
+def recorded_partitions_start(home: Path) -> date | None:
+    """The first day recorded in ``home``, or None if nothing was recorded there."""
+    path = home / PARTITIONS_START_FILE
+    try:
+        raw = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise RecordedDayError(
+            f"{path} must hold the deployment's first day as YYYY-MM-DD, got {raw[:40]!r}: "
+            "run `ytmetrics db upgrade` to write it again"
+        ) from None
+
+
+def install_key() -> str:
+    """This installation: the folder the package is imported from."""
+    package = Path(ytmetrics_dagster.__file__).resolve().parent
+    return hashlib.sha256(str(package).encode()).hexdigest()[:12]
+
+
+def dev_record_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_state_path("ytmetrics") / f"dev-home-{install_key()}.json"
+
+
+def record_dev_home(home: Path) -> Path:
+    """Remember ``home`` as the data directory `ytmetrics dev` serves (for every terminal)."""
+    path = dev_record_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "home": str(Path(home).resolve()),
+        "package": str(Path(ytmetrics_dagster.__file__).resolve().parent),
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    _write_atomically(path, json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def recorded_dev_home() -> Path | None:
+    """The data directory the last `ytmetrics dev` of this installation served, if it is still
+    one (its dev.lock is there); None otherwise (no record, unreadable, or removed since)."""
+    try:
+        home = Path(json.loads(dev_record_path().read_text())["home"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return home if (home / DEV_LOCK_FILE).is_file() else None
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(content)
+    os.replace(partial, path)
