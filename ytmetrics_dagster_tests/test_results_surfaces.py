@@ -21,6 +21,7 @@ from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.api.app import ROUTES
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
+from ytmetrics_dagster.surfaces.inputs import AGE_DAYS, DAYS, PAGE, PER_PAGE
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import DAY, normal_ids
@@ -160,3 +161,22 @@ def test_one_video_and_its_metrics_are_the_same_json_on_every_surface(
     last = list(csv.DictReader(io.StringIO(observations_csv.text)))[-1]
     assert last["observed_at"] == latest["observed_at"]
     assert int(last["view_count"]) == latest["view_count"]
+
+
+# -- the dashboard's input rules are the shared ones ----------------------------------------
+
+
+def test_the_dashboard_checks_its_parameters_with_the_shared_bounds(engine):
+    client = TestClient(create_app(engine))
+    cases = [
+        (f"/?per_page={PER_PAGE.high + 1}", PER_PAGE),
+        ("/api/videos?page=0", PAGE),
+        (f"/compare?age_days={AGE_DAYS.high + 1}", AGE_DAYS),
+        (f"/api/videos/dQw4w9WgXcQ?days={DAYS.high + 1}", DAYS),
+        (f"/channels/UC{'a' * 22}?days=0", DAYS),
+    ]
+    for path, bound in cases:
+        answer = client.get(path)
+        assert answer.status_code == 400, path
+        assert bound.rule in answer.text, (path, answer.text)
+    assert client.get(f"/api/videos?per_page={PER_PAGE.high}").status_code == 200

@@ -178,7 +178,9 @@ def Rows(item: Any) -> Any:  # reads as a type
 class Result(BaseModel):
     """A result object: exactly its keys, in order, each always present."""
 
+    # built on first use: a CLI command pays only for the models it prints
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
         validate_by_name=True,
