@@ -115,6 +115,14 @@ def test_the_read_api_s_values_are_converted_once_for_the_dashboard():
     assert results.jsonable({"a": [at, np.bool_(False)]}) == {"a": ["2026-11-20T05:00:00Z", False]}
 
 
+def test_numpy_scalars_of_every_kind_are_recognised_without_pandas_checks():
+    assert results.missing(np.float32("nan")) and results.missing(np.datetime64("NaT"))
+    assert not results.missing(np.int64(0)) and not results.missing(np.array([np.nan]))
+    one = _one(results.Timestamp).model_validate({"v": np.datetime64("2026-11-20T05:00:07.5")})
+    assert one.json_dict() == {"v": "2026-11-20T05:00:07Z"}
+    assert results.plain(np.datetime64("2026-11-20T05:00")) == datetime(2026, 11, 20, 5, 0)
+
+
 def test_describe_names_the_parts_it_uses():
     assert results.describe(results.Top).startswith('TOP = {"hours": integer, "limit": integer')
     assert '"videos": [TOP_ROW, …]' in results.describe(results.Top)

@@ -50,7 +50,7 @@ def missing(value: Any) -> bool:
     name = _type_name(value)
     if name in ("pandas.NAType", "pandas.NaTType"):
         return True
-    if name.startswith("numpy.") and hasattr(value, "dtype"):
+    if name.startswith("numpy.") and getattr(value, "ndim", None) == 0:  # a numpy scalar
         kind = value.dtype.kind
         if kind == "f":
             return not math.isfinite(float(value))
