@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import dagster as dg
 import pytest
+from mcp.server.mcpserver.exceptions import UnexpectedToolError
+from pydantic import ValidationError
 from starlette.testclient import TestClient
 
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
@@ -91,6 +93,16 @@ def test_each_http_route_s_response_schema_is_its_model_s_json_schema(engine):
         for name, part in expected.pop("$defs", {}).items():
             assert schemas[name] == part, (path, name)
         assert schemas[model.__name__] == expected, (method, path)
+
+
+def test_a_result_that_does_not_fit_its_model_is_a_bug_not_invalid_arguments(monkeypatch):
+    monkeypatch.setattr(mcp_server, "_engine", lambda: None)
+    monkeypatch.setattr(mcp_server.video_listing, "list_videos", lambda *a, **k: ([], "many"))
+    # a bug stays a bug (the SDK reports it as an internal error), never "invalid arguments"
+    with pytest.raises(UnexpectedToolError) as info:
+        anyio.run(mcp_server.server.call_tool, "list_tracked_videos", {})
+    assert isinstance(info.value.__cause__, ValidationError)
+    assert info.value.__cause__.title == "VideoList"
 
 
 # -- the same video on the four surfaces ----------------------------------------------------
