@@ -513,6 +513,104 @@ class TokenList(Result):
     tokens: Rows(TokenRow)
 
 
+# -- the dashboard's video page (its JSON twin, /api/videos/{video}) -------------------------
+
+
+class PageVideo(Result):
+    """Everything ``videos`` knows about the video (the page shows more than ``Video``)."""
+
+    video_id: Text
+    title: Text
+    channel_id: Text
+    channel_title: Text
+    published_at: Timestamp
+    duration_seconds: Count
+    status: Text
+    source: Text
+    added_at: Timestamp
+    last_updated: Timestamp
+    unavailable_since: Timestamp
+    removed_at: Timestamp
+
+
+class PageWindow(Result):
+    days: Count
+    ends_at_latest_observation: Flag
+    first_observed_at: Timestamp
+    last_observed_at: Timestamp
+    gap_minutes: Count
+
+
+class Observation(Result):
+    """One real observation with its hourly-growth row (what the page's charts draw)."""
+
+    snapshot_hour: Timestamp
+    observed_at: Timestamp
+    view_count: Count
+    like_count: Count
+    comment_count: Count
+    source: Text
+    growth_computed: Flag
+    prev_observed_at: Timestamp
+    hours_elapsed: Rate
+    views_gained: Count
+    views_per_hour: Rate
+
+
+class PageLaunchPoint(Result):
+    age_label: Text
+    age_hours: Count
+    reached: Flag
+    views: Rate
+    interpolated: Flag
+    before_observed_at: Timestamp
+    after_observed_at: Timestamp
+    channel_median_views: Rate
+    channel_videos: Count
+    ratio_to_median: Rate
+
+
+class ChannelCohort(Result):
+    videos: Count
+    ages: Rows(Text)
+    drawn: Flag
+    min_videos: Count
+    note: Text
+    definition: Text
+
+
+class PageMilestone(Result):
+    computed_at: Timestamp
+    views: Count
+    observed_at: Timestamp
+    window_start: Timestamp
+    window_hours: Rate
+    views_per_hour: Rate
+    next_milestone: Count
+    eta_hours: Rate
+    eta_at: Timestamp
+    method: Text
+    window_hours_configured: Count
+    eta_horizon_hours: Count
+    eta_beyond_horizon: Flag
+    eta_text: Text
+
+
+class VideoPage(Result):
+    """The dashboard's video page as JSON: exactly the numbers its charts draw."""
+
+    video: PageVideo | None
+    simulated: Flag
+    data_sources: Rows(Text)
+    window: PageWindow | None
+    latest: Observation | None
+    observations: Rows(Observation)
+    launch_curve: Rows(PageLaunchPoint)
+    channel_cohort: ChannelCohort | None
+    milestone: PageMilestone | None
+    milestone_method: Text
+
+
 # What the docs show, in their order: the parts first, then the results that use them (a part
 # is named where it appears).
 DOCUMENTED: tuple[type[Result], ...] = (

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from ytmetrics_dagster.surfaces import results
 from ytmetrics_dagster.surfaces.api.app import PREFIX as API_PREFIX
 from ytmetrics_dagster.surfaces.api.app import alert_line, create_api
 from ytmetrics_dagster.surfaces.dashboard import channel_page, compare, csv_export, views
@@ -309,7 +310,8 @@ def api_video(request: Request) -> Response:
     parsed = _video_request(request, "/api/videos/")
     if isinstance(parsed, Response):
         return parsed
-    return _json(views.video_page(request.app.state.engine, *parsed))
+    page = views.video_page(request.app.state.engine, *parsed)
+    return _json(results.VideoPage.model_validate(page).json_dict())
 
 
 COMPARE_PARAMS = ("videos", "q", "age_days", "days", "format", "table")
