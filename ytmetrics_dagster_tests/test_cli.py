@@ -20,7 +20,7 @@ from ytmetrics_dagster.defs.growth.analysis import video_launch_curves
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse.migrate import head_revision
 from ytmetrics_dagster.warehouse.registrations import pending_summary, queue_registrations
@@ -152,7 +152,7 @@ def test_register_wait_prints_each_verdict_and_fails_on_a_rejection(engine, reso
     assert f"rejected {ghost} (request 2): YouTube did not return this video" in out
 
     payload = run_json(capsys, ["requests", "--status", "rejected", "--format", "json"])
-    check_shape(payload, output.REQUEST_LIST)
+    check_shape(payload, models.RequestList)
     assert payload["total"] == 1
     (row,) = payload["requests"]
     assert (row["video_id"], row["status"]) == (ghost, "rejected")
@@ -169,7 +169,7 @@ def test_register_wait_all_registered_exits_0_with_json_verdicts(engine, resourc
     applier = _apply_soon(resources, engine)
     payload = run_json(capsys, ["register", *ids, "--wait", "--format", "json"])
     applier.join()
-    check_shape(payload, output.REGISTRATIONS)
+    check_shape(payload, models.Registrations)
     assert [(r["video_id"], r["outcome"], r["status"]) for r in payload["registrations"]] == [
         (ids[0], "queued", "registered"),
         (ids[1], "queued", "registered"),
@@ -252,7 +252,7 @@ def test_metrics_by_interval_with_growth(engine, resources, capsys):
     payload = run_json(
         capsys, ["metrics", vid, "--days", "3650", "--interval", "hour", "--format", "json"]
     )
-    check_shape(payload, output.METRICS)
+    check_shape(payload, models.Metrics)
     series = pd.DataFrame(payload["series"])
     assert len(series) == 4
     assert payload["growth"]["views"]["absolute"] == series.views.iloc[-1] - series.views.iloc[0]
@@ -302,7 +302,7 @@ def test_removing_a_removed_video_says_so_and_changes_nothing(engine, resources,
     capsys.readouterr()
     assert main(["remove", vid]) == 0
     out = capsys.readouterr().out
-    assert f"{vid} was already removed (at {output.timestamp(before[1])}); nothing changed" in out
+    assert f"{vid} was already removed (at {models.timestamp(before[1])}); nothing changed" in out
     assert state() == before
     # asking for its history to go still works, and says what it deleted
     assert main(["remove", vid, "--delete-metrics"]) == 0
@@ -330,15 +330,15 @@ def test_json_shapes_of_every_result(
     rates, Z timestamps, null for NULL), and the data exercised the fields that matter."""
     vid = recent_uploads[-1]
     videos = run_json(capsys, ["videos", "--format", "json"])
-    filled = check_shape(videos, output.VIDEO_LIST)
+    filled = check_shape(videos, models.VideoList)
     assert "$.videos[].published_at" in filled
 
     metrics = run_json(capsys, ["metrics", vid, "--interval", "hour", "--format", "json"])
-    filled = check_shape(metrics, output.METRICS)
+    filled = check_shape(metrics, models.Metrics)
     assert {"$.series[].views_gained", "$.growth.views.percent"} <= filled
 
     analysis = run_json(capsys, ["analyze", vid, "--days", "2"])
-    filled = check_shape(analysis, output.ANALYSIS)
+    filled = check_shape(analysis, models.Analysis)
     for path in (
         "$.series[].views",
         "$.latest.observed_at",
@@ -354,35 +354,35 @@ def test_json_shapes_of_every_result(
     assert analysis["data_sources"] == ["simulator"]
 
     top = run_json(capsys, ["top", "--hours", "48", "--format", "json"])
-    filled = check_shape(top, output.TOP)
+    filled = check_shape(top, models.Top)
     assert {"$.videos[].views_gained", "$.videos[].views_per_hour", "$.videos[].views"} <= filled
     assert top["channel_id"] is None and top["limit"] == 10
 
     monkeypatch.setenv("YTMETRICS_YOUTUBE_API_URL", simulator.base_url)
     assert main(["track-channel", "@simchannel00"]) == 0
     channels = run_json(capsys, ["channels", "--format", "json"])
-    filled = check_shape(channels, output.CHANNEL_LIST)
+    filled = check_shape(channels, models.ChannelList)
     assert {"$.channels[].tracked_at", "$.channels[].active_videos"} <= filled
 
     requests = run_json(capsys, ["requests", "--format", "json"])
-    filled = check_shape(requests, output.REQUEST_LIST)
+    filled = check_shape(requests, models.RequestList)
     assert "$.requests[].resolved_at" in filled
 
     registered = run_json(capsys, ["register", vid, "--format", "json"])
-    check_shape(registered, output.REGISTRATIONS)
+    check_shape(registered, models.Registrations)
     assert registered["registrations"][0]["outcome"] == "already_tracked"
 
     # CSV carries the same columns and the same timestamps as the JSON
     capsys.readouterr()
     assert main(["videos", "--format", "csv"]) == 0
     csv = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype=str)
-    assert list(csv.columns) == list(output.VIDEO_ROW)
+    assert list(csv.columns) == list(models.VideoRow.model_fields)
     assert set(csv.published_at) == {v["published_at"] for v in videos["videos"]}
 
 
 def test_readme_documents_every_json_shape():
     readme = (Path(__file__).resolve().parents[1] / "docs" / "surfaces.md").read_text()
-    assert output.reference() in readme
+    assert models.reference() in readme
 
 
 # -- bad input: exit 2, one line, never a traceback, never a megabyte -----------------------

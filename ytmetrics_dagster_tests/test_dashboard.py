@@ -30,7 +30,7 @@ from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.dashboard import charts, links
 from ytmetrics_dagster.surfaces.dashboard.app import MAX_ECHO, create_app
 from ytmetrics_dagster.warehouse import cohorts, metric_series, performance
@@ -146,8 +146,8 @@ def test_video_page_charts_the_read_api_numbers(client, data):
     assert api["window"] == {
         "days": 3,
         "ends_at_latest_observation": True,
-        "first_observed_at": output.timestamp(observations.observed_at.iloc[0]),
-        "last_observed_at": output.timestamp(observations.observed_at.iloc[-1]),
+        "first_observed_at": models.timestamp(observations.observed_at.iloc[0]),
+        "last_observed_at": models.timestamp(observations.observed_at.iloc[-1]),
         "gap_minutes": 90,
     }
 
@@ -180,7 +180,7 @@ def test_video_page_charts_the_read_api_numbers(client, data):
     assert api["milestone"]["method"] == milestone["method"]
     for key in ("window_start", "observed_at", "eta_at"):
         # the JSON's timestamps are to the second, as everywhere (CLI, MCP)
-        assert api["milestone"][key] == output.timestamp(milestone[key])
+        assert api["milestone"][key] == models.timestamp(milestone[key])
     assert "24 h" in api["milestone"]["method"]
 
     page = client.get(f"/videos/{vid}?days=3")

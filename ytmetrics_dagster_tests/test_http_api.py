@@ -19,7 +19,7 @@ from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.defs.snapshots.collection import collection_requests_sensor
 from ytmetrics_dagster.settings import ApiSettings
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.api.app import create_api
 from ytmetrics_dagster.surfaces.api.auth import OpenReadsRefused, check_bind
 from ytmetrics_dagster.surfaces.cli import main
@@ -422,7 +422,7 @@ def test_collect_now_observes_one_video_into_the_current_hour_for_one_unit(
     assert result.success
     assert units_of_run(engine, result.run_id) == 1  # one videos.list call, in the ledger
     done = client.get(f"/api/v1/collections/{queued['request_id']}").json()
-    assert done["status"] == "collected" and done["snapshot_hour"] == output.timestamp(hour)
+    assert done["status"] == "collected" and done["snapshot_hour"] == models.timestamp(hour)
     with engine.connect() as conn:
         in_hour = (
             conn.execute(

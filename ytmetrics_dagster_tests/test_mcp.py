@@ -21,7 +21,7 @@ from sqlalchemy import text
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
@@ -129,7 +129,7 @@ def test_mcp_tools_over_stdio(engine, resources, database_url, capsys):
     ) = results
 
     first = payload(registered)
-    check_shape(first, output.REGISTRATION)
+    check_shape(first, models.Registration)
     assert (first["video_id"], first["outcome"], first["status"]) == (other, "queued", "pending")
     assert payload(again)["outcome"] == "already_pending"
     assert payload(again)["request_id"] == first["request_id"]
@@ -151,16 +151,16 @@ def test_mcp_tools_over_stdio(engine, resources, database_url, capsys):
     assert "'AAAAAAAAAAA' is not tracked" in error_text(unknown)
 
     data = payload(analysis)
-    check_shape(data, output.ANALYSIS)
+    check_shape(data, models.Analysis)
     assert data["video"]["video_id"] == vid
     assert data["observations"] == 3 and data["data_sources"] == ["simulator"]
     assert data["growth"]["views"]["absolute"] > 0
     assert payload(analysis_by_url)["video"] == data["video"]
-    check_shape(payload(listed), output.VIDEO_LIST)
+    check_shape(payload(listed), models.VideoList)
     assert payload(listed)["total"] == 1
-    check_shape(payload(top), output.TOP)
+    check_shape(payload(top), models.Top)
     assert payload(top)["videos"][0]["video_id"] == vid
-    check_shape(payload(pending), output.REQUEST_LIST)
+    check_shape(payload(pending), models.RequestList)
     assert [r["video_id"] for r in payload(pending)["requests"]] == [other]
 
     # the CLI's --format json returns the same shape, and here the same values
@@ -325,6 +325,6 @@ def test_register_can_wait_for_the_verdict(engine, resources, database_url):
     )
     applier.join()
     verdict = payload(result)
-    check_shape(verdict, output.REGISTRATION)
+    check_shape(verdict, models.Registration)
     assert (verdict["outcome"], verdict["status"]) == ("queued", "rejected")
     assert verdict["reason"].startswith("YouTube did not return this video")

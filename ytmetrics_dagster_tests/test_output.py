@@ -1,7 +1,9 @@
-"""The one JSON encoder and the shared wording of the surfaces, as pure logic (plus one real
+"""The result models' conversions (the one JSON encoder) and the shared wording of the surfaces, as pure logic (plus one real
 database error)."""
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,7 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results
 from ytmetrics_dagster.surfaces.inputs import (
     EXIT_FAILURE,
     EXIT_INVALID,
@@ -21,50 +23,62 @@ from ytmetrics_dagster.surfaces.inputs import (
 from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
 from ytmetrics_dagster.youtube.ids import InvalidVideoInput
 
-SHAPE = {
-    "n": output.INT,
-    "rate": output.FLOAT,
-    "at": output.TIME,
-    "ok": output.BOOL,
-    "name": output.STR,
-    "rows": [{"v": output.INT}],
-    "tags": [output.STR],
-    "nested": {"x": output.FLOAT},
-}
+
+class Nested(results.Result):
+    x: results.Rate
+
+
+class Row(results.Result):
+    v: results.Count
+
+
+class Shape(results.Result):
+    n: results.Count
+    rate: results.Rate
+    at: results.Timestamp
+    ok: results.Flag
+    name: results.Text
+    rows: results.Rows(Row)
+    tags: results.Rows(results.Text)
+    nested: Nested | None
+
+
+def _one(kind):
+    return type("One", (results.Result,), {"__annotations__": {"v": kind}})
 
 
 @pytest.mark.parametrize(
     ("kind", "value", "expected"),
     [
-        (output.INT, Decimal("12345"), 12345),  # numeric sum of bigints
-        (output.INT, np.int64(7), 7),
-        (output.INT, 7.0, 7),  # an int column with NULLs became float64
-        (output.INT, pd.NA, None),
-        (output.INT, float("nan"), None),
-        (output.FLOAT, Decimal("12.5"), 12.5),
-        (output.FLOAT, np.float64(0.25), 0.25),
-        (output.FLOAT, 3, 3.0),
-        (output.FLOAT, float("inf"), None),
-        (output.BOOL, np.bool_(True), True),
-        (output.STR, None, None),
-        (output.TIME, pd.Timestamp("2026-11-20 05:00", tz="UTC"), "2026-11-20T05:00:00Z"),
-        (output.TIME, datetime(2026, 11, 20, 5, 0, 0, 999999), "2026-11-20T05:00:00Z"),
+        (results.Count, Decimal("12345"), 12345),  # numeric sum of bigints
+        (results.Count, np.int64(7), 7),
+        (results.Count, 7.0, 7),  # an int column with NULLs became float64
+        (results.Count, pd.NA, None),
+        (results.Count, float("nan"), None),
+        (results.Rate, Decimal("12.5"), 12.5),
+        (results.Rate, np.float64(0.25), 0.25),
+        (results.Rate, 3, 3.0),
+        (results.Rate, float("inf"), None),
+        (results.Flag, np.bool_(True), True),
+        (results.Text, None, None),
+        (results.Timestamp, pd.Timestamp("2026-11-20 05:00", tz="UTC"), "2026-11-20T05:00:00Z"),
+        (results.Timestamp, datetime(2026, 11, 20, 5, 0, 0, 999999), "2026-11-20T05:00:00Z"),
         (
-            output.TIME,
+            results.Timestamp,
             datetime(2026, 11, 20, 7, 0, tzinfo=timezone(timedelta(hours=2))),
             "2026-11-20T05:00:00Z",
         ),
-        (output.TIME, "2026-11-20T05:00:00+00:00", "2026-11-20T05:00:00Z"),
-        (output.TIME, "2026-11-20T05:00:00.000Z", "2026-11-20T05:00:00Z"),
-        (output.TIME, pd.NaT, None),
+        (results.Timestamp, "2026-11-20T05:00:00+00:00", "2026-11-20T05:00:00Z"),
+        (results.Timestamp, "2026-11-20T05:00:00.000Z", "2026-11-20T05:00:00Z"),
+        (results.Timestamp, pd.NaT, None),
     ],
 )
 def test_every_kind_converts_to_one_json_type(kind, value, expected):
-    converted = output.conform({"v": value}, {"v": kind})["v"]
+    converted = _one(kind).model_validate({"v": value}).json_dict()["v"]
     assert converted == expected and type(converted) is type(expected)
 
 
-def test_conform_keeps_exactly_the_shape_and_reads_frames():
+def test_a_model_keeps_exactly_its_keys_and_reads_frames():
     frame = pd.DataFrame({"v": pd.array([1, None], dtype="Int64"), "extra": ["a", "b"]})
     value = {
         "n": np.int64(3),
@@ -77,7 +91,7 @@ def test_conform_keeps_exactly_the_shape_and_reads_frames():
         "nested": None,
         "not_in_the_shape": 1,
     }
-    payload = output.conform(value, SHAPE)
+    payload = Shape.model_validate(value).json_dict()
     assert payload == {
         "n": 3,
         "rate": 0.5,
@@ -88,14 +102,40 @@ def test_conform_keeps_exactly_the_shape_and_reads_frames():
         "tags": ["a", "b"],
         "nested": None,
     }
-    assert json.loads(output.dumps(payload)) == payload
-    assert output.conform({}, SHAPE)["rows"] == []  # arrays are never null
+    assert json.loads(results.dumps(payload)) == payload
+    assert Shape.model_validate({}).json_dict()["rows"] == []  # arrays are never null
+
+
+def test_the_read_api_s_values_are_converted_once_for_the_dashboard():
+    assert results.plain(np.int64(3)) == 3 and type(results.plain(np.int64(3))) is int
+    assert results.plain(Decimal("1.5")) == 1.5
+    assert results.plain(pd.NaT) is None and results.plain(np.float64("nan")) is None
+    at = results.plain(pd.Timestamp("2026-11-20 05:00", tz="UTC"))
+    assert type(at) is datetime
+    assert results.jsonable({"a": [at, np.bool_(False)]}) == {"a": ["2026-11-20T05:00:00Z", False]}
+
+
+def test_numpy_scalars_of_every_kind_are_recognised_without_pandas_checks():
+    assert results.missing(np.float32("nan")) and results.missing(np.datetime64("NaT"))
+    assert not results.missing(np.int64(0)) and not results.missing(np.array([np.nan]))
+    one = _one(results.Timestamp).model_validate({"v": np.datetime64("2026-11-20T05:00:07.5")})
+    assert one.json_dict() == {"v": "2026-11-20T05:00:07Z"}
+    assert results.plain(np.datetime64("2026-11-20T05:00")) == datetime(2026, 11, 20, 5, 0)
 
 
 def test_describe_names_the_parts_it_uses():
-    assert output.describe("TOP").startswith('TOP = {"hours": integer, "limit": integer')
-    assert '"videos": [TOP_ROW, …]' in output.describe("TOP")
-    assert all(len(line) <= 96 for line in output.reference().splitlines())
+    assert results.describe(results.Top).startswith('TOP = {"hours": integer, "limit": integer')
+    assert '"videos": [TOP_ROW, …]' in results.describe(results.Top)
+    assert '"from": integer' in results.describe(results.GrowthOf)
+    assert all(len(line) <= 96 for line in results.reference().splitlines())
+
+
+def test_the_results_module_does_not_import_pandas():
+    code = (
+        "import sys; import ytmetrics_dagster.surfaces.results; "
+        "assert 'pandas' not in sys.modules, 'pandas imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_clip_echoes_at_most_200_characters():

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.registration.jobs import tracked_videos_run_config
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day
 from ytmetrics_dagster.warehouse.registrations import pending_summary, whole_words
@@ -129,7 +129,7 @@ def test_register_wait_gets_the_cause_at_once(case, engine, database_url, simula
     capsys.readouterr()
     assert main(["requests", "--status", "failed", "--format", "json"]) == 0
     listing = json.loads(capsys.readouterr().out)
-    check_shape(listing, output.REQUEST_LIST)
+    check_shape(listing, models.RequestList)
     (row,) = listing["requests"]
     assert (row["video_id"], row["status"]) == (vid, "failed")
     assert row["reason"].startswith(cause)
@@ -160,7 +160,7 @@ def test_the_mcp_tool_returns_the_cause(engine, database_url, simulator):
     )
     applier.join()
     verdict = payload(result)
-    check_shape(verdict, output.REGISTRATION)
+    check_shape(verdict, models.Registration)
     assert (verdict["outcome"], verdict["status"]) == ("queued", "failed")
     assert verdict["reason"].startswith(cause)
     _, (listed,) = call_tools(database_url, [("list_registration_requests", {"status": "failed"})])

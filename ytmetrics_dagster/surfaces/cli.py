@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy.engine import make_url
 
 from ytmetrics_dagster.settings import load_settings
-from ytmetrics_dagster.surfaces import actions, demo_history, output
+from ytmetrics_dagster.surfaces import actions, demo_history
 from ytmetrics_dagster.surfaces.inputs import (
     ALERTS_LIMIT,
     DAYS,
@@ -135,19 +135,22 @@ def _existing(raw: str) -> int | None:
 
 
 def _emit_listing(
-    payload: dict,
+    result,
     key: str,
-    row_shape: dict,
+    row_model,
     fmt: str,
     header: list[str],
     max_colwidth: int | None = 60,
 ) -> None:
-    """A listing in the requested format; ``payload`` is already in its JSON shape. Table
-    cells are cut at ``max_colwidth`` characters (None: whole)."""
+    """A listing (a result model) in the requested format. Table cells are cut at
+    ``max_colwidth`` characters (None: whole)."""
+    from ytmetrics_dagster.surfaces import results
+
     if fmt == "json":
-        print(output.dumps(payload))
+        print(results.dumps(result))
         return
-    frame = output.table(payload[key], row_shape)
+    payload = result.json_dict()
+    frame = results.table(payload[key], row_model)
     if fmt == "csv":
         sys.stdout.write(frame.to_csv(index=False))
         return
@@ -201,7 +204,9 @@ def cmd_register(args) -> int:
             "running); `ytmetrics requests` shows each verdict, `register --wait` waits for it"
         )
     if not text:
-        print(output.dumps(output.conform({"registrations": outcomes}, output.REGISTRATIONS)))
+        from ytmetrics_dagster.surfaces import results
+
+        print(results.dumps(results.Registrations.model_validate({"registrations": outcomes})))
     if not args.wait:
         return EXIT_OK
     pending = [r for r in outcomes if r.status == "pending"]
@@ -223,13 +228,14 @@ def cmd_requests(args) -> int:
     frame, total = list_requests(
         _engine(), status=args.status, video_id=args.video, limit=args.limit, offset=args.offset
     )
-    payload = output.conform(
-        {"total": total, "offset": args.offset, "limit": args.limit, "requests": frame},
-        output.REQUEST_LIST,
+    from ytmetrics_dagster.surfaces import results
+
+    payload = results.RequestList.model_validate(
+        {"total": total, "offset": args.offset, "limit": args.limit, "requests": frame}
     )
     # a verdict's reason is shown whole: it is what the person waiting needs to read
     _emit_listing(
-        payload, "requests", output.REQUEST_ROW, args.format, ["total"], max_colwidth=None
+        payload, "requests", results.RequestRow, args.format, ["total"], max_colwidth=None
     )
     return EXIT_OK
 
@@ -238,21 +244,25 @@ def cmd_videos(args) -> int:
     frame, total = list_videos(
         _engine(), status=args.status, channel_id=args.channel, limit=args.limit, offset=args.offset
     )
-    payload = output.conform(
-        {"total": total, "offset": args.offset, "limit": args.limit, "videos": frame},
-        output.VIDEO_LIST,
+    from ytmetrics_dagster.surfaces import results
+
+    payload = results.VideoList.model_validate(
+        {"total": total, "offset": args.offset, "limit": args.limit, "videos": frame}
     )
-    _emit_listing(payload, "videos", output.VIDEO_ROW, args.format, ["total", "offset", "limit"])
+    _emit_listing(payload, "videos", results.VideoRow, args.format, ["total", "offset", "limit"])
     return EXIT_OK
 
 
 def cmd_metrics(args) -> int:
     result = video_metrics(_engine(), args.video, days=args.days, interval=args.interval)
-    payload = output.metrics(result, GROWTH_DEFINITION)
+    from ytmetrics_dagster.surfaces import results
+
+    metrics = results.Metrics.from_read(result, GROWTH_DEFINITION)
     if args.format == "json":
-        print(output.dumps(payload))
+        print(results.dumps(metrics))
         return EXIT_OK
-    series = output.table(payload["series"], output.SERIES_ROW)
+    payload = metrics.json_dict()
+    series = results.table(payload["series"], results.SeriesRow)
     if args.format == "csv":
         sys.stdout.write(series.to_csv(index=False))
         return EXIT_OK
@@ -270,23 +280,26 @@ def cmd_metrics(args) -> int:
 
 def cmd_analyze(args) -> int:
     result = analyze_video_performance(_engine(), args.video, args.days, args.interval)
-    print(output.dumps(output.analysis(result)))
+    from ytmetrics_dagster.surfaces import results
+
+    print(results.dumps(results.Analysis.from_read(result)))
     return EXIT_OK
 
 
 def cmd_top(args) -> int:
     frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
-    payload = output.conform(
+    from ytmetrics_dagster.surfaces import results
+
+    payload = results.Top.model_validate(
         {
             "hours": args.hours,
             "limit": args.limit,
             "channel_id": args.channel,
             "method": frame.attrs.get("method"),
             "videos": frame,
-        },
-        output.TOP,
+        }
     )
-    _emit_listing(payload, "videos", output.TOP_ROW, args.format, ["hours", "method"])
+    _emit_listing(payload, "videos", results.TopRow, args.format, ["hours", "method"])
     return EXIT_OK
 
 
@@ -295,8 +308,10 @@ def cmd_remove(args) -> int:
         _engine(), args.video, delete_metrics=args.delete_metrics, now=datetime.now(UTC)
     )
     if removal.already_removed:
+        from ytmetrics_dagster.surfaces.results import timestamp
+
         print(
-            f"{args.video} was already removed (at {output.timestamp(removal.removed_at)})"
+            f"{args.video} was already removed (at {timestamp(removal.removed_at)})"
             + ("" if args.delete_metrics else "; nothing changed")
         )
     else:
@@ -367,8 +382,10 @@ def cmd_untrack_channel(args) -> int:
 
 def cmd_channels(args) -> int:
     frame = list_channels(_engine(), include_untracked=args.all)
-    payload = output.conform({"total": len(frame), "channels": frame}, output.CHANNEL_LIST)
-    _emit_listing(payload, "channels", output.CHANNEL_ROW, args.format, ["total"])
+    from ytmetrics_dagster.surfaces import results
+
+    payload = results.ChannelList.model_validate({"total": len(frame), "channels": frame})
+    _emit_listing(payload, "channels", results.ChannelRow, args.format, ["total"])
     return EXIT_OK
 
 
@@ -391,11 +408,12 @@ def cmd_alerts(args) -> int:
     frame, total = list_alerts(
         engine, include_acknowledged=args.all, limit=args.limit, offset=args.offset
     )
-    payload = output.conform(
-        {"total": total, "offset": args.offset, "limit": args.limit, "alerts": frame},
-        output.ALERT_LIST,
+    from ytmetrics_dagster.surfaces import results
+
+    payload = results.AlertList.model_validate(
+        {"total": total, "offset": args.offset, "limit": args.limit, "alerts": frame}
     )
-    _emit_listing(payload, "alerts", output.ALERT_ROW, args.format, ["total"])
+    _emit_listing(payload, "alerts", results.AlertRow, args.format, ["total"])
     return EXIT_OK
 
 
@@ -412,19 +430,13 @@ def cmd_tokens(args) -> int:
         print(f"revoked token {token.token_id} {token.name!r}")
         return EXIT_OK
     frame = list_tokens(engine, include_revoked=args.all)
-    shape = {
-        "token_id": output.INT,
-        "name": output.STR,
-        "read_only": output.BOOL,
-        "created_at": output.TIME,
-        "last_used_at": output.TIME,
-        "revoked_at": output.TIME,
-    }
-    rows = output.conform(frame, [shape])
+    from ytmetrics_dagster.surfaces import results
+
+    tokens = results.TokenList.model_validate({"tokens": frame})
     if args.format == "json":
-        print(output.dumps({"tokens": rows}))
+        print(results.dumps(tokens))
         return EXIT_OK
-    table = output.table(rows, shape)
+    table = results.table(tokens.json_dict()["tokens"], results.TokenRow)
     table = table.astype(object).where(table.notna(), "")
     print(table.to_string(index=False) if len(table) else "(no tokens)")
     return EXIT_OK

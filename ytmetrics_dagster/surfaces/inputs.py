@@ -1,4 +1,4 @@
-"""What the user surfaces (CLI, MCP server) share: the bounds of every number a user can give
+"""What the user surfaces (CLI, MCP server, HTTP API, dashboard) share: the bounds of every number a user can give
 (the read API's own limits, stated once), how much of a rejected input is echoed back, and how
 each kind of failure reads.
 """
@@ -138,6 +138,24 @@ ALERTS_LIMIT = Bound("limit", 1, alert_inbox.MAX_LIST_LIMIT)
 COLLECTIONS_LIMIT = Bound("limit", 1, collections.MAX_LIST_LIMIT)
 # ids are Postgres bigints
 ID = Bound("id", 1, 2**63 - 1)
+# the dashboard's own parameters (its `days` is DAYS)
+PAGE = Bound("page", 1, 1_000_000)
+PER_PAGE = Bound("per_page", 1, 100)
+AGE_DAYS = Bound("age_days", 1, 365)
+COMPARE_VIDEOS = 8
+SEARCH_LENGTH = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def search_problem(text: str) -> str | None:
+    """Why a search text cannot be searched for (None when it can): too long, or holding
+    control characters."""
+    if len(text) > SEARCH_LENGTH:
+        return f"search text is longer than {SEARCH_LENGTH} characters"
+    if _CONTROL.search(text):
+        return "search text contains control characters"
+    return None
+
 
 _INVALID = (
     InvalidVideoInput,

@@ -1,7 +1,8 @@
 """The MCP server (stdio): the seed's integration, over the same warehouse read API as the CLI.
 
-Tools (results in the JSON shapes of ``ytmetrics_dagster.surfaces.output``, the same as the CLI's
-``--format json``):
+Tools (results are the models of ``ytmetrics_dagster.surfaces.results``, the same as the CLI's
+``--format json``; each tool's output schema is its model's JSON schema and its result comes as
+structured content, and as the same JSON in a text block):
   register_video_for_tracking(video, wait_seconds)       REGISTRATION
   list_registration_requests(status, video, limit, offset)   REQUEST_LIST
   analyze_video_performance(video_id, days, interval)    ANALYSIS
@@ -30,7 +31,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import ConfigDict, Field, ValidationError
 
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results
 from ytmetrics_dagster.surfaces.inputs import (
     DAYS,
     LIST_LIMIT,
@@ -105,7 +106,7 @@ def _channel_id(channel: str | None) -> str | None:
 def register_video_for_tracking(
     video: Annotated[str, Field(description="A video id or any YouTube video URL form.")],
     wait_seconds: _int(MCP_WAIT_SECONDS) = 0,
-) -> dict:
+) -> results.Registration:
     with _failures():
         video_id = parse_video_id(check_text(video, "video"))
         engine = _engine()
@@ -114,7 +115,7 @@ def register_video_for_tracking(
         )
         if wait_seconds:
             (outcome,) = registrations.await_verdicts(engine, [outcome], wait_seconds)
-        return output.conform(outcome, output.REGISTRATION)
+        return results.Registration.model_validate(outcome)
 
 
 def list_registration_requests(
@@ -124,15 +125,14 @@ def list_registration_requests(
     ] = None,
     limit: _int(REQUESTS_LIMIT) = 20,
     offset: _int(OFFSET) = 0,
-) -> dict:
+) -> results.RequestList:
     with _failures():
         video_id = parse_video_id(check_text(video, "video")) if video is not None else None
         frame, total = registrations.list_requests(
             _engine(), status=status, video_id=video_id, limit=limit, offset=offset
         )
-        return output.conform(
-            {"total": total, "offset": offset, "limit": limit, "requests": frame},
-            output.REQUEST_LIST,
+        return results.RequestList.model_validate(
+            {"total": total, "offset": offset, "limit": limit, "requests": frame}
         )
 
 
@@ -140,10 +140,10 @@ def analyze_video_performance(
     video_id: Annotated[str, Field(description="A tracked video's id or any video URL form.")],
     days: _int(DAYS) = 7,
     interval: Interval = "hour",
-) -> dict:
+) -> results.Analysis:
     with _failures():
         vid = parse_video_id(check_text(video_id, "video_id"))
-        return output.analysis(
+        return results.Analysis.from_read(
             performance.analyze_video_performance(_engine(), vid, days=days, interval=interval)
         )
 
@@ -155,15 +155,14 @@ def list_tracked_videos(
     ] = None,
     limit: _int(LIST_LIMIT) = 50,
     offset: _int(OFFSET) = 0,
-) -> dict:
+) -> results.VideoList:
     with _failures():
         channel = _channel_id(channel_id)
         frame, total = video_listing.list_videos(
             _engine(), status=status, channel_id=channel, limit=limit, offset=offset
         )
-        return output.conform(
-            {"total": total, "offset": offset, "limit": limit, "videos": frame},
-            output.VIDEO_LIST,
+        return results.VideoList.model_validate(
+            {"total": total, "offset": offset, "limit": limit, "videos": frame}
         )
 
 
@@ -173,19 +172,18 @@ def top_growing_videos(
     channel_id: Annotated[
         str | None, Field(description="Only this channel's videos (UC… id or channel URL).")
     ] = None,
-) -> dict:
+) -> results.Top:
     with _failures():
         channel = _channel_id(channel_id)
         frame = top_growers.top_growing(_engine(), hours=hours, limit=limit, channel_id=channel)
-        return output.conform(
+        return results.Top.model_validate(
             {
                 "hours": hours,
                 "limit": limit,
                 "channel_id": channel,
                 "method": frame.attrs.get("method"),
                 "videos": frame,
-            },
-            output.TOP,
+            }
         )
 
 

@@ -18,8 +18,8 @@ Writes (a token that is not read-only, ``Authorization: Bearer …``):
     DELETE /channels/{channel}            CHANNEL_CHANGE
     POST   /alerts/{alert_id}/ack         ALERT_ROW
 
-Results are the shapes of ``ytmetrics_dagster.surfaces.output`` (the CLI's ``--format json`` and the MCP
-tools return the same); parameters have the CLI's names, defaults and bounds
+Results are the models of ``ytmetrics_dagster.surfaces.results`` (the CLI's ``--format json`` and the
+MCP tools return the same; each route's ``response_model``); parameters have the CLI's names, defaults and bounds
 (``ytmetrics_dagster.surfaces.inputs``). Every error is ``{"error": message, "status": code}``: 400
 invalid input (nothing changed), 401 no or bad token, 403 read-only token, 404 unknown video,
 alert, channel or request, 503 the warehouse is unavailable. Unknown or repeated query
@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import annotated_types
-from fastapi import Body, Depends, FastAPI, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -44,9 +44,9 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from ytmetrics_dagster.settings import ApiSettings, load_api_settings
-from ytmetrics_dagster.surfaces import actions, output
+from ytmetrics_dagster.surfaces import actions, results
 from ytmetrics_dagster.surfaces.api.auth import AuthError, require_read, require_write
-from ytmetrics_dagster.surfaces.api.models import Error, model
+from ytmetrics_dagster.surfaces.api.models import Error
 from ytmetrics_dagster.surfaces.inputs import (
     ALERTS_LIMIT,
     COLLECTIONS_LIMIT,
@@ -137,8 +137,9 @@ ChannelQuery = Annotated[
 _NOTHING = object()
 
 
-def _ok(payload: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(payload, status_code=status, headers={"Cache-Control": "no-store"})
+def _no_store(response: Response) -> None:
+    """Every answer is current state: never cached (errors say so themselves)."""
+    response.headers["Cache-Control"] = "no-store"
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -200,11 +201,8 @@ def _list_videos(
     frame, total = video_listing.list_videos(
         _engine(request), status=status, channel_id=channel_id, limit=limit, offset=offset
     )
-    return _ok(
-        output.conform(
-            {"total": total, "offset": offset, "limit": limit, "videos": frame},
-            output.VIDEO_LIST,
-        )
+    return results.VideoList.model_validate(
+        {"total": total, "offset": offset, "limit": limit, "videos": frame}
     )
 
 
@@ -216,7 +214,7 @@ def _analysis(
     interval: Interval = "hour",
 ):
     result = performance.analyze_video_performance(_engine(request), _video(video), days, interval)
-    return _ok(output.analysis(result))
+    return results.Analysis.from_read(result)
 
 
 def _metrics(
@@ -229,7 +227,7 @@ def _metrics(
     result = metric_series.video_metrics(
         _engine(request), _video(video), days=days, interval=interval
     )
-    return _ok(output.metrics(result, metric_series.GROWTH_DEFINITION))
+    return results.Metrics.from_read(result, metric_series.GROWTH_DEFINITION)
 
 
 def _top(
@@ -243,17 +241,14 @@ def _top(
     frame = top_growers.top_growing(
         _engine(request), hours=hours, limit=limit, channel_id=channel_id
     )
-    return _ok(
-        output.conform(
-            {
-                "hours": hours,
-                "limit": limit,
-                "channel_id": channel_id,
-                "method": frame.attrs.get("method"),
-                "videos": frame,
-            },
-            output.TOP,
-        )
+    return results.Top.model_validate(
+        {
+            "hours": hours,
+            "limit": limit,
+            "channel_id": channel_id,
+            "method": frame.attrs.get("method"),
+            "videos": frame,
+        }
     )
 
 
@@ -271,11 +266,8 @@ def _requests(
     frame, total = registrations.list_requests(
         _engine(request), status=status, video_id=video_id, limit=limit, offset=offset
     )
-    return _ok(
-        output.conform(
-            {"total": total, "offset": offset, "limit": limit, "requests": frame},
-            output.REQUEST_LIST,
-        )
+    return results.RequestList.model_validate(
+        {"total": total, "offset": offset, "limit": limit, "requests": frame}
     )
 
 
@@ -287,7 +279,7 @@ def _channels(
     from ytmetrics_dagster.warehouse.channels import list_channels
 
     frame = list_channels(_engine(request), include_untracked=all)
-    return _ok(output.conform({"total": len(frame), "channels": frame}, output.CHANNEL_LIST))
+    return results.ChannelList.model_validate({"total": len(frame), "channels": frame})
 
 
 def _alerts(
@@ -300,10 +292,8 @@ def _alerts(
     frame, total = alert_inbox.list_alerts(
         _engine(request), include_acknowledged=all, limit=limit, offset=offset
     )
-    return _ok(
-        output.conform(
-            {"total": total, "offset": offset, "limit": limit, "alerts": frame}, output.ALERT_LIST
-        )
+    return results.AlertList.model_validate(
+        {"total": total, "offset": offset, "limit": limit, "alerts": frame}
     )
 
 
@@ -317,11 +307,8 @@ def _collections(
     frame, total = collections.list_requests(
         _engine(request), status=status, limit=limit, offset=offset
     )
-    return _ok(
-        output.conform(
-            {"total": total, "offset": offset, "limit": limit, "collections": frame},
-            output.COLLECTION_LIST,
-        )
+    return results.CollectionList.model_validate(
+        {"total": total, "offset": offset, "limit": limit, "collections": frame}
     )
 
 
@@ -329,7 +316,7 @@ def _collection(request: Request, _: Reader, request_id: _integer(ID, Path)):
     row = collections.get_request(_engine(request), request_id)
     if row is None:
         return _error(404, f"there is no collection request {request_id}")
-    return _ok(output.conform(row, output.COLLECTION))
+    return results.Collection.model_validate(row)
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -374,7 +361,7 @@ def _register(request: Request, token: Writer, body: Annotated[RegistrationBody,
     outcomes = registrations.request_registrations(engine, parsed, requested_by="api")
     if body.wait_seconds:
         outcomes = registrations.await_verdicts(engine, outcomes, body.wait_seconds)
-    return _ok(output.conform({"registrations": outcomes}, output.REGISTRATIONS))
+    return results.Registrations.model_validate({"registrations": outcomes})
 
 
 def _remove(
@@ -389,21 +376,19 @@ def _remove(
     removal = remove_video(
         _engine(request), video_id, delete_metrics=delete_metrics, now=datetime.now(UTC)
     )
-    return _ok(
-        output.conform(
-            {
-                "video_id": video_id,
-                "already_removed": removal.already_removed,
-                "removed_at": removal.removed_at,
-                "deleted": removal.deleted,
-            },
-            output.REMOVAL,
-        )
+    return results.Removal.model_validate(
+        {
+            "video_id": video_id,
+            "already_removed": removal.already_removed,
+            "removed_at": removal.removed_at,
+            "deleted": removal.deleted,
+        }
     )
 
 
 def _collect(
     request: Request,
+    response: Response,
     token: Writer,
     video: VideoPath,
     body: Annotated[CollectBody | None, Body()] = None,
@@ -413,7 +398,8 @@ def _collect(
     wait = body.wait_seconds if body else 0
     if wait and row["status"] == "pending":
         row = collections.await_request(engine, row["request_id"], wait)
-    return _ok(output.conform(row, output.COLLECTION), 202 if row["status"] == "pending" else 200)
+    response.status_code = 202 if row["status"] == "pending" else 200
+    return results.Collection.model_validate(row)
 
 
 def _track(request: Request, token: Writer, body: Annotated[ChannelBody, Body()]):
@@ -425,17 +411,14 @@ def _track(request: Request, token: Writer, body: Annotated[ChannelBody, Body()]
         requested_by="api",
     )
     info = result.channel
-    return _ok(
-        output.conform(
-            {
-                "channel_id": info.channel_id,
-                "handle": info.handle,
-                "title": info.title,
-                "status": "tracked",
-                "queued": result.queued,
-            },
-            output.CHANNEL_CHANGE,
-        )
+    return results.ChannelChange.model_validate(
+        {
+            "channel_id": info.channel_id,
+            "handle": info.handle,
+            "title": info.title,
+            "status": "tracked",
+            "queued": result.queued,
+        }
     )
 
 
@@ -445,11 +428,8 @@ def _untrack(
     channel: Annotated[str, Path(description="A channel id (UC…) or handle (@…).")],
 ):
     channel_id = actions.untrack(_engine(request), check_text(channel, "channel"))
-    return _ok(
-        output.conform(
-            {"channel_id": channel_id, "status": "untracked", "queued": 0},
-            output.CHANNEL_CHANGE,
-        )
+    return results.ChannelChange.model_validate(
+        {"channel_id": channel_id, "status": "untracked", "queued": 0}
     )
 
 
@@ -457,7 +437,7 @@ def _acknowledge(request: Request, token: Writer, alert_id: _integer(ID, Path)):
     row = alert_inbox.acknowledge(
         _engine(request), alert_id, by=f"api:{token.name}", now=datetime.now(UTC)
     )
-    return _ok(output.conform(row, output.ALERT_ROW))
+    return results.AlertRow.model_validate(row)
 
 
 def alert_line(engine: Engine) -> str | None:
@@ -467,7 +447,7 @@ def alert_line(engine: Engine) -> str | None:
         return None
     more = f" (and {count - 1} more)" if count > 1 else ""
     return (
-        f"ALERT {newest['alert_id']} ({newest['kind']}, {output.timestamp(newest['created_at'])}): "
+        f"ALERT {newest['alert_id']} ({newest['kind']}, {results.timestamp(newest['created_at'])}): "
         f"{clip_message(newest['message'])[:300]}{more} — acknowledge with "
         f"`ytmetrics alerts ack {newest['alert_id']}`; `ytmetrics alerts` lists them"
     )
@@ -484,30 +464,65 @@ _ERRORS = {
     503: "The warehouse is unavailable.",
 }
 
-# (method, path, handler, result shape, summary, write?, success status)
+# (method, path, handler, result model, summary, write?)
 ROUTES = [
-    ("GET", "/videos", _list_videos, "VIDEO_LIST", "Tracked videos, newest first", False),
-    ("GET", "/videos/{video}", _analysis, "ANALYSIS", "One video: series, growth, analysis", False),
-    ("GET", "/videos/{video}/metrics", _metrics, "METRICS", "A video's metrics with growth", False),
-    ("GET", "/top", _top, "TOP", "Videos that gained the most views recently", False),
-    ("GET", "/requests", _requests, "REQUEST_LIST", "Registration requests and verdicts", False),
-    ("GET", "/channels", _channels, "CHANNEL_LIST", "Tracked channels", False),
-    ("GET", "/alerts", _alerts, "ALERT_LIST", "Alerts (unacknowledged unless all)", False),
-    ("GET", "/collections", _collections, "COLLECTION_LIST", "Collect-now requests", False),
+    ("GET", "/videos", _list_videos, results.VideoList, "Tracked videos, newest first", False),
+    (
+        "GET",
+        "/videos/{video}",
+        _analysis,
+        results.Analysis,
+        "One video: series, growth, analysis",
+        False,
+    ),
+    (
+        "GET",
+        "/videos/{video}/metrics",
+        _metrics,
+        results.Metrics,
+        "A video's metrics with growth",
+        False,
+    ),
+    ("GET", "/top", _top, results.Top, "Videos that gained the most views recently", False),
+    (
+        "GET",
+        "/requests",
+        _requests,
+        results.RequestList,
+        "Registration requests and verdicts",
+        False,
+    ),
+    ("GET", "/channels", _channels, results.ChannelList, "Tracked channels", False),
+    ("GET", "/alerts", _alerts, results.AlertList, "Alerts (unacknowledged unless all)", False),
+    ("GET", "/collections", _collections, results.CollectionList, "Collect-now requests", False),
     (
         "GET",
         "/collections/{request_id}",
         _collection,
-        "COLLECTION",
+        results.Collection,
         "One collect-now request",
         False,
     ),
-    ("POST", "/registrations", _register, "REGISTRATIONS", "Register videos", True),
-    ("DELETE", "/videos/{video}", _remove, "REMOVAL", "Stop tracking a video", True),
-    ("POST", "/videos/{video}/collect", _collect, "COLLECTION", "Observe a video now", True),
-    ("POST", "/channels", _track, "CHANNEL_CHANGE", "Track a channel", True),
-    ("DELETE", "/channels/{channel}", _untrack, "CHANNEL_CHANGE", "Stop polling a channel", True),
-    ("POST", "/alerts/{alert_id}/ack", _acknowledge, "ALERT_ROW", "Acknowledge an alert", True),
+    ("POST", "/registrations", _register, results.Registrations, "Register videos", True),
+    ("DELETE", "/videos/{video}", _remove, results.Removal, "Stop tracking a video", True),
+    ("POST", "/videos/{video}/collect", _collect, results.Collection, "Observe a video now", True),
+    ("POST", "/channels", _track, results.ChannelChange, "Track a channel", True),
+    (
+        "DELETE",
+        "/channels/{channel}",
+        _untrack,
+        results.ChannelChange,
+        "Stop polling a channel",
+        True,
+    ),
+    (
+        "POST",
+        "/alerts/{alert_id}/ack",
+        _acknowledge,
+        results.AlertRow,
+        "Acknowledge an alert",
+        True,
+    ),
 ]
 
 
@@ -591,14 +606,11 @@ def create_api(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     error_responses = {
         str(code): {"model": Error, "description": text} for code, text in _ERRORS.items()
     }
-    for method, path, handler, shape, summary, write in ROUTES:
+    for method, path, handler, result, summary, write in ROUTES:
         success = 202 if handler is _collect else 200
         responses: dict[Any, Any] = {**error_responses}
         if handler is _collect:
-            responses["200"] = {
-                "model": model(shape),
-                "description": "The request has its verdict.",
-            }
+            responses["200"] = {"model": result, "description": "The request has its verdict."}
         app.add_api_route(
             path,
             _failures(handler),
@@ -606,8 +618,10 @@ def create_api(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
             summary=summary,
             name=handler.__name__.lstrip("_"),
             status_code=success,
-            response_model=None,
-            responses={success: {"model": model(shape), "description": summary}, **responses},
+            response_model=result,
+            response_description=summary,
+            responses=responses,
+            dependencies=[Depends(_no_store)],
             openapi_extra={"security": [{"bearer": []}] if write else [{}, {"bearer": []}]},
         )
 

@@ -32,14 +32,24 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from ytmetrics_dagster.surfaces import results
 from ytmetrics_dagster.surfaces.api.app import PREFIX as API_PREFIX
 from ytmetrics_dagster.surfaces.api.app import alert_line, create_api
 from ytmetrics_dagster.surfaces.dashboard import channel_page, compare, csv_export, views
 from ytmetrics_dagster.surfaces.dashboard.charts import utc_label
 from ytmetrics_dagster.surfaces.dashboard.metrics import metrics
-from ytmetrics_dagster.surfaces.inputs import Bound
+from ytmetrics_dagster.surfaces.inputs import (
+    AGE_DAYS,
+    COMPARE_VIDEOS,
+    DAYS,
+    ECHO_LIMIT,
+    PAGE,
+    PER_PAGE,
+    Bound,
+    search_problem,
+)
 from ytmetrics_dagster.warehouse.growth_list import GROWTH_SORTS
-from ytmetrics_dagster.warehouse.read_limits import MAX_DAYS, InvalidQueryError
+from ytmetrics_dagster.warehouse.read_limits import InvalidQueryError
 from ytmetrics_dagster.warehouse.video_listing import VIDEO_SORTS
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 from ytmetrics_dagster.youtube.ids import (
@@ -51,8 +61,7 @@ from ytmetrics_dagster.youtube.ids import (
 
 log = logging.getLogger(__name__)
 
-MAX_ECHO = 200
-MAX_SEARCH = 200
+MAX_ECHO = ECHO_LIMIT
 LIST_PARAMS = ("q", "status", "channel", "sort", "order", "page", "per_page", "format")
 VIDEO_PARAMS = ("days", "format", "table")
 VIDEO_TABLES = ("observations", "launch")
@@ -66,7 +75,6 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def shown(raw: str) -> str:
@@ -121,12 +129,12 @@ def _params(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
     return seen
 
 
-def _int(raw: str | None, name: str, low: int, high: int, default: int) -> int:
+def _int(raw: str | None, bound: Bound, default: int) -> int:
     if raw is None or raw == "":
         return default
-    # the rule and its wording are the CLI's and the MCP server's (surfaces.Bound)
+    # the rule and its wording are the CLI's and the MCP server's (surfaces.inputs)
     try:
-        return Bound(name, low, high).parse(raw)
+        return bound.parse(raw)
     except ValueError as err:
         raise bad_request(str(err)) from None
 
@@ -145,10 +153,9 @@ def _search(raw: str | None) -> str | None:
     text = (raw or "").strip()
     if not text:
         return None
-    if len(text) > MAX_SEARCH:
-        raise bad_request(f"search text is longer than {MAX_SEARCH} characters: {shown(text)!r}")
-    if _CONTROL.search(text):
-        raise bad_request(f"search text contains control characters: {shown(text)!r}")
+    problem = search_problem(text)
+    if problem is not None:
+        raise bad_request(f"{problem}: {shown(text)!r}")
     if not is_video_id(text) and ("/" in text or "." in text):
         # A pasted video URL searches for its id.
         try:
@@ -165,14 +172,14 @@ def list_query(request: Request) -> views.ListQuery:
         raise bad_request(
             f"channel must be a channel id (UC + 22 characters), got {shown(channel)!r}"
         )
-    per_page = _int(p.get("per_page"), "per_page", 1, views.MAX_PER_PAGE, views.PER_PAGE)
+    per_page = _int(p.get("per_page"), PER_PAGE, views.PER_PAGE)
     return views.ListQuery(
         search=_search(p.get("q")),
         status=_choice(p.get("status"), "status", (*VIDEO_STATUSES, "all"), "active"),
         channel_id=channel,
         sort=_choice(p.get("sort"), "sort", (*VIDEO_SORTS, *GROWTH_SORTS), "added"),
         order=_choice(p.get("order"), "order", ("asc", "desc"), "desc"),
-        page=_int(p.get("page"), "page", 1, 1_000_000, 1),
+        page=_int(p.get("page"), PAGE, 1),
         per_page=per_page,
     )
 
@@ -261,7 +268,7 @@ def _video_request(request: Request, prefix: str) -> tuple[str, int] | Response:
     video_id, canonical = _video_ref(request)
     if not canonical:
         return RedirectResponse(f"{prefix}{video_id}", status_code=307, headers=HEADERS)
-    days = _int(_params(request, VIDEO_PARAMS).get("days"), "days", 1, MAX_DAYS, DEFAULT_DAYS)
+    days = _int(_params(request, VIDEO_PARAMS).get("days"), DAYS, DEFAULT_DAYS)
     return video_id, days
 
 
@@ -303,7 +310,8 @@ def api_video(request: Request) -> Response:
     parsed = _video_request(request, "/api/videos/")
     if isinstance(parsed, Response):
         return parsed
-    return _json(views.video_page(request.app.state.engine, *parsed))
+    page = views.video_page(request.app.state.engine, *parsed)
+    return _json(results.VideoPage.model_validate(page).json_dict())
 
 
 COMPARE_PARAMS = ("videos", "q", "age_days", "days", "format", "table")
@@ -323,15 +331,13 @@ def compare_query(request: Request) -> compare.CompareQuery:
             raise bad_request(shown(str(err))) from None
         if vid not in ids:
             ids.append(vid)
-    if len(ids) > compare.MAX_VIDEOS:
-        raise bad_request(f"at most {compare.MAX_VIDEOS} videos can be compared, got {len(ids)}")
+    if len(ids) > COMPARE_VIDEOS:
+        raise bad_request(f"at most {COMPARE_VIDEOS} videos can be compared, got {len(ids)}")
     return compare.CompareQuery(
         video_ids=tuple(ids),
         search=_search(p.get("q")),
-        age_days=_int(
-            p.get("age_days"), "age_days", 1, compare.MAX_AGE_DAYS, compare.AGE_DAYS_DEFAULT
-        ),
-        days=_int(p.get("days"), "days", 1, MAX_DAYS, compare.CALENDAR_DAYS_DEFAULT),
+        age_days=_int(p.get("age_days"), AGE_DAYS, compare.AGE_DAYS_DEFAULT),
+        days=_int(p.get("days"), DAYS, compare.CALENDAR_DAYS_DEFAULT),
     )
 
 
@@ -368,7 +374,7 @@ def _channel_request(request: Request) -> tuple[str, int]:
         raise bad_request(
             f"channel must be a channel id (UC + 22 characters), got {shown(channel_id)!r}"
         )
-    days = _int(_params(request, CHANNEL_PARAMS).get("days"), "days", 1, MAX_DAYS, DEFAULT_DAYS)
+    days = _int(_params(request, CHANNEL_PARAMS).get("days"), DAYS, DEFAULT_DAYS)
     return channel_id, days
 
 

@@ -16,11 +16,12 @@ from sqlalchemy import Engine
 from ytmetrics_dagster.surfaces.dashboard import charts
 from ytmetrics_dagster.surfaces.dashboard.charts import Point, Series, epoch, utc_label
 from ytmetrics_dagster.surfaces.dashboard.views import _is_simulated, py, rows
+from ytmetrics_dagster.surfaces.inputs import AGE_DAYS, COMPARE_VIDEOS
 from ytmetrics_dagster.warehouse import growth_list, video_listing
 
-MAX_VIDEOS = 8
+MAX_VIDEOS = COMPARE_VIDEOS
 AGE_DAYS_DEFAULT, CALENDAR_DAYS_DEFAULT = 7, 7
-MAX_AGE_DAYS = 365
+MAX_AGE_DAYS = AGE_DAYS.high
 SEARCH_RESULTS = 10
 
 

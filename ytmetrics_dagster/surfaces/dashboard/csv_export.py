@@ -10,7 +10,7 @@ from datetime import datetime
 
 from starlette.responses import Response
 
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import results
 
 FORMATS = ("html", "csv")
 
@@ -19,7 +19,7 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return output.timestamp(value)
+        return results.timestamp(value)
     if isinstance(value, float):
         return repr(value)
     return str(value)

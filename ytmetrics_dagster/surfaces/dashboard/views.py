@@ -9,14 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 
-import numpy as np
-import pandas as pd
 from markupsafe import Markup
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.surfaces import output
+from ytmetrics_dagster.surfaces import inputs, results
 from ytmetrics_dagster.surfaces.dashboard import charts
 from ytmetrics_dagster.surfaces.dashboard.sparkline import sparkline
 from ytmetrics_dagster.warehouse import (
@@ -32,35 +29,14 @@ SIMULATED_PREFIX = "[SIMULATED]"
 # Observations farther apart than this are not joined by a line: the hours between were not
 # observed, and a straight line would suggest they were.
 GAP_MINUTES = 90
-PER_PAGE, MAX_PER_PAGE = 25, 100
+PER_PAGE, MAX_PER_PAGE = 25, inputs.PER_PAGE.high
 PER_PAGE_CHOICES = (10, 25, 50, 100)  # offered by the page; the API takes any 1..100
 DAYS_CHOICES = (1, 3, 7, 14, 30, 90, 365)
 
 
-def py(value):
-    """A pandas/numpy/Decimal scalar as a plain Python value (NaN, NA, NaT -> None)."""
-    # NaT first: it is an instance of datetime
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    if isinstance(value, datetime | str | bool):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    return value
-
-
-def rows(frame: pd.DataFrame) -> list[dict]:
-    return [{k: py(v) for k, v in record.items()} for record in frame.to_dict("records")]
+# the conversions are the result models' (one place)
+py = results.plain
+rows = results.records
 
 
 def _is_simulated(video: dict, sources: set[str]) -> bool:
@@ -238,15 +214,8 @@ def video_page(engine: Engine, video_id: str, days: int) -> dict:
     }
 
 
-def jsonable(value):
-    """Datetimes as the CLI and MCP write them (ISO 8601 UTC with ``Z``), recursively."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return output.timestamp(value)
-    return value
+# datetimes as the CLI and MCP write them (ISO 8601 UTC with ``Z``), recursively
+jsonable = results.jsonable
 
 
 def list_sparklines(listing: dict) -> dict[str, Markup]:
