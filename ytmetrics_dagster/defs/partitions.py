@@ -9,24 +9,17 @@ set it), so a warehouse outage while a code server restarts does not take the sc
 sensors and the freshness policies down with it.
 """
 
-import os
-from datetime import date
-
 import dagster as dg
 
+from ytmetrics_dagster.settings import load_settings
 from ytmetrics_dagster.warehouse.deployment import partitions_start
 from ytmetrics_dagster.warehouse.engine import get_engine, warehouse_url
 
 
 def _start() -> str:
-    override = os.environ.get("YTMETRICS_PARTITIONS_START", "").strip()
+    override = load_settings().partitions_start  # validated there: a date YYYY-MM-DD
     if override:
-        try:
-            return date.fromisoformat(override).isoformat()
-        except ValueError:
-            raise ValueError(
-                f"YTMETRICS_PARTITIONS_START must be a date YYYY-MM-DD, got {override[:40]!r}"
-            ) from None
+        return override.isoformat()
     try:
         return partitions_start(get_engine(warehouse_url())).isoformat()
     except Exception as err:
