@@ -11,8 +11,6 @@ Cheap to import on purpose (the CLI's ``--help`` imports it): pydantic only, no 
 SQLAlchemy, no pandas.
 """
 
-from __future__ import annotations
-
 import functools
 import os
 from dataclasses import dataclass
