@@ -79,7 +79,7 @@ def _whole(minimum: int, maximum: int | None = None, what: str | None = None):
     return BeforeValidator(parse)
 
 
-def _seconds(minimum: float, maximum: float | None = None, what: str = "a number"):
+def _number(minimum: float, maximum: float | None = None, what: str = "a number"):
     def parse(value: Any) -> Any:
         if not isinstance(value, str):
             return value
@@ -136,6 +136,18 @@ def _iso_date(value: Any) -> Any:
         raise _Invalid(f"must be a date YYYY-MM-DD, got {_shown(value)}") from None
 
 
+def _cadence(value: Any) -> Any:
+    # the grammar is the domain's (domain/cadence.py, stdlib only): imported when checked, so
+    # importing settings stays cheap and settings stays the bottom layer at import time
+    from ytmetrics_dagster.domain.cadence import parse_cadence
+
+    try:
+        parse_cadence(value)
+    except ValueError as err:
+        raise _Invalid(f"is not a cadence: {str(err)[:200]}") from None
+    return value
+
+
 def _postgres_url(value: Any) -> Any:
     if value is None:
         return None
@@ -177,7 +189,9 @@ def _var(name: str, description: str, *, default_doc: str | None = None, secret:
 class Settings(BaseSettings):
     """Every variable ytmetrics reads from the environment. Unset or empty: the default."""
 
-    model_config = SettingsConfigDict(case_sensitive=True, frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        case_sensitive=True, frozen=True, extra="forbid", defer_build=True
+    )
 
     def __init__(self, **values: Any) -> None:
         # In code a field goes by its name (Settings(home=...)); the environment by variable.
@@ -277,7 +291,7 @@ class Settings(BaseSettings):
     )
 
     # --- collection --------------------------------------------------------------------------
-    cadence: str = Field(
+    cadence: Annotated[str, BeforeValidator(_cadence)] = Field(
         DEFAULT_CADENCE_SPEC,
         **_var(
             "YTMETRICS_CADENCE",
@@ -300,14 +314,12 @@ class Settings(BaseSettings):
             "Minute of each hour at which the hourly snapshot schedule fires.",
         ),
     )
-    step_retry_delay_seconds: Annotated[float, _seconds(0, what="a number of seconds >= 0")] = (
-        Field(
-            30.0,
-            **_var(
-                "YTMETRICS_STEP_RETRY_DELAY_SECONDS",
-                "First delay of the API-bound steps' retry policy (doubling, 5 retries).",
-            ),
-        )
+    step_retry_delay_seconds: Annotated[float, _number(0, what="a number of seconds >= 0")] = Field(
+        30.0,
+        **_var(
+            "YTMETRICS_STEP_RETRY_DELAY_SECONDS",
+            "First delay of the API-bound steps' retry policy (doubling, 5 retries).",
+        ),
     )
     channel_poll_seconds: Annotated[int, _whole(60)] = Field(
         1800,
@@ -328,7 +340,7 @@ class Settings(BaseSettings):
             ),
         )
     )
-    terminate_grace_seconds: Annotated[float, _seconds(0, what="a number of seconds >= 0")] = Field(
+    terminate_grace_seconds: Annotated[float, _number(0, what="a number of seconds >= 0")] = Field(
         15.0,
         **_var(
             "YTMETRICS_TERMINATE_GRACE_SECONDS",
@@ -346,7 +358,7 @@ class Settings(BaseSettings):
             secret=True,
         ),
     )
-    quota_alert_fraction: Annotated[float, _seconds(0, 1, "a fraction 0..1")] = Field(
+    quota_alert_fraction: Annotated[float, _number(0, 1, "a fraction 0..1")] = Field(
         0.8,
         **_var(
             "YTMETRICS_QUOTA_ALERT_FRACTION",
@@ -354,7 +366,7 @@ class Settings(BaseSettings):
             "quota (0..1).",
         ),
     )
-    viral_multiple: Annotated[float, _seconds(0, what="a number >= 0")] = Field(
+    viral_multiple: Annotated[float, _number(0, what="a number >= 0")] = Field(
         3.0,
         **_var(
             "YTMETRICS_VIRAL_MULTIPLE",
@@ -505,11 +517,17 @@ def _load(environment: tuple[tuple[str, str | None], ...], cwd: str) -> Settings
         raise _configuration_error(err) from None
 
 
+_VARIABLES = tuple(variable_names().values())
+
+
 def load_settings() -> Settings:
     """The settings of this process's environment as it is now (cached per environment, so a
     test that changes a variable gets fresh settings)."""
-    names = variable_names().values()
-    return _load(tuple((name, os.environ.get(name)) for name in names), os.getcwd())
+    try:
+        cwd = os.getcwd()  # YTMETRICS_HOME's default depends on it
+    except OSError:  # a deleted current directory: YTMETRICS_HOME's default will say so
+        cwd = ""
+    return _load(tuple((name, os.environ.get(name)) for name in _VARIABLES), cwd)
 
 
 # --- the callers' short ways in (each reads the one object) ------------------------------
