@@ -1,45 +1,485 @@
-"""Configuration from the environment: one place reads it, everything else asks here.
+"""Configuration from the environment: one typed object reads it, everything else asks it.
 
-YTMETRICS_DATABASE_URL     external Postgres for the warehouse; unset -> embedded Postgres
-YTMETRICS_SOURCE           youtube (default) | simulator: where statistics come from. Never
-                           inferred from a missing key: with youtube and no key, API-bound
-                           runs fail before any call or write.
-YOUTUBE_API_KEY            the real API's key (required with YTMETRICS_SOURCE=youtube)
-YTMETRICS_YOUTUBE_API_URL  API base URL (default https://www.googleapis.com/youtube/v3; with
-                           the simulator, unset means one served in-process on 127.0.0.1)
-YTMETRICS_HOME             where embedded data lives (default: the one the last `ytmetrics
-                           dev` (make run) of this installation served, recorded in
-                           ~/.local/state/ytmetrics/; else .ytmetrics/ in the project checkout
-                           containing the current directory, else ./.ytmetrics). `ytmetrics
-                           dev` itself never follows that record.
-YTMETRICS_PARTITIONS_START the time partitions' first day, YYYY-MM-DD (default: the day
-                           recorded in $YTMETRICS_HOME/partitions_start by `ytmetrics db
-                           upgrade` or `ytmetrics dev`)
-DAGSTER_HOME               Dagster instance home (default $YTMETRICS_HOME/dagster_home)
+``load_settings()`` returns :class:`Settings` (pydantic-settings), every variable the project
+reads as a typed, validated field with a default and a description; docs/configuration.md is
+generated from it (``python -m ytmetrics_dagster.settings``). A bad value is refused with a
+``ConfigurationError`` naming the variable; a secret (API key, webhook URL, database URL) is
+never echoed. No module but this one reads ``os.environ`` (ytmetrics_dagster_tests/
+test_settings.py scans the package); copying the environment for a child process is allowed.
+
+Cheap to import on purpose (the CLI's ``--help`` imports it): pydantic only, no Dagster, no
+SQLAlchemy, no pandas.
 """
 
-from __future__ import annotations
-
+import functools
 import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SOURCES = ("youtube", "simulator")
+DEFAULT_DASHBOARD_PORT = 3100
+# domain/cadence.py parses it; kept here so the default is documented with the variable
+DEFAULT_CADENCE_SPEC = "7d:1h,*:24h"
 
 
 class ConfigurationError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str | None
-    youtube_api_key: str | None
-    youtube_api_url: str | None
-    home: Path
-    dagster_home_env: str | None = None
-    source: str = "youtube"
+class _Invalid(ValueError):
+    """A field parser's complaint, without the variable's name (added by ``load_settings``)."""
+
+
+def _shown(raw: str) -> str:
+    return repr(raw[:40])
+
+
+def _checkout_home() -> Path:
+    # From anywhere inside the checkout (notebooks/ included) use the project's data.
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "workspace.yaml").is_file() and (folder / "ytmetrics_dagster").is_dir():
+            return folder / ".ytmetrics"
+    return cwd / ".ytmetrics"
+
+
+def _default_home() -> Path:
+    # The data directory the last `ytmetrics dev` (make run) of this installation served, from
+    # any directory and terminal (warehouse/data_dir.py); else the checkout's.
+    from ytmetrics_dagster.warehouse.data_dir import recorded_dev_home
+
+    return recorded_dev_home() or _checkout_home()
+
+
+# --- parsers: each takes the raw string (or an already-typed value given in code) --------
+
+
+def _home(value: Any) -> Any:
+    return Path(value).resolve() if isinstance(value, str) else value
+
+
+def _source(value: Any) -> Any:
+    source = value.lower() if isinstance(value, str) else value
+    if source not in SOURCES:
+        raise _Invalid(f"must be one of {', '.join(SOURCES)}, got {_shown(source)}")
+    return source
+
+
+def _whole(minimum: int, maximum: int | None = None, what: str | None = None):
+    def parse(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            raise _Invalid(f"{what or 'must be a whole number'}, got {_shown(value)}") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            if what:
+                raise _Invalid(f"{what}, got {_shown(value)}")
+            raise _Invalid(f"must be >= {minimum}, got {number}")
+        return number
+
+    return BeforeValidator(parse)
+
+
+def _number(minimum: float, maximum: float | None = None, what: str = "a number"):
+    def parse(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            raise _Invalid(f"must be {what}, got {_shown(str(value))}") from None
+        if not (number >= minimum and (maximum is None or number <= maximum)):
+            raise _Invalid(f"must be {what}, got {_shown(str(value))}")
+        return number
+
+    return BeforeValidator(parse)
+
+
+def _days(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if value == "0":
+        return None
+    if not value.isdigit():
+        raise _Invalid("must be a number of days (or 0/unset: keep forever)")
+    return int(value)
+
+
+def _port(value: Any) -> Any:
+    if isinstance(value, str) and not (value.isdigit() and 1 <= int(value) <= 65535):
+        raise _Invalid(f"must be a port number, got {_shown(value)}")
+    return value
+
+
+def _flag(accepted: tuple[str, ...], refused: tuple[str, ...]):
+    def parse(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        raw = value.lower()
+        if raw in refused:
+            return False
+        if raw in accepted:
+            return True
+        off = ", ".join(word for word in refused if word)
+        raise _Invalid(
+            f"must be one of {', '.join(accepted)} or unset (off: {off}), got {_shown(raw)}"
+        )
+
+    return BeforeValidator(parse)
+
+
+def _iso_date(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _Invalid(f"must be a date YYYY-MM-DD, got {_shown(value)}") from None
+
+
+def _cadence(value: Any) -> Any:
+    # the grammar is the domain's (domain/cadence.py, stdlib only): imported when checked, so
+    # importing settings stays cheap and settings stays the bottom layer at import time
+    from ytmetrics_dagster.domain.cadence import parse_cadence
+
+    try:
+        parse_cadence(value)
+    except ValueError as err:
+        raise _Invalid(f"is not a cadence: {str(err)[:200]}") from None
+    return value
+
+
+def _postgres_url(value: Any) -> Any:
+    if value is None:
+        return None
+    scheme = str(value).split("://", 1)[0].split("+", 1)[0] if "://" in str(value) else ""
+    if scheme not in ("postgres", "postgresql"):
+        # the value is a secret (it may hold the password): not even its scheme is shown
+        raise _Invalid(
+            "must be a postgresql:// URL (the value is not shown: it may hold a password)"
+        )
+    return value
+
+
+def _http_url(value: Any) -> Any:
+    if value is None:
+        return None
+    if not str(value).lower().startswith(("http://", "https://")):
+        raise _Invalid(
+            "must be an http:// or https:// URL (the value is not shown: it is a secret)"
+        )
+    return value
+
+
+_OFF = ("", "0", "false", "no", "off")
+
+
+def _var(name: str, description: str, *, default_doc: str | None = None, secret: bool = False):
+    """The field's environment variable, description and documentation extras."""
+    extra: dict[str, Any] = {"secret": secret}
+    if default_doc is not None:
+        extra["default_doc"] = default_doc
+    return {
+        "validation_alias": name,
+        "description": description,
+        "json_schema_extra": extra,
+        "repr": not secret,
+    }
+
+
+class Settings(BaseSettings):
+    """Every variable ytmetrics reads from the environment. Unset or empty: the default."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True, frozen=True, extra="forbid", defer_build=True
+    )
+
+    def __init__(self, **values: Any) -> None:
+        # In code a field goes by its name (Settings(home=...)); the environment by variable.
+        # Fields not given are read from the environment, as pydantic-settings does.
+        variables = {
+            name: field.validation_alias for name, field in type(self).model_fields.items()
+        }
+        super().__init__(**{variables.get(key, key): value for key, value in values.items()})
+
+    # --- where the data lives ---------------------------------------------------------------
+    database_url: Annotated[str | None, BeforeValidator(_postgres_url)] = Field(
+        None,
+        **_var(
+            "YTMETRICS_DATABASE_URL",
+            "External Postgres for the warehouse (postgresql://user:password@host:port/db). "
+            "Unset: the embedded Postgres under YTMETRICS_HOME.",
+            default_doc="unset (embedded Postgres)",
+            secret=True,
+        ),
+    )
+    home: Annotated[Path, BeforeValidator(_home)] = Field(
+        default_factory=_default_home,
+        **_var(
+            "YTMETRICS_HOME",
+            "Where embedded data lives (Postgres data, Dagster home, logs).",
+            default_doc="the one the last `ytmetrics dev` (make run) of this installation "
+            "served, recorded in `~/.local/state/ytmetrics/` (`$XDG_STATE_HOME` if set) while that "
+            "directory is there (`ytmetrics dev` itself never follows the record); else "
+            "`.ytmetrics/` in the project checkout containing the current directory, else "
+            "`./.ytmetrics`",
+        ),
+    )
+    dagster_home_env: str | None = Field(
+        None,
+        **_var(
+            "DAGSTER_HOME",
+            "Dagster instance home (`make run` writes its dagster.yaml: storage in the same "
+            "Postgres via dagster-postgres).",
+            default_doc="`$YTMETRICS_HOME/dagster_home`",
+        ),
+    )
+    dagster_pg_url: str | None = Field(
+        None,
+        **_var(
+            "YTMETRICS_DAGSTER_PG_URL",
+            "Postgres for Dagster's own storage (runs, events, schedules): read by Dagster "
+            "through dagster.yaml (`env: YTMETRICS_DAGSTER_PG_URL`), not by ytmetrics; "
+            "`ytmetrics dev` sets it, compose and Helm pass it.",
+            default_doc="unset (`ytmetrics dev` sets it)",
+            secret=True,
+        ),
+    )
+    partitions_start: Annotated[date | None, BeforeValidator(_iso_date)] = Field(
+        None,
+        **_var(
+            "YTMETRICS_PARTITIONS_START",
+            "First day (YYYY-MM-DD) of the hourly and daily partitions (the definitions never "
+            "reach the warehouse when they load).",
+            default_doc="the deployment's first day, recorded in "
+            "`$YTMETRICS_HOME/partitions_start` by `ytmetrics db upgrade` and `ytmetrics dev` "
+            "(the warehouse keeps it too); neither: the definitions refuse to load and say what "
+            "to run",
+        ),
+    )
+
+    # --- the source ----------------------------------------------------------------------------
+    source: Annotated[Literal["youtube", "simulator"], BeforeValidator(_source)] = Field(
+        "youtube",
+        **_var(
+            "YTMETRICS_SOURCE",
+            "Where statistics come from: `youtube` or `simulator`. Never inferred from a "
+            "missing key: with `youtube` and no key, API-bound runs fail before any call or "
+            "write.",
+        ),
+    )
+    youtube_api_key: str | None = Field(
+        None,
+        **_var(
+            "YOUTUBE_API_KEY",
+            "The YouTube Data API v3 key, required with YTMETRICS_SOURCE=youtube (sent as "
+            "the `X-Goog-Api-Key` header; never in a URL, log, error, metadata or the ledger).",
+            default_doc="unset",
+            secret=True,
+        ),
+    )
+    youtube_api_url: str | None = Field(
+        None,
+        **_var(
+            "YTMETRICS_YOUTUBE_API_URL",
+            "API base URL. With the simulator, unset means one served in-process on 127.0.0.1.",
+            default_doc="unset (`https://www.googleapis.com/youtube/v3`)",
+        ),
+    )
+    use_batch_get_stats: Annotated[bool, _flag(("1", "true"), _OFF)] = Field(
+        False,
+        **_var(
+            "YTMETRICS_USE_BATCH_GET_STATS",
+            "`1`: alternate statistics batches between `videos.list` and "
+            "`videos:batchGetStats` (1 unit each from separate daily buckets, 10,000 each; at "
+            "most 600 `batchGetStats` calls a minute): 1.92x the hourly capacity "
+            "(docs/quota-pacing.md).",
+        ),
+    )
+
+    # --- collection --------------------------------------------------------------------------
+    cadence: Annotated[str, BeforeValidator(_cadence)] = Field(
+        DEFAULT_CADENCE_SPEC,
+        **_var(
+            "YTMETRICS_CADENCE",
+            "Observation tiers by age 'max_age:interval', youngest first, e.g. "
+            "`7d:1h,30d:6h,*:24h`: hourly for a week after publishing, then every 6 h, then "
+            "daily.",
+        ),
+    )
+    daily_hour_utc: Annotated[int, _whole(0, 23, "must be an hour 0..23")] = Field(
+        12,
+        **_var(
+            "YTMETRICS_DAILY_HOUR_UTC",
+            "UTC hour at which videos on a daily (or N-hourly) interval are observed.",
+        ),
+    )
+    snapshot_minute: Annotated[int, _whole(0, 59, "must be 0..59")] = Field(
+        5,
+        **_var(
+            "YTMETRICS_SNAPSHOT_MINUTE",
+            "Minute of each hour at which the hourly snapshot schedule fires.",
+        ),
+    )
+    step_retry_delay_seconds: Annotated[float, _number(0, what="a number of seconds >= 0")] = Field(
+        30.0,
+        **_var(
+            "YTMETRICS_STEP_RETRY_DELAY_SECONDS",
+            "First delay of the API-bound steps' retry policy (doubling, 5 retries).",
+        ),
+    )
+    channel_poll_seconds: Annotated[int, _whole(60)] = Field(
+        1800,
+        **_var(
+            "YTMETRICS_CHANNEL_POLL_SECONDS",
+            "How often each tracked channel's uploads are polled (>= 60). Each poll costs at "
+            "least one playlistItems page (1 unit): every 30 minutes is 48 units a channel a "
+            "day, so ten channels fit the default 500-unit discovery reserve.",
+        ),
+    )
+    watchdog: Annotated[bool, _flag(("1", "on", "true", "yes"), ("0", "off", "false", "no"))] = (
+        Field(
+            True,
+            **_var(
+                "YTMETRICS_WATCHDOG",
+                "`off`: the hour watchdog sensor skips (no re-launch of an unobserved hour).",
+                default_doc="on",
+            ),
+        )
+    )
+    terminate_grace_seconds: Annotated[float, _number(0, what="a number of seconds >= 0")] = Field(
+        15.0,
+        **_var(
+            "YTMETRICS_TERMINATE_GRACE_SECONDS",
+            "After a run is terminated, how long its worker process has before it is killed.",
+        ),
+    )
+
+    # --- alerts --------------------------------------------------------------------------------
+    alert_webhook_url: Annotated[str | None, BeforeValidator(_http_url)] = Field(
+        None,
+        **_var(
+            "YTMETRICS_ALERT_WEBHOOK_URL",
+            "POST alerts here as JSON (a secret, like the key: it may hold a token).",
+            default_doc="unset (alerts only in Postgres)",
+            secret=True,
+        ),
+    )
+    quota_alert_fraction: Annotated[float, _number(0, 1, "a fraction 0..1")] = Field(
+        0.8,
+        **_var(
+            "YTMETRICS_QUOTA_ALERT_FRACTION",
+            "The quota alert fires when the day's used units pass this fraction of the daily "
+            "quota (0..1).",
+        ),
+    )
+    viral_multiple: Annotated[float, _number(0, what="a number >= 0")] = Field(
+        3.0,
+        **_var(
+            "YTMETRICS_VIRAL_MULTIPLE",
+            "The viral alert fires when a video's views at its age reach this multiple of its "
+            "channel's median at the same age.",
+        ),
+    )
+
+    # --- storage and maintenance ---------------------------------------------------------------
+    retention_snapshot_days: Annotated[int | None, BeforeValidator(_days)] = Field(
+        None,
+        **_var(
+            "YTMETRICS_RETENTION_SNAPSHOT_DAYS",
+            "Keep raw snapshots of the last N UTC days (0 or unset: forever).",
+            default_doc="unset (forever)",
+        ),
+    )
+    retention_derived_days: Annotated[int | None, BeforeValidator(_days)] = Field(
+        None,
+        **_var(
+            "YTMETRICS_RETENTION_DERIVED_DAYS",
+            "Keep derived growth rows of the last N UTC days (0 or unset: forever).",
+            default_doc="unset (forever)",
+        ),
+    )
+    dagster_run_retention_days: Annotated[int, _whole(0)] = Field(
+        90,
+        **_var(
+            "YTMETRICS_DAGSTER_RUN_RETENTION_DAYS",
+            "Finished Dagster runs (and their event logs) older than this are purged daily; "
+            "0 keeps everything.",
+        ),
+    )
+    pg_bin: Path | None = Field(
+        None,
+        **_var(
+            "YTMETRICS_PG_BIN",
+            "Directory of the pg_dump/pg_restore used by `ytmetrics db backup/restore`.",
+            default_doc="embedded: the wheel's own; external: `PATH`",
+        ),
+    )
+
+    # --- the dashboard and the HTTP API ---------------------------------------------------------
+    dashboard_port: Annotated[int, BeforeValidator(_port)] = Field(
+        DEFAULT_DASHBOARD_PORT,
+        **_var("YTMETRICS_DASHBOARD_PORT", "Port the dashboard (and /api/v1) listens on."),
+    )
+    dashboard_url: str | None = Field(
+        None,
+        **_var(
+            "YTMETRICS_DASHBOARD_URL",
+            "Where people reach the dashboard, for links from Dagster; `off`: no links.",
+            default_doc="`http://127.0.0.1:<YTMETRICS_DASHBOARD_PORT>`",
+        ),
+    )
+    api_read_tokens_required: Annotated[
+        bool, _flag(("required", "1", "true", "yes"), (*_OFF, "open"))
+    ] = Field(
+        False,
+        **_var(
+            "YTMETRICS_API_READ_TOKENS",
+            "`required`: reads of the HTTP API need a token too (writes always do).",
+            default_doc="open",
+        ),
+    )
+    api_allow_open_reads: Annotated[bool, _flag(("1", "true", "yes"), (*_OFF, "open"))] = Field(
+        False,
+        **_var(
+            "YTMETRICS_API_ALLOW_OPEN_READS",
+            "`1`: serve open reads on a non-loopback address (refused at start otherwise).",
+        ),
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The process environment only: no .env file, no secrets directory.
+        return init_settings, env_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_when_empty(cls, data: Any) -> Any:
+        # As the shell sees it: surrounding blanks do not count, empty means unset.
+        if not isinstance(data, dict):
+            return data
+        cleaned = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if not value:
+                    continue
+            cleaned[key] = value
+        return cleaned
 
     @property
     def dagster_home(self) -> Path:
@@ -54,77 +494,83 @@ class Settings:
         return self.source == "simulator"
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or None
+def variable_names() -> dict[str, str]:
+    """Field name -> environment variable."""
+    return {name: field.validation_alias for name, field in Settings.model_fields.items()}
 
 
-def _default_home() -> Path:
-    # The data directory the last `ytmetrics dev` (make run) of this installation served, from
-    # any directory and terminal (warehouse/data_dir.py); else the checkout's.
-    from ytmetrics_dagster.warehouse.data_dir import recorded_dev_home
-
-    return recorded_dev_home() or _checkout_home()
+def _is_secret(field_name: str) -> bool:
+    extra = Settings.model_fields[field_name].json_schema_extra
+    return bool(isinstance(extra, dict) and extra.get("secret"))
 
 
-def dev_home() -> Path:
-    """`ytmetrics dev`'s data directory: YTMETRICS_HOME, else the checkout's (never the one an
-    earlier `make run` was given: that stays a choice made by that command)."""
-    home = _env("YTMETRICS_HOME")
-    return Path(home).resolve() if home else _checkout_home()
+def _configuration_error(err: ValidationError) -> ConfigurationError:
+    names = variable_names()
+    by_variable = {variable: name for name, variable in names.items()}
+    problems = []
+    for error in err.errors(include_input=False, include_url=False):
+        where = str(error["loc"][0]) if error["loc"] else "configuration"
+        variable = names.get(where, where)
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, _Invalid):
+            detail = str(cause)
+        elif by_variable.get(variable) and _is_secret(by_variable[variable]):
+            detail = "is invalid (the value is not shown: it is a secret)"
+        else:
+            detail = f"is invalid: {error['msg']}"
+        problems.append(f"{variable} {detail}")
+    return ConfigurationError("; ".join(problems))
 
 
-def partitions_start() -> date | None:
-    """The time partitions' first day: YTMETRICS_PARTITIONS_START (YYYY-MM-DD), else the day
-    recorded in the data directory when its warehouse was migrated; None if neither."""
-    raw = _env("YTMETRICS_PARTITIONS_START")
-    if raw is None:
-        from ytmetrics_dagster.warehouse.data_dir import recorded_partitions_start
-
-        return recorded_partitions_start(load_settings().home)
+@functools.lru_cache(maxsize=16)
+def _load(environment: tuple[tuple[str, str | None], ...], cwd: str, recorded: str) -> Settings:
+    del environment, cwd, recorded  # the cache key only: the same inputs give the same settings
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"YTMETRICS_PARTITIONS_START must be a date YYYY-MM-DD, got {raw[:40]!r}"
-        ) from None
+        return Settings()
+    except ValidationError as err:
+        raise _configuration_error(err) from None
 
 
-def _checkout_home() -> Path:
-    # From anywhere inside the checkout (notebooks/ included) use the project's data.
-    cwd = Path.cwd().resolve()
-    for folder in (cwd, *cwd.parents):
-        if (folder / "workspace.yaml").is_file() and (folder / "ytmetrics_dagster").is_dir():
-            return folder / ".ytmetrics"
-    return cwd / ".ytmetrics"
+_VARIABLES = tuple(variable_names().values())
+
+
+def load_settings() -> Settings:
+    """The settings of this process's environment as it is now (cached per environment, so a
+    test that changes a variable gets fresh settings)."""
+    try:
+        cwd = os.getcwd()  # YTMETRICS_HOME's default depends on it
+    except OSError:  # a deleted current directory: YTMETRICS_HOME's default will say so
+        cwd = ""
+    environment = tuple((name, os.environ.get(name)) for name in _VARIABLES)
+    recorded = ""
+    if not (os.environ.get("YTMETRICS_HOME") or "").strip():
+        # YTMETRICS_HOME's default follows `make run`'s record, which may come and go
+        from ytmetrics_dagster.warehouse.data_dir import recorded_dev_home
+
+        recorded = str(recorded_dev_home() or "")
+    return _load(environment, cwd, recorded)
+
+
+# --- the callers' short ways in (each reads the one object) ------------------------------
 
 
 def source_setting() -> str:
     """YTMETRICS_SOURCE, validated; unset means the real API."""
-    source = (_env("YTMETRICS_SOURCE") or "youtube").lower()
-    if source not in SOURCES:
-        raise ConfigurationError(
-            f"YTMETRICS_SOURCE must be one of {', '.join(SOURCES)}, got {source[:40]!r}"
-        )
-    return source
-
-
-def _days(name: str) -> int | None:
-    raw = _env(name)
-    if raw is None or raw == "0":
-        return None
-    if not raw.isdigit():
-        raise ConfigurationError(f"{name} must be a number of days (or 0/unset: keep forever)")
-    return int(raw)
+    return load_settings().source
 
 
 def retention_days() -> tuple[int | None, int | None]:
     """(YTMETRICS_RETENTION_SNAPSHOT_DAYS, YTMETRICS_RETENTION_DERIVED_DAYS); None: forever."""
-    return _days("YTMETRICS_RETENTION_SNAPSHOT_DAYS"), _days("YTMETRICS_RETENTION_DERIVED_DAYS")
+    settings = load_settings()
+    return settings.retention_snapshot_days, settings.retention_derived_days
 
 
 def missing_key_message() -> str:
-    how = "is 'youtube'" if _env("YTMETRICS_SOURCE") else "is 'youtube' (the default)"
+    try:
+        chosen = "source" in load_settings().model_fields_set
+    except ConfigurationError:
+        chosen = False
+    how = "is 'youtube'" if chosen else "is 'youtube' (the default)"
     return (
         f"YTMETRICS_SOURCE {how} but YOUTUBE_API_KEY is not set: nothing was fetched or "
         "written. Set YOUTUBE_API_KEY to collect from YouTube, or YTMETRICS_SOURCE=simulator "
@@ -132,74 +578,38 @@ def missing_key_message() -> str:
     )
 
 
-def load_settings() -> Settings:
-    home = _env("YTMETRICS_HOME")
-    return Settings(
-        database_url=_env("YTMETRICS_DATABASE_URL"),
-        youtube_api_key=_env("YOUTUBE_API_KEY"),
-        youtube_api_url=_env("YTMETRICS_YOUTUBE_API_URL"),
-        home=Path(home).resolve() if home else _default_home(),
-        dagster_home_env=_env("DAGSTER_HOME"),
-        source=source_setting(),
-    )
-
-
-def _whole_number(name: str, default: int, minimum: int) -> int:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
 def channel_poll_seconds() -> int:
     """YTMETRICS_CHANNEL_POLL_SECONDS: how often each tracked channel's uploads are polled.
     Each poll costs at least one playlistItems page (1 unit): every 30 minutes is 48 units a
     channel a day, so ten channels fit the default 500-unit discovery reserve. A new upload is
     then registered within half an hour and observed within its first hour."""
-    return _whole_number("YTMETRICS_CHANNEL_POLL_SECONDS", 1800, 60)
+    return load_settings().channel_poll_seconds
 
 
 def dagster_run_retention_days() -> int:
     """YTMETRICS_DAGSTER_RUN_RETENTION_DAYS: finished Dagster runs (and their event logs)
     older than this are purged daily. Unset or empty: 90. 0: keep everything (no purge)."""
-    return _whole_number("YTMETRICS_DAGSTER_RUN_RETENTION_DAYS", 90, 0)
+    return load_settings().dagster_run_retention_days
 
 
 def pg_bin_dir() -> Path | None:
     """YTMETRICS_PG_BIN: directory of pg_dump/pg_restore to use instead of the embedded
     server's own (embedded) or the ones on PATH (external database)."""
-    raw = _env("YTMETRICS_PG_BIN")
-    return Path(raw) if raw else None
-
-
-DEFAULT_DASHBOARD_PORT = 3100
+    return load_settings().pg_bin
 
 
 @dataclass(frozen=True)
 class DashboardSettings:
-    """YTMETRICS_DASHBOARD_PORT  port the dashboard listens on (default 3100)
-    YTMETRICS_DASHBOARD_URL   where people reach it, for links from Dagster
-                              (default http://127.0.0.1:<port>; ``off`` → no links)"""
+    """The dashboard's port and the URL people reach it at (None: no links)."""
 
     port: int
     url: str | None
 
 
 def load_dashboard_settings() -> DashboardSettings:
-    raw_port = _env("YTMETRICS_DASHBOARD_PORT")
-    if raw_port is None:
-        port = DEFAULT_DASHBOARD_PORT
-    elif raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
-        port = int(raw_port)
-    else:
-        raise ValueError(f"YTMETRICS_DASHBOARD_PORT must be a port number, got {raw_port[:40]!r}")
-    url = _env("YTMETRICS_DASHBOARD_URL")
+    settings = load_settings()
+    port = settings.dashboard_port
+    url = settings.dashboard_url
     if url is None:
         url = f"http://127.0.0.1:{port}"
     elif url.lower() == "off":
@@ -209,29 +619,94 @@ def load_dashboard_settings() -> DashboardSettings:
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """The HTTP API beside the dashboard (/api/v1). Writes always need a token.
-
-    YTMETRICS_API_READ_TOKENS        ``required``: reads need a token too (default: open)
-    YTMETRICS_API_ALLOW_OPEN_READS   ``1``: serve open reads on a non-loopback address
-                                     (refused at start otherwise)"""
+    """The HTTP API beside the dashboard (/api/v1). Writes always need a token."""
 
     read_tokens_required: bool
     allow_open_reads: bool
 
 
-def _flag(name: str, accepted: tuple[str, ...]) -> bool:
-    raw = (_env(name) or "").lower()
-    if raw in ("", "0", "false", "no", "off", "open"):
-        return False
-    if raw in accepted:
-        return True
-    raise ConfigurationError(
-        f"{name} must be one of {', '.join(accepted)} or unset, got {raw[:40]!r}"
-    )
-
-
 def load_api_settings() -> ApiSettings:
+    settings = load_settings()
     return ApiSettings(
-        read_tokens_required=_flag("YTMETRICS_API_READ_TOKENS", ("required", "1", "true", "yes")),
-        allow_open_reads=_flag("YTMETRICS_API_ALLOW_OPEN_READS", ("1", "true", "yes")),
+        read_tokens_required=settings.api_read_tokens_required,
+        allow_open_reads=settings.api_allow_open_reads,
     )
+
+
+# --- docs/configuration.md -------------------------------------------------------------------
+
+
+_TYPE_NAMES = {
+    str: "text",
+    int: "integer",
+    float: "number",
+    bool: "flag",
+    Path: "path",
+    date: "date",
+}
+
+
+def _type_name(field_name: str) -> str:
+    annotation = Settings.model_fields[field_name].annotation
+    if get_origin(annotation) is Literal:
+        return " or ".join(f"`{choice}`" for choice in get_args(annotation))
+    kinds = [kind for kind in (get_args(annotation) or (annotation,)) if kind is not type(None)]
+    return _TYPE_NAMES.get(kinds[0], str(kinds[0])) if len(kinds) == 1 else str(annotation)
+
+
+def _default_text(field_name: str) -> str:
+    field = Settings.model_fields[field_name]
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "default_doc" in extra:
+        return str(extra["default_doc"])
+    default = field.default
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return f"`{default}`"
+
+
+def configuration_markdown() -> str:
+    """docs/configuration.md: every variable, from the settings object."""
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated by `python -m ytmetrics_dagster.settings > docs/configuration.md`;",
+        "     edit ytmetrics_dagster/settings.py, not this file. -->",
+        "",
+        "Every environment variable ytmetrics reads, from its one reader "
+        "(`ytmetrics_dagster/settings.py`). Unset or empty means the default; surrounding "
+        "blanks are ignored. A bad value is refused with an error naming the variable; secrets "
+        "are never echoed.",
+        "",
+        "| Variable | Type | Default | Description |",
+        "|---|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        variable = f"`{field.validation_alias}`"
+        if _is_secret(name):
+            variable += " (secret)"
+        description = (field.description or "").replace("|", "\\|")
+        lines.append(f"| {variable} | {_type_name(name)} | {_default_text(name)} | {description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(configuration_markdown(), end="")
+
+
+def dev_home() -> Path:
+    """`ytmetrics dev`'s data directory: YTMETRICS_HOME, else the checkout's (never the one an
+    earlier `make run` was given: that stays a choice made by that command)."""
+    home = (os.environ.get("YTMETRICS_HOME") or "").strip()
+    return Path(home).resolve() if home else _checkout_home()
+
+
+def partitions_start() -> date | None:
+    """The time partitions' first day: YTMETRICS_PARTITIONS_START (YYYY-MM-DD), else the day
+    recorded in the data directory when its warehouse was migrated; None if neither."""
+    settings = load_settings()
+    if settings.partitions_start is not None:
+        return settings.partitions_start
+    from ytmetrics_dagster.warehouse.data_dir import recorded_partitions_start
+
+    return recorded_partitions_start(settings.home)

@@ -1,7 +1,6 @@
 """Resources: the YouTube source and the Postgres warehouse, wired from the environment."""
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -41,7 +40,7 @@ from ytmetrics_dagster.youtube.factory import build_client
 # hour's deadline whatever is left here, so the total stays inside the hour.
 youtube_retry_policy = dg.RetryPolicy(
     max_retries=5,
-    delay=float(os.environ.get("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "30")),
+    delay=load_settings().step_retry_delay_seconds,
     backoff=dg.Backoff.EXPONENTIAL,
     jitter=dg.Jitter.PLUS_MINUS,
 )
@@ -55,7 +54,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def where(self) -> str:
         """The warehouse's address for messages (password hidden; 'embedded' if local)."""
-        url = self.database_url or os.environ.get("YTMETRICS_DATABASE_URL")
+        url = self.database_url or load_settings().database_url
         return safe_url(url) if url else "embedded warehouse"
 
     def get_engine(self) -> Engine:
@@ -256,12 +255,14 @@ class AlertingResource(dg.ConfigurableResource):
 
 
 def build_alerting() -> AlertingResource:
+    settings = load_settings()
     return AlertingResource(
+        # EnvVar keeps the URL's value (it may hold a token) out of the UI and the run config.
         webhook_url=dg.EnvVar("YTMETRICS_ALERT_WEBHOOK_URL")
-        if os.environ.get("YTMETRICS_ALERT_WEBHOOK_URL")
+        if settings.alert_webhook_url
         else None,
-        quota_alert_fraction=float(os.environ.get("YTMETRICS_QUOTA_ALERT_FRACTION", "0.8")),
-        viral_multiple=float(os.environ.get("YTMETRICS_VIRAL_MULTIPLE", "3")),
+        quota_alert_fraction=settings.quota_alert_fraction,
+        viral_multiple=settings.viral_multiple,
     )
 
 
@@ -272,7 +273,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         # EnvVar keeps the key's value out of the UI and the run config.
         api_key=dg.EnvVar("YOUTUBE_API_KEY") if settings.youtube_api_key else None,
         base_url=settings.youtube_api_url,
-        use_batch_get_stats=os.environ.get("YTMETRICS_USE_BATCH_GET_STATS", "") in ("1", "true"),
+        use_batch_get_stats=settings.use_batch_get_stats,
     )
     return {"youtube": youtube, "warehouse": WarehouseResource(), "alerting": build_alerting()}
 

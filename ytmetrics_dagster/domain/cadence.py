@@ -10,9 +10,10 @@ or that was never observed, is due at once (catch-up after failures, new registr
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass
+
+from ytmetrics_dagster.settings import load_settings
 
 _PART = re.compile(r"^(?:(?P<age>\d+)(?P<unit>[hd])|\*):(?P<every>\d+)h$")
 
@@ -77,10 +78,7 @@ def parse_cadence(spec: str, anchor_hour: int = 12) -> Cadence:
     return Cadence(tuple(tiers), anchor_hour)
 
 
-DEFAULT_CADENCE_SPEC = "7d:1h,*:24h"
-
-
 def cadence_from_env() -> Cadence:
-    spec = os.environ.get("YTMETRICS_CADENCE", DEFAULT_CADENCE_SPEC)
-    anchor = int(os.environ.get("YTMETRICS_DAILY_HOUR_UTC", "12"))
-    return parse_cadence(spec, anchor)
+    """YTMETRICS_CADENCE and YTMETRICS_DAILY_HOUR_UTC, from the settings."""
+    settings = load_settings()
+    return parse_cadence(settings.cadence, settings.daily_hour_utc)

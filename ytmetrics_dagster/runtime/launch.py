@@ -83,8 +83,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.user and os.geteuid() == 0:
         become(args.user)
     die_with_parent(signal.Signals["SIG" + args.parent_death.upper()])
-    if args.wait_for_warehouse and os.environ.get("YTMETRICS_DATABASE_URL"):
-        wait_for_warehouse(os.environ["YTMETRICS_DATABASE_URL"], log=lambda m: print(m, flush=True))
+    if args.wait_for_warehouse:
+        from ytmetrics_dagster.settings import load_settings
+
+        url = load_settings().database_url
+        if url:
+            wait_for_warehouse(url, log=lambda m: print(m, flush=True))
     sys.stdout.flush()
     os.execvp(command[0], command)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 
@@ -35,13 +34,15 @@ from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import GRPC_INFO_TAG
 
+from ytmetrics_dagster.settings import load_settings
+
 STARTED_PROCESS_MESSAGE = "Started process for run"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 # The worker writes its pid event a moment after it starts; a process created later than this
 # after that event cannot be the worker.
 CREATE_TIME_SLACK_SECONDS = 2.0
-# How long a terminated run's worker has to stop by itself before it is killed.
-TERMINATE_GRACE_SECONDS = 15.0
+# How long a terminated run's worker has to stop by itself before it is killed:
+# YTMETRICS_TERMINATE_GRACE_SECONDS (settings.py, 15 s by default).
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class LocalRunLauncher(DefaultRunLauncher):
         worker = _live_worker(*started) if started else None
         if worker is None:
             return asked
-        grace = float(os.environ.get("YTMETRICS_TERMINATE_GRACE_SECONDS", TERMINATE_GRACE_SECONDS))
+        grace = load_settings().terminate_grace_seconds
         threading.Thread(
             target=_kill_after, args=(worker, grace, run_id), name=f"kill-{run_id[:8]}", daemon=True
         ).start()

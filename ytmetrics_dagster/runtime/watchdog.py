@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from supervisor import childutils
 
 from ytmetrics_dagster.runtime.stack import ANNOUNCE
+from ytmetrics_dagster.settings import load_settings
 
 log = logging.getLogger("ytmetrics.watchdog")
 MAX_PENDING = 100
@@ -146,9 +147,7 @@ def main() -> None:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    watchdog = Watchdog(
-        os.environ.get("YTMETRICS_DATABASE_URL"), rpc=childutils.getRPCInterface(os.environ)
-    )
+    watchdog = Watchdog(load_settings().database_url, rpc=childutils.getRPCInterface(os.environ))
     while True:
         headers, payload = childutils.listener.wait(sys.stdin, sys.stdout)
         try:

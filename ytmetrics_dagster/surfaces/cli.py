@@ -327,7 +327,6 @@ def cmd_remove(args) -> int:
 
 def cmd_quota(args) -> int:
     import json
-    import os
 
     from ytmetrics_dagster.services.quota_status import quota_status, render
     from ytmetrics_dagster.warehouse.quota import Budget
@@ -335,7 +334,7 @@ def cmd_quota(args) -> int:
     status = quota_status(
         _engine(),
         Budget(),
-        use_batch_get_stats=os.environ.get("YTMETRICS_USE_BATCH_GET_STATS", "") in ("1", "true"),
+        use_batch_get_stats=load_settings().use_batch_get_stats,
     )
     print(json.dumps(status, indent=2) if args.json else render(status))
     return EXIT_OK

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +32,7 @@ from ytmetrics_dagster.defs.snapshots.assets import HOUR_DEADLINE_MARGIN
 from ytmetrics_dagster.defs.snapshots.jobs import hourly_snapshot_job
 from ytmetrics_dagster.defs.snapshots.schedules import _snapshot_minute
 from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS, MAX_RUNTIME_TAG
+from ytmetrics_dagster.settings import load_settings
 from ytmetrics_dagster.warehouse import gaps, health
 from ytmetrics_dagster.warehouse import quota as quota_store
 from ytmetrics_dagster.warehouse.embedded import WarehouseStartError
@@ -208,7 +208,7 @@ def watchdog(
 def hour_watchdog_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, youtube: YouTubeResource
 ):
-    if os.environ.get("YTMETRICS_WATCHDOG", "on").lower() in ("0", "off", "false", "no"):
+    if not load_settings().watchdog:
         return dg.SkipReason("turned off (YTMETRICS_WATCHDOG)")
     try:
         engine = warehouse.get_engine()

@@ -1,6 +1,5 @@
 """``video_metric_snapshots``: one observation of every due video per UTC hour."""
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -24,7 +23,8 @@ from ytmetrics_dagster.defs.snapshots.run_guard import (
     release_ended_runs,
     stops_are_final,
 )
-from ytmetrics_dagster.domain.cadence import DEFAULT_CADENCE_SPEC, Cadence, parse_cadence
+from ytmetrics_dagster.domain.cadence import Cadence, parse_cadence
+from ytmetrics_dagster.settings import load_settings
 from ytmetrics_dagster.warehouse import collections as collection_queue
 from ytmetrics_dagster.warehouse import gaps
 from ytmetrics_dagster.warehouse import pacing as pacing_store
@@ -57,12 +57,12 @@ SNAPSHOT_CHECKS = [
 
 class SnapshotConfig(dg.Config):
     cadence: str = Field(
-        default_factory=lambda: os.environ.get("YTMETRICS_CADENCE", DEFAULT_CADENCE_SPEC),
+        default_factory=lambda: load_settings().cadence,
         description="Age tiers 'max_age:interval', youngest first, e.g. '7d:1h,30d:6h,*:24h': "
         "hourly for a week after publishing, then every 6 h, then daily.",
     )
     daily_hour_utc: int = Field(
-        default_factory=lambda: int(os.environ.get("YTMETRICS_DAILY_HOUR_UTC", "12")),
+        default_factory=lambda: load_settings().daily_hour_utc,
         description="UTC hour at which videos on a daily (or N-hourly) interval are observed.",
     )
     unavailable_after_misses: int = Field(

@@ -1,19 +1,14 @@
 """The hourly schedule: observes the hour in progress at minute YTMETRICS_SNAPSHOT_MINUTE."""
 
-import os
-
 import dagster as dg
 
 from ytmetrics_dagster.defs.snapshots.jobs import hourly_snapshot_job
 from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS
+from ytmetrics_dagster.settings import load_settings
 
 
 def _snapshot_minute() -> int:
-    raw = os.environ.get("YTMETRICS_SNAPSHOT_MINUTE", "5")
-    minute = int(raw) if raw.isdigit() else -1
-    if not 0 <= minute <= 59:
-        raise ValueError(f"YTMETRICS_SNAPSHOT_MINUTE must be 0..59, got {raw!r}")
-    return minute
+    return load_settings().snapshot_minute  # validated there: 0..59
 
 
 # With end_offset=1 the newest partition is the hour in progress, so each tick observes *now*.
