@@ -44,20 +44,23 @@ def nonexistent_id() -> str:
 # one hour in progress from start to end, before the snapshot asset's deadline (90 s before
 # the hour closes), however long it takes.
 HOUR_END_MARGIN = timedelta(minutes=5)
-CLOCK_SET_BACK = timedelta(minutes=30)
+# where in the hour a set-back clock stands (the same hour as the real clock: Dagster, the
+# sensors and the simulator keep reading that)
+SET_BACK_TO_MINUTE = 25
 
 
 def hour_clock() -> ClockResource:
     """A clock for one test: the real UTC clock, unless the hour in progress closes within
-    HOUR_END_MARGIN; then the same clock set back 30 minutes, so that the hour in progress
-    stays in progress (instead of the test waiting for the next hour to begin)."""
+    HOUR_END_MARGIN; then the same clock set back to minute 25 of that hour, so that the hour
+    stays in progress for the test (instead of the test waiting for the next hour)."""
     now = datetime.now(UTC)
-    left = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) - now
+    hour = now.replace(minute=0, second=0, microsecond=0)
     # YTMETRICS_TEST_CLOCK=set-back: every test as if it began in an hour's last minutes
     forced = os.environ.get("YTMETRICS_TEST_CLOCK") == "set-back"
-    if left >= HOUR_END_MARGIN and not forced:
+    if hour + timedelta(hours=1) - now >= HOUR_END_MARGIN and not forced:
         return ClockResource()
-    return ClockResource(offset_seconds=-CLOCK_SET_BACK.total_seconds())
+    stand_at = hour + timedelta(minutes=SET_BACK_TO_MINUTE)
+    return ClockResource(offset_seconds=(stand_at - now).total_seconds())
 
 
 # This test's clock (conftest gives every test its own, and the ``resources`` fixture passes
