@@ -38,10 +38,16 @@ RECOVERY_BOUND_SECONDS = 5 * 60
 
 
 def recovery_config() -> dict:
+    production = yaml.safe_load(DAGSTER_YAML)
     return instance_yaml(
-        yaml.safe_load(DAGSTER_YAML),
+        production,
         concurrency={"runs": {"max_concurrent_runs": 1}, "pools": {"default_limit": 1}},
         run_monitoring={"poll_interval_seconds": 2, "free_slots_after_run_end_seconds": 3},
+        # every test waits on queued runs: dequeued each second, not every 5 s (the default)
+        run_coordinator={
+            **production["run_coordinator"],
+            "config": {"dequeue_interval_seconds": 1},
+        },
     )
 
 
