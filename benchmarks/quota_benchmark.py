@@ -35,7 +35,7 @@ import dagster as dg
 
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.defs.snapshots.sensors import new_videos_snapshot_sensor
 from ytmetrics_dagster.warehouse.embedded import (
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         resources = {
             "youtube": youtube_resource(simulator.base_url),
             "warehouse": WarehouseResource(database_url=url),
+            "clock": ClockResource(),
         }
         # a past UTC day, so every hour can be observed "as of" its own time
         day = (datetime.now(UTC) - timedelta(days=3)).replace(

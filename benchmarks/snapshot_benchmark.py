@@ -37,7 +37,7 @@ import requests
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.partitions import hourly_partitions
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.embedded import (
     start_embedded_postgres,
@@ -98,6 +98,7 @@ def bench_pipeline(engine, url: str, base: str, n: int, ids: list[str]) -> dict:
     resources = {
         "youtube": YouTubeResource(source="simulator", base_url=base, max_workers=8),
         "warehouse": WarehouseResource(database_url=url),
+        "clock": ClockResource(),
     }
     before = sim_requests(base)
     started = time.perf_counter()

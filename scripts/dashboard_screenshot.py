@@ -41,7 +41,7 @@ from ytmetrics_dagster.defs.growth.analysis import (
 )
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse.channels import upsert_channel
@@ -89,6 +89,7 @@ def build_history(database_url: str, simulator: SimulatorServer, now: datetime) 
     resources = {
         "youtube": YouTubeResource(source="simulator", base_url=simulator.base_url),
         "warehouse": WarehouseResource(database_url=database_url),
+        "clock": ClockResource(),
     }
     last = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     window = hour_range(last - timedelta(hours=HOURS - 1), last)

@@ -26,6 +26,7 @@ from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_e
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.youtube.simulator import SimulatorServer
+from ytmetrics_dagster_tests.helpers import use_new_clock
 
 # `ytmetrics dev` records the data directory it serves in the user's state directory
 # (warehouse/data_dir.py): the tests' records stay in a directory of their own.
@@ -116,11 +117,18 @@ def simulator(simulator_server):
     simulator_server.state.reset()
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    """This test's clock (helpers.current_hour() reads it): near an hour's end, set back."""
+    return use_new_clock()
+
+
 @pytest.fixture
-def resources(engine, database_url, simulator):
+def resources(engine, database_url, simulator, clock):
     return {
         "youtube": YouTubeResource(
             source="simulator", base_url=simulator.base_url, backoff_factor=0.01
         ),
         "warehouse": WarehouseResource(database_url=database_url),
+        "clock": clock,
     }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
+from ytmetrics_dagster.defs.resources import ClockResource
 from ytmetrics_dagster.youtube.simulator import SimulatedWorld
 
 CATALOG = SimulatedWorld()
@@ -38,20 +40,66 @@ def nonexistent_id() -> str:
     return find(lambda p: not p.exists, 1, "ghost")[0]
 
 
-def current_hour() -> datetime:
-    """The hour in progress, waiting out its last minutes so a test that observes "now" does
-    not straddle an hour boundary, nor start after the snapshot asset's deadline (90 s
-    before the hour closes)."""
-    import time
-    from datetime import timedelta
+# A test standing this close to the end of an hour has its clock set back: it must observe
+# one hour in progress from start to end, before the snapshot asset's deadline (90 s before
+# the hour closes), however long it takes.
+HOUR_END_MARGIN = timedelta(minutes=5)
+# where in the hour a set-back clock stands (the same hour as the real clock: Dagster, the
+# sensors and the simulator keep reading that)
+SET_BACK_TO_MINUTE = 25
 
+
+def hour_clock() -> ClockResource:
+    """A clock for one test: the real UTC clock, unless the hour in progress closes within
+    HOUR_END_MARGIN; then the same clock set back to minute 25 of that hour, so that the hour
+    stays in progress for the test (instead of the test waiting for the next hour)."""
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    left = (hour + timedelta(hours=1) - now).total_seconds()
-    if left < 180:
+    # YTMETRICS_TEST_CLOCK=set-back: every test as if it began in an hour's last minutes
+    forced = os.environ.get("YTMETRICS_TEST_CLOCK") == "set-back"
+    if hour + timedelta(hours=1) - now >= HOUR_END_MARGIN and not forced:
+        return ClockResource()
+    stand_at = hour + timedelta(minutes=SET_BACK_TO_MINUTE)
+    return ClockResource(offset_seconds=(stand_at - now).total_seconds())
+
+
+# This test's clock (conftest gives every test its own, and the ``resources`` fixture passes
+# it to the snapshot asset and the checks).
+_clock = hour_clock()
+
+
+def use_new_clock() -> ClockResource:
+    global _clock
+    _clock = hour_clock()
+    return _clock
+
+
+def current_clock() -> ClockResource:
+    return _clock
+
+
+def clock_run_config() -> dict:
+    """Run config giving a deployment's run (launched from outside the test process) this
+    test's clock."""
+    return {"resources": {"clock": {"config": {"offset_seconds": _clock.offset_seconds}}}}
+
+
+def current_hour() -> datetime:
+    """The hour in progress on this test's clock: it stays in progress for the whole test."""
+    return _clock.now().replace(minute=0, second=0, microsecond=0)
+
+
+def wait_for_time_left_in_the_real_hour(seconds: float = 180) -> None:
+    """For a deployment in other processes whose own sensor picks the hour on the real clock
+    (which no injected clock reaches): wait out the hour's last ``seconds``, if it is in them."""
+    import time
+
+    now = datetime.now(UTC)
+    left = (
+        now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) - now
+    ).total_seconds()
+    if left < seconds:
         time.sleep(left + 1)
-        hour += timedelta(hours=1)
-    return hour
 
 
 def hour_range(first: datetime, last: datetime) -> dict[str, str]:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.services.alerting import raise_alert
 from ytmetrics_dagster.surfaces.cli import main
@@ -68,6 +68,7 @@ def populate(url: str, simulator, n_videos: int = 30, hours: int = 6) -> None:
     resources = {
         "youtube": YouTubeResource(source="simulator", base_url=simulator.base_url),
         "warehouse": WarehouseResource(database_url=url),
+        "clock": ClockResource(),
     }
     queue_registrations(engine, [(v, v) for v in normal_ids(n_videos)])
     assert dg.materialize([tracked_videos], resources=resources).success

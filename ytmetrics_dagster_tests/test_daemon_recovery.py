@@ -30,7 +30,7 @@ from ytmetrics_dagster.warehouse.alerts import recent_alerts
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DagsterProcesses, instance_yaml
-from ytmetrics_dagster_tests.helpers import current_hour, normal_ids
+from ytmetrics_dagster_tests.helpers import clock_run_config, current_hour, normal_ids
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 # What issue #9 asks of production settings (poll 30 s, slots freed 60 s after the run ended).
@@ -38,10 +38,16 @@ RECOVERY_BOUND_SECONDS = 5 * 60
 
 
 def recovery_config() -> dict:
+    production = yaml.safe_load(DAGSTER_YAML)
     return instance_yaml(
-        yaml.safe_load(DAGSTER_YAML),
+        production,
         concurrency={"runs": {"max_concurrent_runs": 1}, "pools": {"default_limit": 1}},
         run_monitoring={"poll_interval_seconds": 2, "free_slots_after_run_end_seconds": 3},
+        # every test waits on queued runs: dequeued each second, not every 5 s (the default)
+        run_coordinator={
+            **production["run_coordinator"],
+            "config": {"dequeue_interval_seconds": 1},
+        },
     )
 
 
@@ -82,7 +88,8 @@ def snapshot_tags(hour) -> dict[str, str]:
 def start_mid_fetch(deployment, simulator, tags) -> tuple[str, int]:
     """Submit a snapshot run and wait until its worker waits on the (slow) API."""
     simulator.state.latency_seconds = 15
-    run_id = deployment.submit("hourly_snapshot_job", tags)
+    # the run reads this test's clock: its hour stays in progress whatever the real time
+    run_id = deployment.submit("hourly_snapshot_job", tags, run_config=clock_run_config())
     deployment.wait_for_status(run_id, {DagsterRunStatus.STARTED}, timeout=120)
     pid = deployment.wait(lambda: deployment.worker_pid(run_id), 60, "the run worker's pid")
     deployment.wait(lambda: simulator.state.in_flight > 0, 60, "the run to call the API")
@@ -111,7 +118,9 @@ def wait_recovered(deployment, engine, run_id: str, since: float) -> dict[str, f
 
 def assert_next_hourly_run_succeeds(deployment, simulator, hour) -> None:
     simulator.state.latency_seconds = 0
-    next_id = deployment.submit("hourly_snapshot_job", snapshot_tags(hour))
+    next_id = deployment.submit(
+        "hourly_snapshot_job", snapshot_tags(hour), run_config=clock_run_config()
+    )
     run = deployment.wait_for_status(next_id, FINISHED, timeout=180)
     assert run.status == DagsterRunStatus.SUCCESS, deployment.log_tail()
     materialization = deployment.instance.get_latest_materialization_event(

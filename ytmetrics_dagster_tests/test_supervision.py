@@ -274,6 +274,10 @@ def _sensor_heartbeat_after(pg_uri: str, since: float) -> bool:
     return row[0] is not None and float(row[0]) > since
 
 
+# The grpc child's heartbeat TTL in the supervision test (production keeps Dagster's 30 s).
+HEARTBEAT_TTL_SECONDS = 10
+
+
 def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigterm_stops_all():
     # not under pytest's tmp_path: a concurrent pytest session makes its root 0700 again, and
     # Postgres (as the unprivileged user, when we are root) could not reach its data directory
@@ -285,6 +289,9 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
         YTMETRICS_HOME=str(home),
         YTMETRICS_SOURCE="simulator",
         YTMETRICS_DASHBOARD_PORT=str(dashboard_port),
+        # Dagster's own knob: the code server's `dagster api grpc` child exits this long after
+        # its last heartbeat (30 s by default); the orphan check below waits for it
+        DAGSTER_GRPC_PROXY_HEARTBEAT_TTL_SECONDS=str(HEARTBEAT_TTL_SECONDS),
     )
     ui, dashboard = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dashboard_port}"
     conf = home / "supervisord.conf"
@@ -383,8 +390,9 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
         dev.process.kill()
         dev.process.wait(10)
         # the programs get the kernel's signal at once; the code server's `dagster api grpc`
-        # child (not a program of ours) exits when its heartbeat times out: 30 s, seen up to
-        # ~80 s on a loaded machine (docs/operations-supervision.md)
+        # child (not a program of ours) exits when its heartbeat times out: 30 s in production,
+        # seen up to ~80 s on a loaded machine (docs/operations-supervision.md); here
+        # HEARTBEAT_TTL_SECONDS
         _wait(
             lambda: not _alive(descendants) and not leftovers(conf),
             120,

@@ -23,7 +23,7 @@ from ytmetrics_dagster.defs.tags import CURRENT_HOUR_PRIORITY
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DEPLOY, LOCATION, DagsterProcesses
-from ytmetrics_dagster_tests.helpers import current_hour, normal_ids
+from ytmetrics_dagster_tests.helpers import normal_ids, wait_for_time_left_in_the_real_hour
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
@@ -78,7 +78,8 @@ def test_code_server_webserver_and_daemon_run_a_sensor_launched_snapshot(topolog
     assert "hourly_snapshot_schedule" in {s["name"] for s in repository["schedules"]}
     assert "new_videos_snapshot_sensor" in {s["name"] for s in repository["sensors"]}
 
-    current_hour()  # not in the last seconds of an hour
+    # the sensor picks the hour in progress on the deployment's (real) clock
+    wait_for_time_left_in_the_real_hour()
     ids = normal_ids(3)
     queue_registrations(engine, [(v, v) for v in ids], requested_by="test")
 

@@ -39,7 +39,15 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.models import VideoStatistics
 
-from .helpers import CATALOG, DAY, current_hour, normal_ids, spend_units, track_directly
+from .helpers import (
+    CATALOG,
+    DAY,
+    current_clock,
+    current_hour,
+    normal_ids,
+    spend_units,
+    track_directly,
+)
 
 SECRET = "AIzaSy-unattended-test-key-000"
 HOUR = "%Y-%m-%d-%H:%M"
@@ -133,10 +141,13 @@ KILLED_RUN = textwrap.dedent(
     import os, sys
     import dagster as dg
     from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-    from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+    from ytmetrics_dagster.defs.resources import (
+        ClockResource, WarehouseResource, YouTubeResource
+    )
     resources = {
         "youtube": YouTubeResource(source="simulator", base_url=sys.argv[1], max_workers=4),
         "warehouse": WarehouseResource(database_url=sys.argv[2]),
+        "clock": ClockResource(),
     }
     print("started", flush=True)
     dg.materialize([video_metric_snapshots], partition_key=sys.argv[3], resources=resources)
@@ -442,7 +453,7 @@ def test_a_slow_api_gives_up_before_the_hour_closes_and_the_hour_is_recorded(
 ):
     track_directly(engine, normal_ids(60))
     hour = current_hour()
-    left = (hour + timedelta(hours=1) - datetime.now(UTC)).total_seconds()
+    left = (hour + timedelta(hours=1) - current_clock().now()).total_seconds()
     # the hour's deadline in 3 seconds from now
     monkeypatch.setattr(snapshots_module, "HOUR_DEADLINE_MARGIN", timedelta(seconds=left - 3))
     simulator.state.latency_seconds = 6.0
@@ -474,7 +485,7 @@ def test_a_slow_api_gives_up_before_the_hour_closes_and_the_hour_is_recorded(
     time.sleep(max(0.0, 6.5 - elapsed))  # the abandoned requests finish on the server
     simulator.state.latency_seconds = 0.0
     monkeypatch.setattr(snapshots_module, "HOUR_DEADLINE_MARGIN", timedelta(seconds=90))
-    if (hour + timedelta(hours=1) - datetime.now(UTC)).total_seconds() > 120:
+    if (hour + timedelta(hours=1) - current_clock().now()).total_seconds() > 120:
         assert snapshot(keyed, hour).success
         assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.missed_hours").n[0] == 0
 

@@ -28,7 +28,7 @@ from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.warehouse.pre_ping import with_pre_ping
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import current_hour, normal_ids
+from .helpers import current_clock, current_hour, normal_ids
 
 
 @pytest.fixture
@@ -51,6 +51,7 @@ def test_after_a_restart_the_first_run_succeeds_and_the_outage_is_logged_per_cha
     resources = {
         "youtube": YouTubeResource(source="simulator", base_url=simulator.base_url),
         "warehouse": WarehouseResource(database_url=url),
+        "clock": current_clock(),
     }
     queue_registrations(get_engine(url), [(v, v) for v in normal_ids(3)])
     hour = current_hour()

@@ -46,6 +46,17 @@ youtube_retry_policy = dg.RetryPolicy(
 )
 
 
+class ClockResource(dg.ConfigurableResource):
+    """What time it is for the hourly observation: the real UTC clock. Tests shift it
+    (``offset_seconds``) to stand at a chosen point of an hour instead of waiting for one;
+    a deployment never sets it."""
+
+    offset_seconds: float = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset_seconds)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The Postgres warehouse. ``database_url`` unset -> YTMETRICS_DATABASE_URL or embedded."""
 
@@ -173,13 +184,15 @@ class YouTubeResource(dg.ConfigurableResource):
         discovery: bool = False,
         reserved: dict[str, int] | None = None,
         guard=None,
+        now: datetime | None = None,
     ) -> Iterator[YouTubeClient]:
         """A client whose every attempt is in the quota ledger before it is sent, with
         ``units`` per bucket reserved atomically first (none if the budget is short), no
         attempt started after ``deadline``, and failures as Dagster failures: retryable ones
         are left to the step RetryPolicy, the rest (quota, key, access, deadline) fail at once.
         ``reserved``: reservations (bucket -> id) the caller already made (quota pacing); the
-        session uses and releases them instead of reserving ``units``.
+        session uses and releases them instead of reserving ``units``. ``now``: the caller's
+        clock (ClockResource), against which ``deadline`` is read; default the real one.
         """
         self.check_configured()
         label = self.expected_label
@@ -190,7 +203,7 @@ class YouTubeResource(dg.ConfigurableResource):
                     assert_source_allowed(conn, label)
             except SourceMixError as err:
                 raise dg.Failure(description=str(err), allow_retries=False) from None
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         hold_for = (deadline - now) if deadline else timedelta(hours=1)
         reservations: dict[str, int] = dict(reserved or {})
         try:
@@ -275,7 +288,12 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         base_url=settings.youtube_api_url,
         use_batch_get_stats=settings.use_batch_get_stats,
     )
-    return {"youtube": youtube, "warehouse": WarehouseResource(), "alerting": build_alerting()}
+    return {
+        "youtube": youtube,
+        "warehouse": WarehouseResource(),
+        "alerting": build_alerting(),
+        "clock": ClockResource(),
+    }
 
 
 @dg.definitions

@@ -1,6 +1,6 @@
 """``video_metric_snapshots``: one observation of every due video per UTC hour."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
@@ -9,6 +9,7 @@ from ytmetrics_dagster.defs.operations.freshness import HOURLY_FRESHNESS
 from ytmetrics_dagster.defs.operations.schemas import table_metadata, table_name
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.resources import (
+    ClockResource,
     WarehouseResource,
     YouTubeResource,
     refused_writes_fail_at_once,
@@ -159,10 +160,11 @@ def video_metric_snapshots(
     config: SnapshotConfig,
     youtube: YouTubeResource,
     warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.MaterializeResult:
     # Before anything else: no key under the real API means no call and no write.
     youtube.check_configured()
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         cadence = parse_cadence(config.cadence, config.daily_hour_utc)
     except ValueError as err:
@@ -178,7 +180,7 @@ def video_metric_snapshots(
     in_progress = [w for w in windows if w.start <= now < w.end]
     hour_deadline = in_progress[0].end - HOUR_DEADLINE_MARGIN if in_progress else None
     # an attempt also ends before run monitoring would fail it for its runtime
-    deadline = attempt_deadline(context, hour_deadline)
+    deadline = attempt_deadline(context, hour_deadline, now)
     guard = RunGuard(context.instance, context.run.run_id)
 
     def due(hour: datetime, as_of: datetime | None) -> list[str]:
@@ -217,7 +219,7 @@ def video_metric_snapshots(
             plan = [(plan[0][0], plan[0][1], paced.video_ids)]
         with refused_writes_fail_at_once(), stops_are_final():
             result = _collect(
-                context, config, cadence, youtube, engine, plan, deadline, guard, paced
+                context, config, cadence, youtube, clock, engine, plan, deadline, guard, paced
             )
     except Exception as err:
         if config.collection_request_ids and not _will_retry(err, context.retry_number):
@@ -226,7 +228,7 @@ def video_metric_snapshots(
                 config.collection_request_ids,
                 (err.description if isinstance(err, dg.Failure) else None) or str(err),
                 run_id=context.run.run_id,
-                now=datetime.now(UTC),
+                now=clock.now(),
             )
         # A failed new-videos run concerns only those videos: the hour itself is the scheduled
         # run's to observe (or to record as lost). A stopped run records nothing: the next
@@ -261,7 +263,7 @@ def video_metric_snapshots(
             config.collection_request_ids,
             windows[0].start,
             run_id=context.run.run_id,
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
     return result
 
@@ -335,6 +337,7 @@ def _collect(
     config: SnapshotConfig,
     cadence: Cadence,
     youtube: YouTubeResource,
+    clock: ClockResource,
     engine,
     plan,
     deadline: datetime | None,
@@ -357,10 +360,15 @@ def _collect(
         deadline=deadline,
         reserved=paced.reservations if paced is not None else None,
         guard=guard,
+        now=clock.now(),
     ) as client:
         for i, (hour, as_of, planned_ids) in enumerate(plan):
-            video_ids = planned_ids if i == 0 else _due_again(engine, cadence, config, hour, as_of)
-            started = datetime.now(UTC)
+            video_ids = (
+                planned_ids
+                if i == 0
+                else _due_again(engine, cadence, config, hour, as_of or clock.now())
+            )
+            started = clock.now()
             observations, missing = [], []
             attempts_before = client.calls
             if video_ids:
@@ -373,7 +381,7 @@ def _collect(
                 observations, missing, source = fetched.items, fetched.missing, fetched.source
             # attempts, retries included: each is a quota unit (the ledger has every one)
             calls = client.calls - attempts_before
-            fetched_at = datetime.now(UTC)
+            fetched_at = clock.now()
             observed_at = as_of or fetched_at
             # a run terminated (or failed by run monitoring) while fetching writes nothing
             guard.check(f"writing hour {hour:%Y-%m-%d %H:00}", fresh=True)
@@ -416,7 +424,7 @@ def _collect(
                 "newly_unavailable": len(written.newly_unavailable),
                 "observed_at": observed_at.isoformat(),
                 "fetch_s": round((fetched_at - started).total_seconds(), 3),
-                "write_s": round((datetime.now(UTC) - fetched_at).total_seconds(), 3),
+                "write_s": round((clock.now() - fetched_at).total_seconds(), 3),
                 "mode": mode,
             }
             if paced is not None:
@@ -460,7 +468,5 @@ def _collect(
 
 
 def _due_again(engine, cadence: Cadence, config: SnapshotConfig, hour, as_of) -> list[str]:
-    ids = video_store.due_video_ids(
-        engine, hour, as_of or datetime.now(UTC), cadence.tiers_json(), cadence.anchor_hour
-    )
+    ids = video_store.due_video_ids(engine, hour, as_of, cadence.tiers_json(), cadence.anchor_hour)
     return sorted({*ids, *collection_queue.collected_videos(engine, hour)})

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
-from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource
 from ytmetrics_dagster.warehouse import quality
 
 HOUR = timedelta(hours=1)
@@ -45,7 +45,9 @@ class Window:
         return f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M} UTC"
 
 
-def check_window(context: dg.AssetCheckExecutionContext, config: CheckWindowConfig) -> Window:
+def check_window(
+    context: dg.AssetCheckExecutionContext, config: CheckWindowConfig, clock: ClockResource
+) -> Window:
     if context.has_partition_key or context.has_partition_key_range:
         window = context.partition_time_window
         return Window(window.start, window.end)
@@ -58,7 +60,7 @@ def check_window(context: dg.AssetCheckExecutionContext, config: CheckWindowConf
                 allow_retries=False,
             ) from None
     else:
-        last = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        last = clock.now().replace(minute=0, second=0, microsecond=0)
     end = last.replace(minute=0) + HOUR
     return Window(end - config.hours * HOUR, end)
 
@@ -81,9 +83,12 @@ def _hours(values, limit: int = 24) -> str:
     ),
 )
 def due_videos_observed(
-    context: dg.AssetCheckExecutionContext, config: CheckWindowConfig, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext,
+    config: CheckWindowConfig,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.AssetCheckResult:
-    window = check_window(context, config)
+    window = check_window(context, config, clock)
     hours = quality.hour_coverage(warehouse.get_engine(), window.start, window.end)
     failed = [h for h in hours if not h["passed"]]
     due = sum(h["due"] for h in hours)
@@ -116,9 +121,12 @@ def due_videos_observed(
     ),
 )
 def observed_within_their_hour(
-    context: dg.AssetCheckExecutionContext, config: CheckWindowConfig, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext,
+    config: CheckWindowConfig,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.AssetCheckResult:
-    window = check_window(context, config)
+    window = check_window(context, config, clock)
     found = quality.observations_outside_their_hour(
         warehouse.get_engine(), window.start, window.end
     )
@@ -146,9 +154,12 @@ def observed_within_their_hour(
     ),
 )
 def one_source_per_video(
-    context: dg.AssetCheckExecutionContext, config: CheckWindowConfig, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext,
+    config: CheckWindowConfig,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.AssetCheckResult:
-    window = check_window(context, config)
+    window = check_window(context, config, clock)
     found = quality.source_conflicts(warehouse.get_engine(), window.start, window.end)
     return dg.AssetCheckResult(
         passed=found["mixed_hours"] == 0 and found["videos"] == 0,
@@ -170,8 +181,8 @@ def one_source_per_video(
         "the reasons recorded in ytmetrics.missed_hours are shown."
     ),
 )
-def no_missing_hours_24h(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    found = quality.unobserved_hours(warehouse.get_engine(), GAP_WINDOW_HOURS)
+def no_missing_hours_24h(warehouse: WarehouseResource, clock: ClockResource) -> dg.AssetCheckResult:
+    found = quality.unobserved_hours(warehouse.get_engine(), GAP_WINDOW_HOURS, clock.now())
     missing = found["missing"]
     reasons = "; ".join(
         f"{hour:%Y-%m-%d %H:00}: {reason[:200]}" for hour, reason in found["reasons"].items()
@@ -201,9 +212,12 @@ def no_missing_hours_24h(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     ),
 )
 def growth_matches_snapshots(
-    context: dg.AssetCheckExecutionContext, config: CheckWindowConfig, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext,
+    config: CheckWindowConfig,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.AssetCheckResult:
-    window = check_window(context, config)
+    window = check_window(context, config, clock)
     found = quality.growth_differences(warehouse.get_engine(), window.start, window.end)
     bad = found["missing"] + found["unexpected"] + found["differing"]
     return dg.AssetCheckResult(

@@ -89,10 +89,11 @@ class RunGuard:
 
 
 def attempt_deadline(
-    context: dg.AssetExecutionContext, hour_deadline: datetime | None
+    context: dg.AssetExecutionContext, hour_deadline: datetime | None, now: datetime | None = None
 ) -> datetime | None:
     """The earlier of the hour's API deadline and the run's max runtime (less a margin): an
-    attempt never waits or calls past the point where run monitoring would fail it."""
+    attempt never waits or calls past the point where run monitoring would fail it. ``now``:
+    the asset's clock (ClockResource), on which both deadlines are read; default the real one."""
     raw = context.run.tags.get(MAX_RUNTIME_TAG)
     if not raw or not raw.isdigit() or int(raw) <= 0:
         return hour_deadline
@@ -100,7 +101,11 @@ def attempt_deadline(
     started = record.start_time if record and record.start_time else time.time()
     runtime_end = datetime.fromtimestamp(started, UTC) + timedelta(seconds=int(raw))
     runtime_end -= RUNTIME_MARGIN
-    if runtime_end < datetime.now(UTC) + RUNTIME_MARGIN:
+    real_now = datetime.now(UTC)
+    now = now or real_now
+    # the run's start is on the real clock: read its end on the asset's
+    runtime_end += now - real_now
+    if runtime_end < now + RUNTIME_MARGIN:
         # a runtime too short to plan by (tests, a deliberate bound): run monitoring's own
         # bound applies, and the run guard stops the worker once the run is failed
         return hour_deadline
