@@ -27,7 +27,7 @@ from ytmetrics_dagster.warehouse.migrate import (
 
 from .helpers import normal_ids, track_directly
 
-HEAVY = ("dagster", "pandas", "sqlalchemy", "psycopg", "alembic")
+HEAVY = ("dagster", "pandas", "sqlalchemy", "psycopg", "alembic", "requests")
 
 # Runs the CLI's entry point, then reports the heavy packages in sys.modules (as JSON, on the
 # last line of stdout; the command's own output is kept apart).
@@ -104,7 +104,7 @@ def test_a_read_command_never_loads_dagster_nor_alembic(tracked, argv):
         assert tracked in result["output"]
 
 
-def test_quota_goes_without_pandas(tracked):
+def test_quota_goes_without_pandas_and_the_http_client(tracked):
     result = probe(["quota"])
     assert result["code"] == 0 and "quota day" in result["output"]
     assert result["loaded"] == ["psycopg", "sqlalchemy"]
