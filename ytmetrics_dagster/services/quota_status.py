@@ -23,7 +23,7 @@ from ytmetrics_dagster.settings import channel_poll_seconds
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
 from ytmetrics_dagster.warehouse.pacing import deferred_by_tier, units_by_method
 from ytmetrics_dagster.warehouse.quota import Budget, units_held, units_used
-from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
+from ytmetrics_dagster.youtube.api_limits import BATCH_STATS_BUCKET
 
 
 def quota_status(

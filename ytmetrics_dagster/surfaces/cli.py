@@ -3,6 +3,10 @@
 Exit codes: 0 success, 1 runtime failure (e.g. database unreachable, Dagster not running),
 2 invalid input (nothing was changed); `register --wait`: 3 a request was rejected, 4 no
 verdict before the timeout, 1 a request failed (YouTube could not be asked: the cause is shown).
+
+The parser is built from the standard library and cheap modules alone; each command imports
+what it needs (SQLAlchemy, pandas, the warehouse) in its own body, so `--help` answers at
+once and a read command never loads Dagster (ytmetrics_dagster_tests/test_cli_imports.py).
 """
 
 from __future__ import annotations
@@ -15,11 +19,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-from sqlalchemy.engine import make_url
-
-from ytmetrics_dagster.settings import load_settings
-from ytmetrics_dagster.surfaces import actions, demo_history
+from ytmetrics_dagster.surfaces import demo_history
 from ytmetrics_dagster.surfaces.inputs import (
     ALERTS_LIMIT,
     DAYS,
@@ -44,27 +44,7 @@ from ytmetrics_dagster.surfaces.inputs import (
     clip_message,
     describe_failure,
 )
-from ytmetrics_dagster.warehouse import registrations as reg
-from ytmetrics_dagster.warehouse.alert_inbox import acknowledge, list_alerts
-from ytmetrics_dagster.warehouse.api_tokens import create_token, list_tokens, revoke_token
-from ytmetrics_dagster.warehouse.backup import BackupInputError, backup, restore
-from ytmetrics_dagster.warehouse.channels import list_channels
-from ytmetrics_dagster.warehouse.deployment import partitions_start
-from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
-from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, safe_url, warehouse_url
-from ytmetrics_dagster.warehouse.metric_series import GROWTH_DEFINITION, video_metrics
-from ytmetrics_dagster.warehouse.migrate import require_current, upgrade
-from ytmetrics_dagster.warehouse.performance import analyze_video_performance
-from ytmetrics_dagster.warehouse.read_limits import INTERVALS
-from ytmetrics_dagster.warehouse.registrations import (
-    REQUEST_STATUSES,
-    await_verdicts,
-    list_requests,
-    request_registrations,
-)
-from ytmetrics_dagster.warehouse.top_growers import top_growing
-from ytmetrics_dagster.warehouse.video_listing import list_videos
-from ytmetrics_dagster.warehouse.videos import remove_video
+from ytmetrics_dagster.warehouse.read_limits import INTERVALS, REQUEST_STATUSES
 from ytmetrics_dagster.youtube.ids import (
     InvalidVideoInput,
     is_video_id,
@@ -80,6 +60,9 @@ _MAX_LISTED_ERRORS = 10
 
 
 def _engine(migrated: bool = True, create: bool = False):
+    from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
+    from ytmetrics_dagster.warehouse.migrate import require_current
+
     # an embedded warehouse is created only by `db upgrade`: a read where there is none says so
     engine = get_engine(warehouse_url(create=create))
     check_connection(engine)
@@ -144,6 +127,8 @@ def _emit_listing(
 ) -> None:
     """A listing (a result model) in the requested format. Table cells are cut at
     ``max_colwidth`` characters (None: whole)."""
+    import pandas as pd
+
     from ytmetrics_dagster.surfaces import results
 
     if fmt == "json":
@@ -165,6 +150,8 @@ def _emit_listing(
 
 
 def _describe_registration(r) -> str:
+    from ytmetrics_dagster.warehouse import registrations as reg
+
     if r.outcome == reg.QUEUED:
         return f"queued {r.video_id} (request {r.request_id})"
     if r.outcome == reg.ALREADY_PENDING:
@@ -180,6 +167,8 @@ def _print_verdict(r) -> None:
 
 
 def cmd_register(args) -> int:
+    from ytmetrics_dagster.warehouse.registrations import await_verdicts, request_registrations
+
     parsed, errors = parse_video_inputs(args.inputs)
     if errors:
         for message in errors[:_MAX_LISTED_ERRORS]:
@@ -225,6 +214,8 @@ def cmd_register(args) -> int:
 
 
 def cmd_requests(args) -> int:
+    from ytmetrics_dagster.warehouse.registrations import list_requests
+
     frame, total = list_requests(
         _engine(), status=args.status, video_id=args.video, limit=args.limit, offset=args.offset
     )
@@ -241,6 +232,8 @@ def cmd_requests(args) -> int:
 
 
 def cmd_videos(args) -> int:
+    from ytmetrics_dagster.warehouse.video_listing import list_videos
+
     frame, total = list_videos(
         _engine(), status=args.status, channel_id=args.channel, limit=args.limit, offset=args.offset
     )
@@ -254,6 +247,8 @@ def cmd_videos(args) -> int:
 
 
 def cmd_metrics(args) -> int:
+    from ytmetrics_dagster.warehouse.metric_series import GROWTH_DEFINITION, video_metrics
+
     result = video_metrics(_engine(), args.video, days=args.days, interval=args.interval)
     from ytmetrics_dagster.surfaces import results
 
@@ -279,6 +274,8 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_analyze(args) -> int:
+    from ytmetrics_dagster.warehouse.performance import analyze_video_performance
+
     result = analyze_video_performance(_engine(), args.video, args.days, args.interval)
     from ytmetrics_dagster.surfaces import results
 
@@ -287,6 +284,8 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_top(args) -> int:
+    from ytmetrics_dagster.warehouse.top_growers import top_growing
+
     frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
     from ytmetrics_dagster.surfaces import results
 
@@ -304,6 +303,8 @@ def cmd_top(args) -> int:
 
 
 def cmd_remove(args) -> int:
+    from ytmetrics_dagster.warehouse.videos import remove_video
+
     removal = remove_video(
         _engine(), args.video, delete_metrics=args.delete_metrics, now=datetime.now(UTC)
     )
@@ -329,6 +330,7 @@ def cmd_quota(args) -> int:
     import json
 
     from ytmetrics_dagster.services.quota_status import quota_status, render
+    from ytmetrics_dagster.settings import load_settings
     from ytmetrics_dagster.warehouse.quota import Budget
 
     status = quota_status(
@@ -360,6 +362,8 @@ def cmd_unpin(args) -> int:
 
 
 def cmd_track_channel(args) -> int:
+    from ytmetrics_dagster.surfaces import actions
+
     result = actions.track(_engine(), args.channel, existing=args.existing, requested_by="cli")
     info = result.channel
     print(
@@ -372,6 +376,8 @@ def cmd_track_channel(args) -> int:
 
 
 def cmd_untrack_channel(args) -> int:
+    from ytmetrics_dagster.surfaces import actions
+
     channel_id = actions.untrack(_engine(), args.channel)
     print(
         f"stopped polling {channel_id}; its videos stay tracked (remove them with `ytmetrics remove`)"
@@ -380,6 +386,8 @@ def cmd_untrack_channel(args) -> int:
 
 
 def cmd_channels(args) -> int:
+    from ytmetrics_dagster.warehouse.channels import list_channels
+
     frame = list_channels(_engine(), include_untracked=args.all)
     from ytmetrics_dagster.surfaces import results
 
@@ -389,6 +397,8 @@ def cmd_channels(args) -> int:
 
 
 def cmd_alerts(args) -> int:
+    from ytmetrics_dagster.warehouse.alert_inbox import acknowledge, list_alerts
+
     engine = _engine()
     if args.action == "ack":
         if args.alert_id is None:
@@ -417,6 +427,8 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_tokens(args) -> int:
+    from ytmetrics_dagster.warehouse.api_tokens import create_token, list_tokens, revoke_token
+
     engine = _engine()
     if args.action == "create":
         token = create_token(engine, args.name, read_only=args.read_only)
@@ -443,17 +455,25 @@ def cmd_tokens(args) -> int:
 
 def libpq_url(sqlalchemy_url: str) -> str:
     """The same database as a libpq URI (``postgresql://…``), for psql and psycopg."""
+    from sqlalchemy.engine import make_url
+
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
 
 
 def cmd_db_url(args) -> int:
+    from ytmetrics_dagster.warehouse.engine import warehouse_url
+
     url = warehouse_url()
     print(url if args.sqlalchemy else libpq_url(url))
     return EXIT_OK
 
 
 def cmd_db_upgrade(args) -> int:
+    from ytmetrics_dagster.settings import load_settings
     from ytmetrics_dagster.warehouse.data_dir import record_partitions_start
+    from ytmetrics_dagster.warehouse.deployment import partitions_start
+    from ytmetrics_dagster.warehouse.engine import safe_url
+    from ytmetrics_dagster.warehouse.migrate import upgrade
 
     engine = _engine(migrated=False, create=True)
     revision = upgrade(engine)
@@ -474,6 +494,9 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_db_stop(args) -> int:
+    from ytmetrics_dagster.settings import load_settings
+    from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
+
     settings = load_settings()
     if settings.database_url:
         raise UserInputError(
@@ -485,6 +508,8 @@ def cmd_db_stop(args) -> int:
 
 
 def cmd_db_backup(args) -> int:
+    from ytmetrics_dagster.warehouse.backup import BackupInputError, backup
+
     try:
         done = backup(Path(args.path))
     except BackupInputError as err:
@@ -497,6 +522,8 @@ def cmd_db_backup(args) -> int:
 
 
 def cmd_db_restore(args) -> int:
+    from ytmetrics_dagster.warehouse.backup import BackupInputError, restore
+
     try:
         restored = restore(Path(args.path), force=args.force)
     except BackupInputError as err:
@@ -508,6 +535,8 @@ def cmd_db_restore(args) -> int:
 
 
 def cmd_demo_history(args) -> int:
+    from ytmetrics_dagster.settings import load_settings
+
     try:
         demo_history.refuse_real_api(load_settings().uses_simulator)
         launched = demo_history.launch(args.dagster_url, args.hours)
@@ -536,6 +565,7 @@ def cmd_mcp(args) -> int:
 
 def cmd_status(args) -> int:
     from ytmetrics_dagster.runtime.status import NotRunningError, program_states
+    from ytmetrics_dagster.settings import load_settings
 
     home = load_settings().home
     try:

@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import requests
-
 JOB = "hourly_snapshot_job"
 ASSETS = ("video_metric_snapshots", "video_growth_hourly")
 DEFAULT_URL = "http://127.0.0.1:3000"
@@ -67,6 +65,8 @@ def closed_hours(hours: int, now: datetime) -> list[str]:
 
 
 def _graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+    import requests  # here, not at the top: the CLI's parser reads this module's constants
+
     endpoint = url.rstrip("/") + "/graphql"
     try:
         response = requests.post(

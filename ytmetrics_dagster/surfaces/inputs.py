@@ -7,22 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
-import psycopg
-from sqlalchemy import exc as sa_exc
-
-from ytmetrics_dagster.warehouse import alert_inbox, collections, read_limits, registrations
-from ytmetrics_dagster.warehouse.alert_inbox import UnknownAlertError
-from ytmetrics_dagster.warehouse.api_tokens import TokenError
-from ytmetrics_dagster.warehouse.backup import BackupError
-from ytmetrics_dagster.warehouse.channels import UnknownChannelError
-from ytmetrics_dagster.warehouse.embedded import SupervisedPostgresDownError, WarehouseStartError
-from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
-from ytmetrics_dagster.warehouse.migrate import SchemaOutOfDateError
-from ytmetrics_dagster.warehouse.quota import LedgerUnavailableError, QuotaBudgetExceeded
-from ytmetrics_dagster.warehouse.sources import SourceMixError
-from ytmetrics_dagster.warehouse.videos import UnknownVideoError
-from ytmetrics_dagster.youtube.errors import YouTubeError
+from ytmetrics_dagster.warehouse import read_limits
 from ytmetrics_dagster.youtube.ids import InvalidVideoInput, parse_channel
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
@@ -126,7 +113,7 @@ LIST_LIMIT = Bound("limit", 1, read_limits.MAX_LIST_LIMIT)
 OFFSET = Bound("offset", 0, read_limits.MAX_OFFSET)
 TOP_HOURS = Bound("hours", 1, read_limits.MAX_TOP_HOURS)
 TOP_LIMIT = Bound("limit", 1, read_limits.MAX_TOP_LIMIT)
-REQUESTS_LIMIT = Bound("limit", 1, registrations.MAX_LIST_LIMIT)
+REQUESTS_LIMIT = Bound("limit", 1, read_limits.MAX_REQUESTS_LIMIT)
 WAIT_SECONDS = Bound("timeout", 1, 3600)
 MCP_WAIT_SECONDS = Bound("wait_seconds", 0, 120)
 DEMO_HOURS = Bound("hours", 1, 24 * 30)
@@ -134,8 +121,8 @@ EXISTING_UPLOADS = Bound("existing", 0, 100_000)
 PORT = Bound("port", 1, 65535)
 # the HTTP API waits for a verdict as long as an MCP tool does
 HTTP_WAIT_SECONDS = Bound("wait_seconds", 0, MCP_WAIT_SECONDS.high)
-ALERTS_LIMIT = Bound("limit", 1, alert_inbox.MAX_LIST_LIMIT)
-COLLECTIONS_LIMIT = Bound("limit", 1, collections.MAX_LIST_LIMIT)
+ALERTS_LIMIT = Bound("limit", 1, read_limits.MAX_ALERTS_LIMIT)
+COLLECTIONS_LIMIT = Bound("limit", 1, read_limits.MAX_COLLECTIONS_LIMIT)
 # ids are Postgres bigints
 ID = Bound("id", 1, 2**63 - 1)
 # the dashboard's own parameters (its `days` is DAYS)
@@ -157,27 +144,49 @@ def search_problem(text: str) -> str | None:
     return None
 
 
-_INVALID = (
-    InvalidVideoInput,
-    read_limits.InvalidQueryError,
-    UnknownVideoError,
-    UnknownChannelError,
-    UserInputError,
-    UnknownAlertError,
-    collections.VideoNotActiveError,
-    TokenError,
-)
-_RUNTIME = (
-    DatabaseUnavailableError,
-    SupervisedPostgresDownError,
-    WarehouseStartError,
-    SchemaOutOfDateError,
-    QuotaBudgetExceeded,
-    LedgerUnavailableError,
-    SourceMixError,
-    BackupError,
-    YouTubeError,
-)
+@cache
+def _failure_kinds() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(invalid input, runtime failure) exception classes. Imported when a failure is
+    described, not with this module: the CLI's parser (and `--help`) reads the bounds above
+    without loading SQLAlchemy, psycopg or the warehouse modules."""
+    from ytmetrics_dagster.warehouse import collections
+    from ytmetrics_dagster.warehouse.alert_inbox import UnknownAlertError
+    from ytmetrics_dagster.warehouse.api_tokens import TokenError
+    from ytmetrics_dagster.warehouse.backup import BackupError
+    from ytmetrics_dagster.warehouse.channels import UnknownChannelError
+    from ytmetrics_dagster.warehouse.embedded import (
+        SupervisedPostgresDownError,
+        WarehouseStartError,
+    )
+    from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
+    from ytmetrics_dagster.warehouse.migrate import SchemaOutOfDateError
+    from ytmetrics_dagster.warehouse.quota import LedgerUnavailableError, QuotaBudgetExceeded
+    from ytmetrics_dagster.warehouse.sources import SourceMixError
+    from ytmetrics_dagster.warehouse.videos import UnknownVideoError
+    from ytmetrics_dagster.youtube.errors import YouTubeError
+
+    invalid = (
+        InvalidVideoInput,
+        read_limits.InvalidQueryError,
+        UnknownVideoError,
+        UnknownChannelError,
+        UserInputError,
+        UnknownAlertError,
+        collections.VideoNotActiveError,
+        TokenError,
+    )
+    runtime = (
+        DatabaseUnavailableError,
+        SupervisedPostgresDownError,
+        WarehouseStartError,
+        SchemaOutOfDateError,
+        QuotaBudgetExceeded,
+        LedgerUnavailableError,
+        SourceMixError,
+        BackupError,
+        YouTubeError,
+    )
+    return invalid, runtime
 
 
 def _first_line(err: BaseException) -> str:
@@ -189,9 +198,13 @@ def _first_line(err: BaseException) -> str:
 def describe_failure(err: BaseException) -> tuple[int, str] | None:
     """(exit code, message) for a failure a user should read as such, or None for a bug
     (which keeps its traceback). Messages never carry a password or a megabyte of input."""
-    if isinstance(err, _INVALID):
+    import psycopg
+    from sqlalchemy import exc as sa_exc
+
+    invalid, runtime = _failure_kinds()
+    if isinstance(err, invalid):
         return EXIT_INVALID, clip_message(str(err))
-    if isinstance(err, _RUNTIME):
+    if isinstance(err, runtime):
         return EXIT_FAILURE, clip_message(str(err))
     if isinstance(err, sa_exc.DataError):
         # e.g. a value beyond bigint: the input, not the warehouse, is at fault

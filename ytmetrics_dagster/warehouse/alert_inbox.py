@@ -11,7 +11,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, text
 
-MAX_LIST_LIMIT = 1000
+from ytmetrics_dagster.warehouse.read_limits import MAX_ALERTS_LIMIT
+
+MAX_LIST_LIMIT = MAX_ALERTS_LIMIT
 
 
 class UnknownAlertError(LookupError):

@@ -14,9 +14,10 @@ from sqlalchemy import Engine, text
 
 from ytmetrics_dagster.warehouse import locks
 from ytmetrics_dagster.warehouse.locks import xact_lock
+from ytmetrics_dagster.warehouse.read_limits import MAX_COLLECTIONS_LIMIT
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError
 
-MAX_LIST_LIMIT = 10_000
+MAX_LIST_LIMIT = MAX_COLLECTIONS_LIMIT
 COLLECTION_STATUSES = ("pending", "collected", "failed")
 # A reason is kept whole up to this length (a Dagster failure can be long, but never a novel).
 MAX_REASON = 2000

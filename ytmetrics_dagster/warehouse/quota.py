@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ytmetrics_dagster.domain.pacing import Allowance, allowance, quota_day_of
 from ytmetrics_dagster.warehouse import locks
-from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET, MAX_IDS_PER_CALL
+from ytmetrics_dagster.youtube.api_limits import BATCH_STATS_BUCKET, MAX_IDS_PER_CALL
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, text
 
 from ytmetrics_dagster.warehouse import locks
 from ytmetrics_dagster.warehouse.locks import xact_lock
+from ytmetrics_dagster.warehouse.read_limits import MAX_REQUESTS_LIMIT
+from ytmetrics_dagster.warehouse.read_limits import REQUEST_STATUSES as REQUEST_STATUSES
 
-REQUEST_STATUSES = ("pending", "registered", "rejected", "failed")
+if TYPE_CHECKING:
+    import pandas as pd
+
 # a verdict's reason is stored whole up to this length, and beyond it cut between words
 MAX_REASON = 2000
-MAX_LIST_LIMIT = 10_000
+MAX_LIST_LIMIT = MAX_REQUESTS_LIMIT
 
 # What asking to register one input did.
 QUEUED = "queued"  # a new pending request
@@ -240,6 +244,8 @@ def list_requests(
 ) -> tuple[pd.DataFrame, int]:
     """Registration requests, newest first, with the reason of each rejection, and the total
     matching the filter (for paging)."""
+    import pandas as pd  # here: the quota and registration paths of the CLI go without it
+
     params = {"status": None if status == "all" else status, "vid": video_id}
     with engine.connect() as conn:
         frame = pd.read_sql_query(

@@ -43,6 +43,11 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from ytmetrics_dagster.youtube.api_limits import (
+    BATCH_GET_STATS,
+    BATCH_STATS_BUCKET,
+    MAX_IDS_PER_CALL,
+)
 from ytmetrics_dagster.youtube.channel_stats import (
     CHANNEL_STATISTICS_FIELDS,
     ChannelStatistics,
@@ -76,7 +81,6 @@ from ytmetrics_dagster.youtube.ratelimit import (
 )
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
-MAX_IDS_PER_CALL = 50
 SIMULATOR_HEADER = "X-YTMetrics-Simulator"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
@@ -85,9 +89,6 @@ DETAILS_FIELDS = (
     "items(id,snippet(title,channelId,channelTitle,publishedAt),"
     "contentDetails(duration),statistics(viewCount,likeCount,commentCount))"
 )
-# videos:batchGetStats (documented 2026-06-03): up to 50 ids, 1 unit from its own daily bucket.
-BATCH_GET_STATS = "videos:batchGetStats"
-BATCH_STATS_BUCKET = "batchGetStats"
 # One limit for every client of the process (the hourly run's threads share it).
 BATCH_STATS_LIMIT = SlidingWindowLimit(BATCH_GET_STATS_CALLS_PER_MINUTE, 60.0)
 CHANNEL_FIELDS = "items(id,snippet(title,customUrl),contentDetails(relatedPlaylists(uploads)))"
@@ -584,6 +585,8 @@ class YouTubeClient:
 
 
 __all__ = [
+    "BATCH_GET_STATS",
+    "BATCH_STATS_BUCKET",
     "DEFAULT_BASE_URL",
     "MAX_IDS_PER_CALL",
     "CallLedger",
