@@ -109,8 +109,10 @@ def _html(template: str, status_code: int = 200, **context) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code, headers=HEADERS)
 
 
-def _json(data, status: int = 200) -> JSONResponse:
-    return JSONResponse(views.jsonable(data), status_code=status, headers=HEADERS)
+def _json(data: results.Result | dict, status: int = 200) -> JSONResponse:
+    """A page's result model as its JSON (an error: its plain ``{"error", "status"}``)."""
+    body = data.json_dict() if isinstance(data, results.Result) else data
+    return JSONResponse(body, status_code=status, headers=HEADERS)
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -263,7 +265,7 @@ def index(request: Request) -> Response:
 
 def api_list(request: Request) -> Response:
     listing = views.video_list(request.app.state.engine, list_query(request))
-    return _json(results.ListPage.model_validate(listing).json_dict())
+    return _json(results.ListPage.model_validate(listing))
 
 
 def _video_request(request: Request, prefix: str) -> tuple[str, int] | Response:
@@ -314,7 +316,7 @@ def api_video(request: Request) -> Response:
     if isinstance(parsed, Response):
         return parsed
     page = views.video_page(request.app.state.engine, *parsed)
-    return _json(results.VideoPage.model_validate(page).json_dict())
+    return _json(results.VideoPage.model_validate(page))
 
 
 COMPARE_PARAMS = ("videos", "q", "age_days", "days", "format", "table")
@@ -366,7 +368,7 @@ def compare_view(request: Request) -> Response:
 
 def api_compare(request: Request) -> Response:
     page = compare.compare_page(request.app.state.engine, compare_query(request))
-    return _json(results.ComparePage.model_validate(page).json_dict())
+    return _json(results.ComparePage.model_validate(page))
 
 
 CHANNEL_PARAMS = ("days", "format", "table")
@@ -406,7 +408,7 @@ def channel_view(request: Request) -> Response:
 
 def api_channel(request: Request) -> Response:
     page = channel_page.channel_page(request.app.state.engine, *_channel_request(request))
-    return _json(results.ChannelPage.model_validate(page).json_dict())
+    return _json(results.ChannelPage.model_validate(page))
 
 
 def _unknown_channel(request: Request, exc: channel_page.UnknownChannelError) -> Response:
