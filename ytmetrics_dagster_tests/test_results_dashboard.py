@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.dashboard import channel_page, compare, csv_export, views
@@ -88,7 +89,7 @@ def served_csv(client, path: str) -> str:  # noqa: F811
 
 def check_list(client, engine, filled: set, **params) -> None:  # noqa: F811
     query = views.ListQuery(**params)
-    qs = "&".join(f"{k}={v}" for k, v in query.as_params().items())
+    qs = urlencode(query.as_params())
     # growth is relative to now: the page's values and its CSV at one instant
     raw = views.video_list(engine, query, now=datetime.now(UTC))
     body = served(client, f"/api/videos?{qs}", models.ListPage, raw, filled)
