@@ -611,6 +611,221 @@ class VideoPage(Result):
     milestone_method: Text
 
 
+# -- the dashboard's list, comparison and channel page (their JSON twins) -------------------
+
+
+class ListedVideo(Result):
+    """A row of the dashboard's video search: the video and its latest observation."""
+
+    video_id: Text
+    title: Text
+    channel_id: Text
+    channel_title: Text
+    published_at: Timestamp
+    status: Text
+    source: Text
+    added_at: Timestamp
+    last_observed_at: Timestamp
+    latest_views: Count
+    latest_source: Text
+
+
+class SparkPoint(Result):
+    at: Timestamp
+    views: Count
+
+
+class ListRow(ListedVideo):
+    """A row of the list: the video, its growth now and its sparkline."""
+
+    simulated: Flag
+    gained_24h: Count
+    views_per_hour: Rate
+    sparkline: Rows(SparkPoint)
+
+
+class ListPageQuery(Result):
+    q: Text
+    status: Text
+    channel: Text
+    sort: Text
+    order: Text
+    page: Count
+    per_page: Count
+
+
+class ListSummary(Result):
+    """The deployment at a glance (the list's header)."""
+
+    as_of: Timestamp
+    active_videos: Count
+    tracked_videos: Count
+    observations_24h: Count
+    missed_hours_24h: Count
+    missed_hours_total: Count
+    last_snapshot_hour: Timestamp
+    quota_day_pacific: Text
+    quota_used_today: Count
+    quota_budget: Count
+
+
+class ListChannel(Result):
+    channel_id: Text
+    channel_title: Text
+    videos: Count
+
+
+class ListPage(Result):
+    """The dashboard's list as JSON (``/api/videos``)."""
+
+    query: ListPageQuery | None
+    summary: ListSummary | None
+    growth_definition: Text
+    total: Count
+    pages: Count
+    videos: Rows(ListRow)
+    simulated: Flag
+    channels: Rows(ListChannel)
+
+
+class AgedObservation(Result):
+    """One observation with the video's age then (the comparison's and launches' charts)."""
+
+    observed_at: Timestamp
+    # hours since publishing, fractional
+    age_hours: Rate
+    views: Count
+    views_per_hour: Rate
+    hours_elapsed: Rate
+
+
+class ComparePageQuery(Result):
+    videos: Rows(Text)
+    q: Text
+    age_days: Count
+    days: Count
+    max_videos: Count
+
+
+class CompareWindow(Result):
+    by_time_start: Timestamp
+    by_time_end: Timestamp
+    age_hours: Count
+
+
+class CompareVideo(Result):
+    video_id: Text
+    title: Text
+    channel_id: Text
+    channel_title: Text
+    published_at: Timestamp
+    status: Text
+    series_class: Text
+    gained_24h: Count
+    views_per_hour: Rate
+    by_age: Rows(AgedObservation)
+    by_time: Rows(AgedObservation)
+
+
+class ComparePage(Result):
+    """The comparison page as JSON (``/api/compare``)."""
+
+    query: ComparePageQuery | None
+    window: CompareWindow | None
+    gap_minutes: Count
+    videos: Rows(CompareVideo)
+    search_results: Rows(ListedVideo)
+    simulated: Flag
+
+
+class PageChannel(Result):
+    """The channel as the warehouse knows it (tracked, or only the channel of tracked videos)."""
+
+    channel_id: Text
+    title: Text
+    handle: Text
+    status: Text
+    tracked_at: Timestamp
+    source: Text
+    videos: Count
+    active_videos: Count
+
+
+class ChannelWindow(Result):
+    days: Count
+    ends_at_latest_observation: Flag
+
+
+class ChannelObservation(Result):
+    """One hourly observation of the channel's statistics, with its growth."""
+
+    snapshot_hour: Timestamp
+    observed_at: Timestamp
+    subscriber_count: Count
+    view_count: Count
+    video_count: Count
+    prev_observed_at: Timestamp
+    hours_elapsed: Rate
+    subscribers_gained: Count
+    views_gained: Count
+    videos_gained: Count
+    views_per_hour: Rate
+
+
+class ChannelVideo(ListedVideo):
+    gained_24h: Count
+    views_per_hour: Rate
+
+
+class Launch(Result):
+    video_id: Text
+    title: Text
+    published_at: Timestamp
+    series_class: Text
+    by_age: Rows(AgedObservation)
+
+
+class LaunchCurveRow(Result):
+    """A video's launch curve: its views at each launch age (``analysis.LAUNCH_AGES``)."""
+
+    video_id: Text
+    views_1h: Rate = Field(alias="1h")
+    views_6h: Rate = Field(alias="6h")
+    views_24h: Rate = Field(alias="24h")
+    views_48h: Rate = Field(alias="48h")
+    views_7d: Rate = Field(alias="7d")
+    views_30d: Rate = Field(alias="30d")
+    title: Text
+
+
+class ChannelPageCohort(Result):
+    videos: Count
+    ages: Rows(Text)
+    drawn: Flag
+    # the median at every launch age (null where the cohort has none)
+    median_views: Rows(Rate)
+    note: Text
+    definition: Text
+
+
+class ChannelPage(Result):
+    """The channel page as JSON (``/api/channels/{channel}``)."""
+
+    channel: PageChannel | None
+    window: ChannelWindow | None
+    latest: ChannelObservation | None
+    history: Rows(ChannelObservation)
+    videos_total: Count
+    videos: Rows(ChannelVideo)
+    launches: Rows(Launch)
+    launch_age_days: Count
+    launch_curves: Rows(LaunchCurveRow)
+    cohort: ChannelPageCohort | None
+    launch_ages: Rows(Text)
+    gap_minutes: Count
+    simulated: Flag
+
+
 # What the docs show, in their order: the parts first, then the results that use them (a part
 # is named where it appears).
 DOCUMENTED: tuple[type[Result], ...] = (
@@ -676,6 +891,18 @@ def table(rows: list[dict], model: type[BaseModel]) -> Any:
         if kind == "integer":
             frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def columns(model: type[BaseModel], *names: str, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A table's columns (the dashboard's CSV): the model's scalar keys in its order, without
+    ``exclude``; or ``names``, in their order, each checked to be one of them."""
+    scalars = [key for key, kind in kinds(model).items() if kind not in ("object", "array")]
+    if not names:
+        return tuple(key for key in scalars if key not in exclude)
+    unknown = [name for name in names if name not in scalars]
+    if unknown:
+        raise ValueError(f"{model.__name__} has no scalar key {', '.join(unknown)}")
+    return names
 
 
 # -- the reference (the docs' block) ---------------------------------------------------------

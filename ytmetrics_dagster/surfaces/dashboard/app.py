@@ -109,8 +109,10 @@ def _html(template: str, status_code: int = 200, **context) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code, headers=HEADERS)
 
 
-def _json(data, status: int = 200) -> JSONResponse:
-    return JSONResponse(views.jsonable(data), status_code=status, headers=HEADERS)
+def _json(data: results.Result | dict, status: int = 200) -> JSONResponse:
+    """A page's result model as its JSON (an error: its plain ``{"error", "status"}``)."""
+    body = data.json_dict() if isinstance(data, results.Result) else data
+    return JSONResponse(body, status_code=status, headers=HEADERS)
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -218,8 +220,9 @@ def index(request: Request) -> Response:
     query = list_query(request)
     listing = views.video_list(request.app.state.engine, query)
     if _format(request) == "csv":
+        typed = results.ListPage.model_validate(listing).json_dict()
         return csv_export.csv_response(
-            listing["videos"], csv_export.LIST_COLUMNS, "videos.csv", HEADERS
+            typed["videos"], csv_export.LIST_COLUMNS, "videos.csv", HEADERS
         )
     list_url = _list_url(query)
 
@@ -261,7 +264,8 @@ def index(request: Request) -> Response:
 
 
 def api_list(request: Request) -> Response:
-    return _json(views.video_list(request.app.state.engine, list_query(request)))
+    listing = views.video_list(request.app.state.engine, list_query(request))
+    return _json(results.ListPage.model_validate(listing))
 
 
 def _video_request(request: Request, prefix: str) -> tuple[str, int] | Response:
@@ -274,13 +278,14 @@ def _video_request(request: Request, prefix: str) -> tuple[str, int] | Response:
 
 def _video_csv(request: Request, page: dict) -> Response:
     table = _choice(request.query_params.get("table"), "table", VIDEO_TABLES, "observations")
-    video_id = page["video"]["video_id"]
+    typed = results.VideoPage.model_validate(page).json_dict()
+    video_id = typed["video"]["video_id"]
     if table == "launch":
         return csv_export.csv_response(
-            page["launch_curve"], csv_export.LAUNCH_COLUMNS, f"{video_id}-launch.csv", HEADERS
+            typed["launch_curve"], csv_export.LAUNCH_COLUMNS, f"{video_id}-launch.csv", HEADERS
         )
     return csv_export.csv_response(
-        page["observations"],
+        typed["observations"],
         csv_export.OBSERVATION_COLUMNS,
         f"{video_id}-observations.csv",
         HEADERS,
@@ -311,7 +316,7 @@ def api_video(request: Request) -> Response:
     if isinstance(parsed, Response):
         return parsed
     page = views.video_page(request.app.state.engine, *parsed)
-    return _json(results.VideoPage.model_validate(page).json_dict())
+    return _json(results.VideoPage.model_validate(page))
 
 
 COMPARE_PARAMS = ("videos", "q", "age_days", "days", "format", "table")
@@ -346,10 +351,11 @@ def compare_view(request: Request) -> Response:
     page = compare.compare_page(request.app.state.engine, query)
     if _format(request) == "csv":
         table = _choice(request.query_params.get("table"), "table", COMPARE_TABLES, "by_age")
+        typed = results.ComparePage.model_validate(page).json_dict()
         if table == "videos":
-            rows, columns = page["videos"], compare.VIDEO_CSV_COLUMNS
+            rows, columns = typed["videos"], compare.VIDEO_CSV_COLUMNS
         else:
-            rows, columns = compare.csv_rows(page, table), compare.COMPARE_CSV_COLUMNS
+            rows, columns = compare.csv_rows(typed, table), compare.COMPARE_CSV_COLUMNS
         return csv_export.csv_response(rows, columns, f"compare-{table}.csv", HEADERS)
     return _html(
         "compare.html",
@@ -361,7 +367,8 @@ def compare_view(request: Request) -> Response:
 
 
 def api_compare(request: Request) -> Response:
-    return _json(compare.compare_page(request.app.state.engine, compare_query(request)))
+    page = compare.compare_page(request.app.state.engine, compare_query(request))
+    return _json(results.ComparePage.model_validate(page))
 
 
 CHANNEL_PARAMS = ("days", "format", "table")
@@ -382,14 +389,14 @@ def channel_view(request: Request) -> Response:
     page = channel_page.channel_page(request.app.state.engine, *_channel_request(request))
     if _format(request) == "csv":
         table = _choice(request.query_params.get("table"), "table", CHANNEL_TABLES, "history")
-        cid = page["channel"]["channel_id"]
+        typed = results.ChannelPage.model_validate(page).json_dict()
+        cid = typed["channel"]["channel_id"]
         if table == "history":
-            rows, columns = page["history"], channel_page.HISTORY_COLUMNS
+            rows, columns = typed["history"], channel_page.HISTORY_COLUMNS
         elif table == "videos":
-            rows, columns = page["videos"], channel_page.VIDEO_COLUMNS
+            rows, columns = typed["videos"], channel_page.VIDEO_COLUMNS
         else:
-            rows = page["launch_curves"]
-            columns = ("video_id", "title", *page["launch_ages"])
+            rows, columns = typed["launch_curves"], channel_page.LAUNCH_CURVE_COLUMNS
         return csv_export.csv_response(rows, columns, f"{cid}-{table}.csv", HEADERS)
     return _html(
         "channel.html",
@@ -400,7 +407,8 @@ def channel_view(request: Request) -> Response:
 
 
 def api_channel(request: Request) -> Response:
-    return _json(channel_page.channel_page(request.app.state.engine, *_channel_request(request)))
+    page = channel_page.channel_page(request.app.state.engine, *_channel_request(request))
+    return _json(results.ChannelPage.model_validate(page))
 
 
 def _unknown_channel(request: Request, exc: channel_page.UnknownChannelError) -> Response:

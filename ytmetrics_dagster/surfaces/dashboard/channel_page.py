@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from markupsafe import Markup
 from sqlalchemy import Engine
 
+from ytmetrics_dagster.surfaces import results
 from ytmetrics_dagster.surfaces.dashboard import charts
 from ytmetrics_dagster.surfaces.dashboard.charts import Point, Series, epoch, utc_label
 from ytmetrics_dagster.surfaces.dashboard.compare import _age_hour_ticks, _series
@@ -148,7 +149,9 @@ def channel_charts(page: dict) -> dict[str, Markup | None]:
     return out
 
 
-HISTORY_COLUMNS = (
+# the channel's observations: the counts, then their growth
+HISTORY_COLUMNS = results.columns(
+    results.ChannelObservation,
     "snapshot_hour",
     "observed_at",
     "subscriber_count",
@@ -160,7 +163,9 @@ HISTORY_COLUMNS = (
     "hours_elapsed",
     "views_per_hour",
 )
-VIDEO_COLUMNS = (
+# the channel's videos, as the page's table shows them
+VIDEO_COLUMNS = results.columns(
+    results.ChannelVideo,
     "video_id",
     "title",
     "published_at",
@@ -169,4 +174,10 @@ VIDEO_COLUMNS = (
     "views_per_hour",
     "latest_views",
     "last_observed_at",
+)
+# the launch curves: the video, then its views at each launch age
+LAUNCH_CURVE_COLUMNS = (
+    "video_id",
+    "title",
+    *results.columns(results.LaunchCurveRow, exclude=("video_id", "title")),
 )

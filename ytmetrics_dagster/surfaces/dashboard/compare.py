@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 from sqlalchemy import Engine
 
+from ytmetrics_dagster.surfaces import results
 from ytmetrics_dagster.surfaces.dashboard import charts
 from ytmetrics_dagster.surfaces.dashboard.charts import Point, Series, epoch, utc_label
 from ytmetrics_dagster.surfaces.dashboard.views import _is_simulated, py, rows
@@ -75,12 +76,12 @@ def compare_page(engine: Engine, query: CompareQuery, now: datetime | None = Non
                 "by_time": by_time.get(vid, []),
             }
         )
-    results = []
+    found = []
     if query.search:
         frame, _ = video_listing.search_videos(
             engine, search=query.search, status="all", limit=SEARCH_RESULTS
         )
-        results = [r for r in rows(frame) if r["video_id"] not in ids]
+        found = [r for r in rows(frame) if r["video_id"] not in ids]
     return {
         "query": {
             "videos": ids,
@@ -92,7 +93,7 @@ def compare_page(engine: Engine, query: CompareQuery, now: datetime | None = Non
         "window": {"by_time_start": start, "by_time_end": now, "age_hours": query.age_days * 24},
         "gap_minutes": growth_list.GAP_MINUTES,
         "videos": out_videos,
-        "search_results": results,
+        "search_results": found,
         "simulated": any(_is_simulated(v, set()) for v in videos),
     }
 
@@ -187,27 +188,12 @@ def compare_charts(page: dict) -> dict[str, Markup | None]:
     return out
 
 
-COMPARE_CSV_COLUMNS = (
-    "video_id",
-    "observed_at",
-    "age_hours",
-    "views",
-    "views_per_hour",
-    "hours_elapsed",
-)
-
-
-VIDEO_CSV_COLUMNS = (
-    "video_id",
-    "title",
-    "channel_id",
-    "channel_title",
-    "published_at",
-    "status",
-    "gained_24h",
-    "views_per_hour",
-)
+# the chosen videos' observations (``by_age`` or ``by_time``), one row each
+COMPARE_CSV_COLUMNS = ("video_id", *results.columns(results.AgedObservation))
+# the chosen videos, without their chart's colour
+VIDEO_CSV_COLUMNS = results.columns(results.CompareVideo, exclude=("series_class",))
 
 
 def csv_rows(page: dict, table: str) -> list[dict]:
+    """``page`` is the page's JSON (``results.ComparePage``)."""
     return [{"video_id": v["video_id"], **p} for v in page["videos"] for p in v[table]]

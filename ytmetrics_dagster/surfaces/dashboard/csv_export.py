@@ -1,12 +1,13 @@
-"""Every table the dashboard shows, as CSV (``?format=csv``): the same rows and values as the
-page and its JSON twin, timestamps in ISO 8601 UTC, empty for null."""
+"""Every table the dashboard shows, as CSV (``?format=csv``): the rows of the page's JSON twin
+(its result model's JSON: timestamps in ISO 8601 UTC), empty for null. The columns are the
+models' keys: in the model's order where the CSV is the JSON's rows, in the page's order,
+checked against the model, where the CSV leads with other columns."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime
 
 from starlette.responses import Response
 
@@ -18,14 +19,14 @@ FORMATS = ("html", "csv")
 def _cell(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return results.timestamp(value)
     if isinstance(value, float):
         return repr(value)
     return str(value)
 
 
 def csv_text(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """``rows`` are JSON rows (a result model's ``json_dict``), so every value is already the
+    JSON's: a timestamp is its ISO text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -42,7 +43,9 @@ def csv_response(rows: Sequence[dict], columns: Sequence[str], filename: str, he
     )
 
 
-LIST_COLUMNS = (
+# the list: growth first, as the page shows it
+LIST_COLUMNS = results.columns(
+    results.ListRow,
     "video_id",
     "title",
     "gained_24h",
@@ -56,7 +59,9 @@ LIST_COLUMNS = (
     "added_at",
     "source",
 )
-OBSERVATION_COLUMNS = (
+# the video page's observations: the counts, then their growth
+OBSERVATION_COLUMNS = results.columns(
+    results.Observation,
     "snapshot_hour",
     "observed_at",
     "view_count",
@@ -67,12 +72,7 @@ OBSERVATION_COLUMNS = (
     "views_per_hour",
     "source",
 )
-LAUNCH_COLUMNS = (
-    "age_label",
-    "age_hours",
-    "views",
-    "interpolated",
-    "channel_median_views",
-    "channel_videos",
-    "ratio_to_median",
+# the video page's launch curve, without what only its chart needs
+LAUNCH_COLUMNS = results.columns(
+    results.PageLaunchPoint, exclude=("reached", "before_observed_at", "after_observed_at")
 )

@@ -214,10 +214,6 @@ def video_page(engine: Engine, video_id: str, days: int) -> dict:
     }
 
 
-# datetimes as the CLI and MCP write them (ISO 8601 UTC with ``Z``), recursively
-jsonable = results.jsonable
-
-
 def list_sparklines(listing: dict) -> dict[str, Markup]:
     return {
         v["video_id"]: sparkline(
