@@ -26,6 +26,9 @@ from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
+# every test is marked unit, db or system: the check and the override (markers.py)
+from .markers import pytest_collection_modifyitems  # noqa: F401
+
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
     "api_tokens",

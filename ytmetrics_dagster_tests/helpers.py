@@ -38,6 +38,50 @@ def nonexistent_id() -> str:
     return find(lambda p: not p.exists, 1, "ghost")[0]
 
 
+# The hourly partitions' key format (defs/partitions.py).
+HOUR_KEY = "%Y-%m-%d-%H:%M"
+
+
+def hour_key(at: datetime) -> str:
+    """The key of the hourly partition ``at`` falls in."""
+    return at.replace(minute=0, second=0, microsecond=0).strftime(HOUR_KEY)
+
+
+def register(engine, resources, ids, **kwargs):
+    """Queue the videos for registration (as the CLI does) and run tracked_videos; asserts the
+    run succeeded and returns its result."""
+    import dagster as dg
+
+    from ytmetrics_dagster.defs.registration.assets import tracked_videos
+    from ytmetrics_dagster.warehouse.registrations import queue_registrations
+
+    queue_registrations(engine, [(v, v) for v in ids])
+    result = dg.materialize([tracked_videos], resources=resources, **kwargs)
+    assert result.success
+    return result
+
+
+def snapshot(resources, at: datetime, **kwargs):
+    """Materialize video_metric_snapshots for the hour ``at`` falls in (the result, whatever
+    it is: tests of failures pass raise_on_error=False)."""
+    import dagster as dg
+
+    from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+
+    return dg.materialize(
+        [video_metric_snapshots], partition_key=hour_key(at), resources=resources, **kwargs
+    )
+
+
+def frame(engine, sql: str, **params):
+    """The rows of a query as a DataFrame."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
 def current_hour() -> datetime:
     """The hour in progress, waiting out its last minutes so a test that observes "now" does
     not straddle an hour boundary, nor start after the snapshot asset's deadline (90 s

@@ -37,7 +37,7 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DEPLOY, ROOT, free_port
 from ytmetrics_dagster_tests.helpers import normal_ids
 
-pytestmark = pytest.mark.containers
+pytestmark = [pytest.mark.system, pytest.mark.containers]
 
 T = TypeVar("T")
 KEY = "AIzaSy-containers-test-key-0000"

@@ -14,17 +14,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import dagster as dg
 import pytest
 import requests
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.surfaces import demo_history
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse import metric_series
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import current_hour, normal_ids
+from .helpers import current_hour, normal_ids, register
+
+pytestmark = pytest.mark.unit
 
 
 def free_port() -> int:
@@ -123,12 +122,12 @@ def backfill_runs(url: str, backfill_id: str) -> list[dict]:
     return (data or {}).get("runsOrError", {}).get("results", [])
 
 
+@pytest.mark.system
 def test_demo_history_backfills_the_last_hours_on_a_running_dagster(
     engine, resources, simulator, database_url, tmp_path, capsys
 ):
     ids = normal_ids(2)
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, ids)
 
     home = tmp_path / "dagster_home"
     home.mkdir()

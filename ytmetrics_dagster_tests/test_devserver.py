@@ -13,11 +13,14 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import requests
 
 from ytmetrics_dagster.runtime.devserver import PortInUseError, ensure_port_free
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster_tests.dagster_processes import free_port
+
+pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parents[1]
 YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")
@@ -69,6 +72,7 @@ def test_a_taken_port_fails_fast_naming_the_port_and_the_fix(tmp_path):
     assert time.monotonic() - started < 30
 
 
+@pytest.mark.unit
 def test_ensure_port_free_accepts_a_free_port_and_refuses_a_listening_one():
     port = free_port()
     ensure_port_free(port)
