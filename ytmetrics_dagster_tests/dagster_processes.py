@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +21,8 @@ from typing import Any, TypeVar
 import dagster as dg
 import yaml
 from dagster._core.storage.dagster_run import RunsFilter
+
+from ytmetrics_dagster_tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -207,22 +208,15 @@ class DagsterProcesses:
     def wait(
         self, predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.5
     ) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
+        def alive() -> None:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise AssertionError(
                         f"{name} exited ({process.returncode}) while waiting for {what}\n"
                         + self.log_tail()
                     )
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout} s waiting for {what}\n" + self.log_tail()
-                )
-            time.sleep(interval)
+
+        return wait_until(predicate, timeout, what, interval, check=alive, details=self.log_tail)
 
     # -- the instance, as the processes see it -----------------------------------------------
 

@@ -73,6 +73,27 @@ def snapshot(resources, at: datetime, **kwargs):
     )
 
 
+def wait_until(
+    predicate, timeout: float, what: str, interval: float = 0.5, check=None, details=None
+):
+    """Call ``predicate`` until it returns something true and return that; on timeout an
+    AssertionError names ``what`` (and adds ``details()``, e.g. log tails). ``check()``, called
+    each round, may raise first (e.g. when a process the wait depends on has exited)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if check is not None:
+            check()
+        if time.monotonic() > deadline:
+            extra = details() if details is not None else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{extra}")
+        time.sleep(interval)
+
+
 def frame(engine, sql: str, **params):
     """The rows of a query as a DataFrame."""
     import pandas as pd

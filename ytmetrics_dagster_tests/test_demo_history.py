@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from ytmetrics_dagster.surfaces import demo_history
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse import metric_series
 
-from .helpers import current_hour, normal_ids, register
+from .helpers import current_hour, normal_ids, register, wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -82,14 +81,10 @@ def process(args: list[str], env: dict, log: Path):
 
 
 def wait_for(what: str, predicate, timeout: float, logs: list[Path]):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
-    pytest.fail(f"timed out waiting for {what}\n{tails}")
+    def tails() -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+
+    return wait_until(predicate, timeout, what, details=tails)
 
 
 def graphql(url: str, query: str, variables: dict | None = None) -> dict | None:
