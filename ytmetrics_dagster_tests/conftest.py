@@ -121,3 +121,14 @@ def resources(engine, database_url, simulator):
         ),
         "warehouse": WarehouseResource(database_url=database_url),
     }
+
+
+@pytest.fixture
+def instance(dagster_pg_url):
+    """A Dagster instance on Postgres storage (as the deployment's), for sensors and runs."""
+    import dagster as dg
+
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+        yield instance

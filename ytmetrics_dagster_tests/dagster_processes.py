@@ -11,7 +11,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,19 +21,13 @@ import dagster as dg
 import yaml
 from dagster._core.storage.dagster_run import RunsFilter
 
-from ytmetrics_dagster_tests.helpers import wait_until
+from ytmetrics_dagster_tests.helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
 LOCATION = "ytmetrics_dagster"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dockerfile_instructions(path: Path = DEPLOY / "Dockerfile") -> list[tuple[str, str]]:

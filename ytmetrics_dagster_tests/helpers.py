@@ -73,6 +73,15 @@ def snapshot(resources, at: datetime, **kwargs):
     )
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 free a moment ago (for a server the test starts)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_until(
     predicate, timeout: float, what: str, interval: float = 0.5, check=None, details=None
 ):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -37,7 +36,7 @@ from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.videos import remove_video
 
 from .conftest import TABLES
-from .helpers import CATALOG, DAY, hour_range, normal_ids, register
+from .helpers import CATALOG, DAY, free_port, hour_range, normal_ids, register
 
 pytestmark = pytest.mark.db
 
@@ -359,7 +358,7 @@ def test_an_unreachable_warehouse_gives_503_without_the_url(data):
 
 @pytest.mark.system
 def test_python_m_serves_it(data, database_url):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "YTMETRICS_DATABASE_URL": database_url}
     server = subprocess.Popen(
         [
@@ -463,17 +462,11 @@ def test_a_gap_is_never_joined():
 # --- in a real browser ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(data):
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(data.engine), host="127.0.0.1", port=port, log_level="warning")
     )

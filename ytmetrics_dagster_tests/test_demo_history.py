@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -20,15 +19,9 @@ from ytmetrics_dagster.surfaces import demo_history
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse import metric_series
 
-from .helpers import current_hour, normal_ids, register, wait_until
+from .helpers import current_hour, free_port, normal_ids, register, wait_until
 
 pytestmark = pytest.mark.unit
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_refuses_the_real_api(monkeypatch, capsys):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse.alerts import record_alert
 from ytmetrics_dagster.warehouse.api_tokens import create_token
 
-from .helpers import DAY, normal_ids, register
+from .helpers import DAY, free_port, normal_ids, register
 from .test_http_api import checksums
 
 pytestmark = pytest.mark.system
@@ -44,15 +43,9 @@ CHECKS = ",".join(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(engine):
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,19 +28,21 @@ from ytmetrics_dagster.warehouse.quota import Budget, quota_day, reserve
 from ytmetrics_dagster.warehouse.registrations import queue_registrations
 from ytmetrics_dagster.warehouse.videos import due_video_ids
 
-from .helpers import current_hour, hour_key, nonexistent_id, normal_ids, register, track_directly
+from .helpers import (
+    current_hour,
+    free_port,
+    hour_key,
+    nonexistent_id,
+    normal_ids,
+    register,
+    track_directly,
+)
 
 pytestmark = pytest.mark.db
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAFANA = ROOT / "deploy" / "grafana" / "ytmetrics-dashboard.json"
 PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(engine):

@@ -30,14 +30,6 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def instance(dagster_pg_url):
-    with dg.instance_for_test(
-        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
-    ) as instance:
-        yield instance
-
-
-@pytest.fixture
 def deployed_days_ago(engine):
     """The deployment's first day two days back (tests look at hours before midnight too)."""
     [previous] = rows(

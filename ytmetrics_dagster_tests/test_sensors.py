@@ -21,14 +21,6 @@ from .helpers import normal_ids, register
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def instance(dagster_pg_url):
-    with dg.instance_for_test(
-        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
-    ) as instance:
-        yield instance
-
-
 def test_instance_storage_is_postgres(instance):
     assert "Postgres" in type(instance.run_storage).__name__
 
