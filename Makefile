@@ -2,7 +2,7 @@
 #   make run   - the Dagster UI on http://127.0.0.1:3000 with schedules and sensors running
 #                (another port: make run PORT=3001)
 #   make test  - ruff and the test suite
-#                (make test-fast: the unit and db tests, under a minute; make test-system: the rest)
+#                (make test-fast: the unit and db tests; make test-system: the rest)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -34,9 +34,10 @@ test: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# The pure and database tests (markers unit, db): no process of their own, under a minute.
+# The pure and database tests (markers unit, db): no process of their own, so they can share
+# the cores (pytest-xdist: each worker has its own embedded Postgres and simulator).
 test-fast: $(VENV)/.installed
-	$(BIN)/pytest -m "unit or db"
+	$(BIN)/pytest -m "unit or db" -n auto --maxprocesses 4
 
 # The whole-system tests (marker system): daemon, webserver, make run, containers, browser.
 test-system: $(VENV)/.installed
