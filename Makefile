@@ -2,6 +2,7 @@
 #   make run   - the Dagster UI on http://127.0.0.1:3000 with schedules and sensors running,
 #                the dashboard on http://127.0.0.1:3100 (another UI port: make run PORT=3001)
 #   make test  - ruff and the test suite
+#                (make test-fast: the unit and db tests; make test-system: the rest)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ PORT ?= 3000
 EXTRAS := dev,notebook,deploy
 CONSTRAINTS := deploy/constraints.txt
 
-.PHONY: run test lint notebook simulator benchmark db-url db-upgrade db-stop constraints clean
+.PHONY: run test test-fast test-system lint notebook simulator benchmark db-url db-upgrade db-stop constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,16 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The pure and database tests (markers unit, db): no process of their own, so they can share
+# the cores (pytest-xdist: each worker has its own embedded Postgres and simulator).
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -m "unit or db" -n auto --maxprocesses 4
+
+# The whole-system tests (marker system): daemon, webserver, make run, containers, browser.
+test-system: $(VENV)/.installed
+	scripts/ensure_chromium.sh
+	$(BIN)/pytest -m system
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

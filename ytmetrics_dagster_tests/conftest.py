@@ -33,6 +33,9 @@ from ytmetrics_dagster_tests.helpers import use_new_clock
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ytm-test-state-")
 atexit.register(shutil.rmtree, os.environ["XDG_STATE_HOME"], ignore_errors=True)
 
+# every test is marked unit, db or system: the check and the override (markers.py)
+from .markers import pytest_collection_modifyitems  # noqa: E402, F401
+
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
     "api_tokens",
@@ -132,3 +135,14 @@ def resources(engine, database_url, simulator, clock):
         "warehouse": WarehouseResource(database_url=database_url),
         "clock": clock,
     }
+
+
+@pytest.fixture
+def instance(dagster_pg_url):
+    """A Dagster instance on Postgres storage (as the deployment's), for sensors and runs."""
+    import dagster as dg
+
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    ) as instance:
+        yield instance

@@ -11,10 +11,8 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,17 +21,13 @@ import dagster as dg
 import yaml
 from dagster._core.storage.dagster_run import RunsFilter
 
+from ytmetrics_dagster_tests.helpers import free_port, wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
 LOCATION = "ytmetrics_dagster"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dockerfile_instructions(path: Path = DEPLOY / "Dockerfile") -> list[tuple[str, str]]:
@@ -207,22 +201,15 @@ class DagsterProcesses:
     def wait(
         self, predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.5
     ) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
+        def alive() -> None:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise AssertionError(
                         f"{name} exited ({process.returncode}) while waiting for {what}\n"
                         + self.log_tail()
                     )
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout} s waiting for {what}\n" + self.log_tail()
-                )
-            time.sleep(interval)
+
+        return wait_until(predicate, timeout, what, interval, check=alive, details=self.log_tail)
 
     # -- the instance, as the processes see it -----------------------------------------------
 

@@ -47,6 +47,78 @@ HOUR_END_MARGIN = timedelta(minutes=5)
 # where in the hour a set-back clock stands (the same hour as the real clock: Dagster, the
 # sensors and the simulator keep reading that)
 SET_BACK_TO_MINUTE = 25
+# The hourly partitions' key format (defs/partitions.py).
+HOUR_KEY = "%Y-%m-%d-%H:%M"
+
+
+def hour_key(at: datetime) -> str:
+    """The key of the hourly partition ``at`` falls in."""
+    return at.replace(minute=0, second=0, microsecond=0).strftime(HOUR_KEY)
+
+
+def register(engine, resources, ids, **kwargs):
+    """Queue the videos for registration (as the CLI does) and run tracked_videos; asserts the
+    run succeeded and returns its result."""
+    import dagster as dg
+
+    from ytmetrics_dagster.defs.registration.assets import tracked_videos
+    from ytmetrics_dagster.warehouse.registrations import queue_registrations
+
+    queue_registrations(engine, [(v, v) for v in ids])
+    result = dg.materialize([tracked_videos], resources=resources, **kwargs)
+    assert result.success
+    return result
+
+
+def snapshot(resources, at: datetime, **kwargs):
+    """Materialize video_metric_snapshots for the hour ``at`` falls in (the result, whatever
+    it is: tests of failures pass raise_on_error=False)."""
+    import dagster as dg
+
+    from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
+
+    return dg.materialize(
+        [video_metric_snapshots], partition_key=hour_key(at), resources=resources, **kwargs
+    )
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 free a moment ago (for a server the test starts)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(
+    predicate, timeout: float, what: str, interval: float = 0.5, check=None, details=None
+):
+    """Call ``predicate`` until it returns something true and return that; on timeout an
+    AssertionError names ``what`` (and adds ``details()``, e.g. log tails). ``check()``, called
+    each round, may raise first (e.g. when a process the wait depends on has exited)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if check is not None:
+            check()
+        if time.monotonic() > deadline:
+            extra = details() if details is not None else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{extra}")
+        time.sleep(interval)
+
+
+def frame(engine, sql: str, **params):
+    """The rows of a query as a DataFrame."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
 
 
 def hour_clock() -> ClockResource:

@@ -19,19 +19,19 @@ from ytmetrics_dagster.defs.operations.alerts import (
     run_failure_alert_sensor,
     viral_video_sensor,
 )
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.services.alerting import raise_alert
 from ytmetrics_dagster.warehouse.alerts import NO_WEBHOOK, recent_alerts
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
 )
 
-from .helpers import CATALOG, DAY, normal_ids, spend_units
+from .helpers import CATALOG, DAY, normal_ids, register, spend_units
+
+pytestmark = pytest.mark.db
 
 
 class Receiver:
@@ -304,8 +304,7 @@ def test_the_webhook_url_never_appears_in_errors_logs_or_tick_messages(
 def test_failed_collection_run_raises_an_alert(
     engine, resources, simulator, receiver, dagster_pg_url
 ):
-    queue_registrations(engine, [(v, v) for v in normal_ids(1)])
-    dg.materialize([tracked_videos], resources=resources)
+    register(engine, resources, normal_ids(1))
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
@@ -373,8 +372,7 @@ def test_viral_video_against_its_channel_median(engine, resources, receiver):
         (DAY - timedelta(days=10) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
     )
     launches = [upload_id(0, n) for n in range(first, first + 5)]
-    queue_registrations(engine, [(v, v) for v in launches])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, launches)
     for vid in launches:
         p = CATALOG.profile(vid)
         base = p.published_at.replace(minute=0, second=0, microsecond=0)

@@ -19,22 +19,22 @@ from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import metric_series, performance, read_limits, top_growers
 from ytmetrics_dagster.warehouse.analysis import ETA_HORIZON_HOURS
 from ytmetrics_dagster.warehouse.growth import rebuild_daily_growth, rebuild_hourly_growth
-from ytmetrics_dagster.warehouse.videos import UnknownVideoError, queue_registrations
+from ytmetrics_dagster.warehouse.videos import UnknownVideoError
 
-from .helpers import CATALOG, DAY, hour_range, normal_ids, published_between, steady
+from .helpers import (
+    CATALOG,
+    DAY,
+    frame,
+    hour_key,
+    hour_range,
+    normal_ids,
+    published_between,
+    register,
+    snapshot,
+    steady,
+)
 
-HOUR = "%Y-%m-%d-%H:%M"
-
-
-def register(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
-
-
-def snap(resources, at, **kwargs):
-    return dg.materialize(
-        [video_metric_snapshots], partition_key=at.strftime(HOUR), resources=resources, **kwargs
-    )
+pytestmark = pytest.mark.db
 
 
 def day_range(first, last):
@@ -44,11 +44,6 @@ def day_range(first, last):
     }
 
 
-def frame(engine, sql, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
-
-
 def truth(vid, at):
     return CATALOG.profile(vid).statistics_at(at + timedelta(minutes=5))
 
@@ -56,16 +51,16 @@ def truth(vid, at):
 def test_growth_bridges_a_video_that_went_unavailable_and_came_back(engine, resources):
     vid, other = normal_ids(2)
     register(engine, resources, [vid, other])
-    snap(resources, DAY + timedelta(hours=9))
+    snapshot(resources, DAY + timedelta(hours=9))
     with engine.begin() as conn:
         conn.execute(
             text("UPDATE ytmetrics.videos SET status = 'unavailable' WHERE video_id = :v"),
             {"v": vid},
         )
     for h in (10, 11, 12):
-        snap(resources, DAY + timedelta(hours=h))
+        snapshot(resources, DAY + timedelta(hours=h))
     assert dg.materialize([tracked_videos], resources=resources).success  # the re-check finds it
-    snap(resources, DAY + timedelta(hours=14))
+    snapshot(resources, DAY + timedelta(hours=14))
     dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -104,7 +99,7 @@ def test_channel_growth_daily_sums_its_videos_and_names_the_top_one(engine, reso
     ids = _same_channel_videos(2)
     register(engine, resources, ids)
     for h in (-1, 0, 12, 23):
-        snap(resources, DAY + timedelta(hours=h))
+        snapshot(resources, DAY + timedelta(hours=h))
     dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -134,7 +129,7 @@ def test_launch_curves_interpolate_between_real_observations(engine, resources):
     pub_hour = profile.published_at.replace(minute=0, second=0, microsecond=0)
     observed_hours = [pub_hour + timedelta(hours=h) for h in (1, 2, 6, 7, 23, 24, 25, 26)]
     for at in observed_hours:
-        snap(resources, at)
+        snapshot(resources, at)
     assert dg.materialize([video_launch_curves], resources=resources).success
     curve = frame(
         engine,
@@ -173,7 +168,7 @@ def test_milestone_projection_states_method_and_window(engine, resources):
     register(engine, resources, [vid])
     hours = [DAY + timedelta(hours=h) for h in (0, 12, 24)]
     for at in hours:
-        snap(resources, at)
+        snapshot(resources, at)
     assert dg.materialize([video_milestone_projections], resources=resources).success
     row = frame(engine, "SELECT * FROM ytmetrics.video_milestones").iloc[0]
     first, last = truth(vid, hours[0]), truth(vid, hours[2])
@@ -193,7 +188,7 @@ def test_read_api_analysis_and_errors(engine, resources):
     register(engine, resources, [vid])
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     for h in (30, 6, 5, 4, 3, 2):
-        snap(resources, now - timedelta(hours=h))
+        snapshot(resources, now - timedelta(hours=h))
     dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -226,7 +221,7 @@ def test_read_api_analysis_and_errors(engine, resources):
 def test_decreasing_views_warn_but_do_not_block(engine, resources):
     vid = normal_ids(1)[0]
     register(engine, resources, [vid])
-    first = snap(resources, DAY + timedelta(hours=1))
+    first = snapshot(resources, DAY + timedelta(hours=1))
     assert {e.check_name: e for e in first.get_asset_check_evaluations()}[
         "views_not_decreasing"
     ].passed
@@ -235,7 +230,7 @@ def test_decreasing_views_warn_but_do_not_block(engine, resources):
         conn.execute(
             text("UPDATE ytmetrics.video_observation_state SET last_views = last_views * 2")
         )
-    result = snap(resources, DAY + timedelta(hours=2))
+    result = snapshot(resources, DAY + timedelta(hours=2))
     assert result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not checks["views_not_decreasing"].passed
@@ -293,7 +288,7 @@ def test_a_30_day_single_run_backfill_equals_hour_by_hour(engine, resources):
     for h in (5, 200, 600):
         at = start + timedelta(hours=h)
         assert dg.materialize(
-            [video_growth_hourly], partition_key=at.strftime(HOUR), resources=resources
+            [video_growth_hourly], partition_key=hour_key(at), resources=resources
         ).success
     pd.testing.assert_frame_equal(
         single_hourly,

@@ -5,13 +5,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 import pytest
-from sqlalchemy import text
 
 from ytmetrics_dagster.defs.growth.assets import video_growth_daily, video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import observation_time, video_metric_snapshots
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import (
     CATALOG,
@@ -19,32 +16,16 @@ from .helpers import (
     comments_off_id,
     current_hour,
     hidden_likes_id,
+    hour_key,
     nonexistent_id,
     normal_ids,
+    register,
+    snapshot,
     track_gone_video,
 )
+from .helpers import frame as rows
 
-
-def register(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    result = dg.materialize([tracked_videos], resources=resources)
-    assert result.success
-    return result
-
-
-def hour_key(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d-%H:%M")
-
-
-def snapshot(resources, at: datetime, **kwargs):
-    return dg.materialize(
-        [video_metric_snapshots], partition_key=hour_key(at), resources=resources, **kwargs
-    )
-
-
-def rows(engine, sql, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
+pytestmark = pytest.mark.db
 
 
 def test_tracked_videos_registers_found_and_rejects_unknown(engine, resources):
@@ -324,6 +305,7 @@ def test_real_api_refuses_a_backfill_before_spending_quota(engine, resources, si
     assert rows(engine, "SELECT count(*) AS n FROM ytmetrics.snapshots").n[0] == 0
 
 
+@pytest.mark.unit
 def test_observation_time_rules():
     start = DAY + timedelta(hours=8)
     end = start + timedelta(hours=1)

@@ -16,7 +16,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.services.alerting import raise_alert
@@ -25,9 +24,10 @@ from ytmetrics_dagster.warehouse import backup as backup_module
 from ytmetrics_dagster.warehouse.embedded import stop_embedded_postgres
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current, upgrade
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import DAY, hour_range, normal_ids, spend_units
+from .helpers import DAY, hour_range, normal_ids, register, spend_units
+
+pytestmark = pytest.mark.db
 
 EMBEDDED_BIN = str(backup_module.embedded_bin_dir())
 PASSWORD = "pw-S3cret-backup"
@@ -70,8 +70,7 @@ def populate(url: str, simulator, n_videos: int = 30, hours: int = 6) -> None:
         "warehouse": WarehouseResource(database_url=url),
         "clock": ClockResource(),
     }
-    queue_registrations(engine, [(v, v) for v in normal_ids(n_videos)])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, normal_ids(n_videos))
     first, last = DAY, DAY + timedelta(hours=hours - 1)
     for asset in (video_metric_snapshots, video_growth_hourly):
         assert dg.materialize([asset], resources=resources, tags=hour_range(first, last)).success
@@ -212,6 +211,7 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(
         assert PASSWORD not in capsys.readouterr().err
 
 
+@pytest.mark.system
 def test_embedded_warehouse_backs_up_with_its_own_binaries(simulator, monkeypatch, capsys):
     home = Path(tempfile.mkdtemp(prefix="ytm-backup-"))
     monkeypatch.delenv("YTMETRICS_DATABASE_URL", raising=False)

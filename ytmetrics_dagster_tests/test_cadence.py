@@ -16,11 +16,14 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import DAY, normal_ids, published_between
 
+pytestmark = pytest.mark.db
+
 TIERED = {
     "ops": {"video_metric_snapshots": {"config": {"cadence": "7d:1h,*:24h", "daily_hour_utc": 12}}}
 }
 
 
+@pytest.mark.unit
 def test_parse_cadence():
     cadence = parse_cadence("7d:1h,30d:6h,*:24h", anchor_hour=3)
     assert cadence.tiers == (Tier(168.0, 1), Tier(720.0, 6), Tier(None, 24))
@@ -31,6 +34,7 @@ def test_parse_cadence():
     assert cadence.units_per_day({1: 120, 24: 51}) == 3 * 24 + 2
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "spec", ["", "7d:1h", "7d:5h,*:24h", "*:24h,7d:1h", "30d:1h,7d:6h,*:24h", "7x:1h,*:24h"]
 )

@@ -11,7 +11,9 @@ from ytmetrics_dagster.domain.capacity import CapacityCounts, CapacitySettings, 
 from ytmetrics_dagster.warehouse.alerts import recent_alerts
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import normal_ids
+from .helpers import normal_ids, register
+
+pytestmark = pytest.mark.unit
 
 DEFAULT = CapacitySettings()
 BATCH = CapacitySettings(use_batch_get_stats=True)
@@ -124,6 +126,7 @@ def test_invalid_inputs_are_refused():
         CapacitySettings(channel_poll_seconds=0)
 
 
+@pytest.mark.db
 def test_capacity_metadata_under_the_default_tiers(engine, simulator, database_url, monkeypatch):
     monkeypatch.setenv("YTMETRICS_CADENCE", "7d:1h,*:24h")
     ids = normal_ids(60)  # all older than a week: daily
@@ -153,12 +156,12 @@ def test_capacity_metadata_under_the_default_tiers(engine, simulator, database_u
             assert isinstance(value, dg.IntMetadataValue), key
 
 
+@pytest.mark.db
 def test_capacity_sensor_warns_and_alerts_once_a_day_when_the_need_exceeds_the_budget(
     engine, resources, monkeypatch
 ):
     monkeypatch.setenv("YTMETRICS_CADENCE", "*:1h")
-    queue_registrations(engine, [(v, v) for v in normal_ids(120)])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, normal_ids(120))
     # 120 hourly videos: 3 batches × 24 + 3 refresh + 3 + 3 registration = 81 units a day
     roomy = YouTubeResource(source="simulator", daily_quota_units=100, discovery_reserve_units=10)
 

@@ -27,6 +27,8 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import DAY, hour_range, normal_ids
 
+pytestmark = pytest.mark.db
+
 
 def repository():
     d = defs() if callable(defs) else defs
@@ -203,6 +205,7 @@ def test_a_schema_that_differs_from_its_table_is_caught(engine):
     assert schema_differences(engine, "videos", retyped)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("table", sorted(EXTERNAL_TABLES))
 def test_external_tables_are_visible_assets_without_a_materializing_step(table):
     graph = repository().asset_graph

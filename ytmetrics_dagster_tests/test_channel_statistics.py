@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.definitions import defs
@@ -16,7 +17,9 @@ from ytmetrics_dagster.youtube.models import ChannelInfo
 from ytmetrics_dagster.youtube.simulator import representations as sim
 from ytmetrics_dagster.youtube.simulator.world import channel_handle, channel_id
 
-from .helpers import CATALOG, DAY, hour_range
+from .helpers import CATALOG, DAY, frame, hour_range
+
+pytestmark = pytest.mark.db
 
 HIDDEN = 7  # a simulated channel that hides its subscriber count
 INDEXES = (0, 3, HIDDEN)
@@ -39,11 +42,6 @@ def track(engine, indexes):
 
 def truth(index: int, at: datetime) -> dict:
     return sim.channel(CATALOG, index, {"statistics"}, at)["statistics"]
-
-
-def frame(engine, sql, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
 
 
 def test_channel_statistics_are_observed_each_hour_with_growth(engine, resources):
@@ -127,6 +125,7 @@ def test_fifty_one_channels_cost_two_units_and_no_channel_no_call(engine, resour
     assert m["dagster/row_count"].value == 24 and m["missed"].value == 27
 
 
+@pytest.mark.unit
 def test_the_hourly_job_observes_channel_statistics():
     job = defs().resolve_job_def(hourly_snapshot_job.name)
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}

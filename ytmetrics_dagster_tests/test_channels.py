@@ -27,9 +27,12 @@ from ytmetrics_dagster.youtube.simulator.world import (
 from .conftest import FIXTURES
 from .helpers import CATALOG, normal_ids
 
+pytestmark = pytest.mark.db
+
 CHANNEL = 0  # a simulated channel uploading every 12 hours
 
 
+@pytest.mark.unit
 def test_parse_recorded_channel_and_playlist_responses():
     channel = parse_channel(json.loads((FIXTURES / "get_channel.json").read_text())["items"][0])
     assert channel.channel_id == "UC_x5XG1OV2P6uZZ5FSM9Ttw"

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.defs.snapshots.checks import (
     due_videos_observed,
@@ -23,17 +22,13 @@ from ytmetrics_dagster.warehouse.snapshots import (
     add_new_video_observations,
     replace_snapshot_partition,
 )
-from ytmetrics_dagster.warehouse.videos import apply_registrations, queue_registrations
+from ytmetrics_dagster.warehouse.videos import apply_registrations
 from ytmetrics_dagster.youtube.models import VideoDetails
 
-from .helpers import CATALOG, DAY, current_hour, hour_range, normal_ids
+from .helpers import CATALOG, DAY, current_hour, hour_range, normal_ids, register
+from .helpers import HOUR_KEY as KEY
 
-KEY = "%Y-%m-%d-%H:%M"
-
-
-def register(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+pytestmark = pytest.mark.db
 
 
 def register_as_real(engine, ids):
@@ -113,6 +108,7 @@ def track_gone(engine, ids):
 # --- coverage ------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_allowed_missing_threshold():
     assert quality.allowed_missing(0) == 2
     assert quality.allowed_missing(10) == 2

@@ -23,15 +23,17 @@ from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse.migrate import head_revision
-from ytmetrics_dagster.warehouse.registrations import pending_summary, queue_registrations
+from ytmetrics_dagster.warehouse.registrations import pending_summary
 from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
 )
 
-from .helpers import DAY, hour_range, nonexistent_id, normal_ids
+from .helpers import DAY, hour_range, nonexistent_id, normal_ids, register
 from .shape_check import check_shape
+
+pytestmark = pytest.mark.db
 
 MEGABYTE = "x" * 1_000_000
 
@@ -60,8 +62,7 @@ def run_json(capsys, argv: list[str]) -> dict:
 
 
 def _tracked_with_history(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, ids)
     for h in (0, 1, 2, 26):
         key = (DAY + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M")
         assert dg.materialize(
@@ -79,8 +80,7 @@ def recent_uploads(engine, resources):
         (now - timedelta(hours=8) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
     )
     ids = [upload_id(0, n) for n in range(last - 3, last + 1)]
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, ids)
     assert dg.materialize(
         [video_metric_snapshots, video_growth_hourly],
         resources=resources,
@@ -213,6 +213,7 @@ def test_metrics_rejects_unknown_video_and_bad_days(engine, capsys):
     assert "not a YouTube video id or URL" in capsys.readouterr().err
 
 
+@pytest.mark.unit
 def test_one_message_per_parameter(capsys):
     """--days -1 and --days 0 are wrong for the same reason, said the same way."""
     messages = []
@@ -380,6 +381,7 @@ def test_json_shapes_of_every_result(
     assert set(csv.published_at) == {v["published_at"] for v in videos["videos"]}
 
 
+@pytest.mark.unit
 def test_readme_documents_every_json_shape():
     readme = (Path(__file__).resolve().parents[1] / "docs" / "surfaces.md").read_text()
     assert models.reference() in readme
@@ -404,6 +406,7 @@ NUMERIC_OPTIONS = [
 ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("command", "option"), NUMERIC_OPTIONS)
 def test_numeric_options_out_of_range_are_invalid_input(command, option, capsys):
     for value in OUT_OF_RANGE:
@@ -416,6 +419,7 @@ def test_numeric_options_out_of_range_are_invalid_input(command, option, capsys)
         assert len(lines[0]) < 500
 
 
+@pytest.mark.unit
 def test_numeric_options_at_their_bounds_are_accepted():
     from ytmetrics_dagster.surfaces.cli import build_parser
 
@@ -446,6 +450,7 @@ def test_a_megabyte_of_input_is_never_echoed(engine, capsys):
     assert count(engine, "registration_requests") == 0
 
 
+@pytest.mark.system
 def test_console_script_exit_codes(engine):
     ok = subprocess.run(
         [sys.executable, "-m", "ytmetrics_dagster.surfaces.cli", "videos"],
@@ -462,6 +467,7 @@ def test_console_script_exit_codes(engine):
     assert "not a YouTube video id or URL" in bad.stderr
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("command", [["register"], ["metrics"], ["videos", "--channel"]])
 def test_undecodable_arguments_are_invalid_input(engine, command):
     """Bytes that are not UTF-8 arrive as lone surrogates (surrogateescape)."""
@@ -493,6 +499,7 @@ def test_db_upgrade(engine, capsys):
     assert main(["db", "downgrade"]) == 2
 
 
+@pytest.mark.unit
 def test_unreachable_database_is_a_runtime_failure(monkeypatch, capsys):
     monkeypatch.setenv("YTMETRICS_DATABASE_URL", "postgresql://nobody@127.0.0.1:9/nowhere")
     assert main(["videos"]) == 1
@@ -501,6 +508,7 @@ def test_unreachable_database_is_a_runtime_failure(monkeypatch, capsys):
     assert err.count("\n") == 1
 
 
+@pytest.mark.system
 def test_videos_piped_into_head_exits_quietly(engine, database_url):
     # more rows than a pipe buffers (64 KiB), so the writer meets the closed pipe
     with engine.begin() as conn:

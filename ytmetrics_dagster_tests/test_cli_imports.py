@@ -27,6 +27,8 @@ from ytmetrics_dagster.warehouse.migrate import (
 
 from .helpers import normal_ids, track_directly
 
+pytestmark = pytest.mark.system
+
 HEAVY = ("dagster", "pandas", "sqlalchemy", "psycopg", "alembic", "requests")
 
 # Runs the CLI's entry point, then reports the heavy packages in sys.modules (as JSON, on the

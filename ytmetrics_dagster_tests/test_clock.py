@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.resources import ClockResource
@@ -13,6 +14,8 @@ from ytmetrics_dagster.defs.snapshots.checks import due_videos_observed, no_miss
 from ytmetrics_dagster_tests import helpers
 
 from .helpers import normal_ids, track_directly
+
+pytestmark = pytest.mark.db
 
 KEY = "%Y-%m-%d-%H:%M"
 

@@ -5,13 +5,15 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.growth.analysis import video_milestone_projections
 from ytmetrics_dagster.warehouse import analysis, cohorts, performance
 
-from .helpers import DAY, normal_ids
-from .test_analysis import register, snap
+from .helpers import DAY, normal_ids, register, snapshot
+
+pytestmark = pytest.mark.unit
 
 # The shape: at 1 h and 6 h two new hits, at 24 h one old slow video. A median per
 # age over whoever reached it "falls with age"; over one cohort it cannot.
@@ -54,6 +56,7 @@ def test_no_median_from_fewer_than_three():
     assert two.videos == 2 and not two.drawn
 
 
+@pytest.mark.db
 def test_channel_table_holds_no_median_of_fewer_than_three(engine):
     rows = [
         {"v": v, "c": "UCx", "l": label, "h": hours, "views": views}
@@ -80,11 +83,12 @@ def test_channel_table_holds_no_median_of_fewer_than_three(engine):
     assert stored.loc["24h"].median_views == 90000
 
 
+@pytest.mark.db
 def test_eta_beyond_the_horizon_is_not_a_date(engine, resources, monkeypatch):
     vid = normal_ids(1)[0]
     register(engine, resources, [vid])
     for h in (0, 12, 24):
-        snap(resources, DAY + timedelta(hours=h))
+        snapshot(resources, DAY + timedelta(hours=h))
     # with a horizon of a century the projection is dated...
     monkeypatch.setattr(analysis, "ETA_HORIZON_HOURS", 24 * 365 * 100)
     dated = performance.milestone(engine, vid, now=datetime.now(UTC))

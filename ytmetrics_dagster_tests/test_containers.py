@@ -18,10 +18,8 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import pytest
@@ -36,10 +34,10 @@ from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DEPLOY, ROOT, free_port
 from ytmetrics_dagster_tests.helpers import normal_ids
+from ytmetrics_dagster_tests.helpers import wait_until as wait
 
-pytestmark = pytest.mark.containers
+pytestmark = [pytest.mark.system, pytest.mark.containers]
 
-T = TypeVar("T")
 KEY = "AIzaSy-containers-test-key-0000"
 PASSWORD = "containers-test-password"
 CODE_SERVER_PORT = 4000  # deploy/workspace.yaml
@@ -73,17 +71,6 @@ def compose_command() -> list[str] | None:
 
 def image_exists(name: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
-
-
-def wait(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 class Deployment:

@@ -22,15 +22,15 @@ import yaml
 from dagster import DagsterRunStatus
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.registration.jobs import tracked_videos_run_config
 from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS
 from ytmetrics_dagster.runtime.devserver import DAGSTER_YAML
 from ytmetrics_dagster.warehouse.alerts import recent_alerts
 from ytmetrics_dagster.warehouse.engine import database_on_server
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DagsterProcesses, instance_yaml
-from ytmetrics_dagster_tests.helpers import clock_run_config, current_hour, normal_ids
+from ytmetrics_dagster_tests.helpers import clock_run_config, current_hour, normal_ids, register
+
+pytestmark = pytest.mark.system
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 # What issue #9 asks of production settings (poll 30 s, slots freed 60 s after the run ended).
@@ -73,11 +73,6 @@ def deployment(pg_server, database_url, simulator_server, tmp_path_factory):
         yield processes
     finally:
         processes.stop_all()
-
-
-def register(engine, resources, n: int = 3) -> None:
-    queue_registrations(engine, [(v, v) for v in normal_ids(n)])
-    assert dg.materialize([tracked_videos], resources=resources).success
 
 
 def snapshot_tags(hour) -> dict[str, str]:
@@ -133,7 +128,7 @@ def assert_next_hourly_run_succeeds(deployment, simulator, hour) -> None:
 def test_a_killed_run_worker_is_failed_its_slot_freed_and_the_next_run_succeeds(
     deployment, engine, resources, simulator
 ):
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     run_id, pid = start_mid_fetch(deployment, simulator, snapshot_tags(hour))
 
@@ -156,7 +151,7 @@ def test_a_killed_run_worker_is_failed_its_slot_freed_and_the_next_run_succeeds(
 def test_a_run_whose_code_server_died_with_it_is_failed_by_run_monitoring(
     deployment, engine, resources, simulator
 ):
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     # a launchpad run: no retry tag, so the recovery is run monitoring's alone
     run_id, pid = start_mid_fetch(
@@ -182,7 +177,7 @@ def test_a_run_whose_code_server_died_with_it_is_failed_by_run_monitoring(
 
 
 def test_a_hung_run_is_failed_after_its_max_runtime(deployment, engine, resources, simulator):
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     tags = {"dagster/partition": hour.strftime("%Y-%m-%d-%H:00"), "dagster/max_runtime": "3"}
     run_id, pid = start_mid_fetch(deployment, simulator, tags)
@@ -236,7 +231,7 @@ def _errors(logs) -> str:
 
 
 def test_a_terminated_run_stops_and_ends_canceled(deployment, engine, resources, simulator):
-    register(engine, resources, 120)
+    register(engine, resources, normal_ids(120))
     hour = current_hour()
     run_id, pid = start_mid_fetch(deployment, simulator, snapshot_tags(hour))
     # what the UI's Terminate does
@@ -254,7 +249,7 @@ def test_a_terminated_run_stops_and_ends_canceled(deployment, engine, resources,
 def test_the_hourly_snapshot_run_is_dequeued_first(deployment, engine, resources, simulator):
     from ytmetrics_dagster.definitions import defs
 
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     schedule = defs().get_repository_def().get_schedule_def("hourly_snapshot_schedule")
     with dg.instance_for_test() as scratch:

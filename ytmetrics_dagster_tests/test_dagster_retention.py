@@ -15,6 +15,8 @@ from ytmetrics_dagster.defs.operations.maintenance import (
 from ytmetrics_dagster.settings import dagster_run_retention_days
 from ytmetrics_dagster.warehouse.engine import database_on_server
 
+pytestmark = pytest.mark.db
+
 
 @dg.op
 def step():
@@ -126,6 +128,7 @@ def test_zero_days_keeps_everything_and_the_cap_leaves_the_rest_for_tomorrow(ins
     assert instance.get_run_by_id(old[-1]) is not None
 
 
+@pytest.mark.unit
 def test_retention_setting_semantics(monkeypatch):
     monkeypatch.delenv("YTMETRICS_DAGSTER_RUN_RETENTION_DAYS", raising=False)
     assert dagster_run_retention_days() == 90
@@ -141,6 +144,7 @@ def test_retention_setting_semantics(monkeypatch):
             dagster_run_retention_days()
 
 
+@pytest.mark.unit
 def test_the_purge_runs_daily():
     assert dagster_run_purge_schedule.cron_schedule == "45 4 * * *"
     assert dagster_run_purge_schedule.default_status == dg.DefaultScheduleStatus.RUNNING

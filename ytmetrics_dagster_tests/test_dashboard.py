@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +26,6 @@ from starlette.testclient import TestClient
 
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces import results as models
@@ -35,10 +33,12 @@ from ytmetrics_dagster.surfaces.dashboard import charts, links
 from ytmetrics_dagster.surfaces.dashboard.app import MAX_ECHO, create_app
 from ytmetrics_dagster.warehouse import cohorts, metric_series, performance
 from ytmetrics_dagster.warehouse.engine import get_engine
-from ytmetrics_dagster.warehouse.videos import queue_registrations, remove_video
+from ytmetrics_dagster.warehouse.videos import remove_video
 
 from .conftest import TABLES
-from .helpers import CATALOG, DAY, hour_range, normal_ids
+from .helpers import CATALOG, DAY, free_port, hour_range, normal_ids, register
+
+pytestmark = pytest.mark.db
 
 CHROMIUM = "/usr/bin/chromium"
 # Every video is observed hourly except these hours after the first observation: a gap.
@@ -74,9 +74,7 @@ def data(database_url, simulator_server) -> Data:
     uploads = [p for p in CATALOG.uploads(0, DAY) if p.gone_at is None][:3]
     channel_videos = [p.video_id for p in uploads]
     other, removed = normal_ids(2)
-    queue_registrations(engine, [(v, v) for v in [*channel_videos, other, removed]])
-    registered = dg.materialize([tracked_videos], resources=resources)
-    assert registered.success
+    registered = register(engine, resources, [*channel_videos, other, removed])
     metadata = registered.asset_materializations_for_node("tracked_videos")[0].metadata
 
     newest = uploads[0].published_at
@@ -359,8 +357,9 @@ def test_an_unreachable_warehouse_gives_503_without_the_url(data):
     assert "s3cret" not in response.text and "127.0.0.1:9" not in response.text
 
 
+@pytest.mark.system
 def test_python_m_serves_it(data, database_url):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "YTMETRICS_DATABASE_URL": database_url}
     server = subprocess.Popen(
         [
@@ -393,6 +392,7 @@ def test_python_m_serves_it(data, database_url):
         server.wait(20)
 
 
+@pytest.mark.system
 def test_python_m_says_why_it_cannot_start():
     env = {**os.environ, "YTMETRICS_DATABASE_URL": "postgresql://ytm:s3cret@127.0.0.1:9/nowhere"}
     done = subprocess.run(
@@ -409,6 +409,7 @@ def test_python_m_says_why_it_cannot_start():
 # --- links and charts (pure) ---------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_links_follow_the_environment(monkeypatch):
     monkeypatch.delenv("YTMETRICS_DASHBOARD_URL", raising=False)
     monkeypatch.delenv("YTMETRICS_DASHBOARD_PORT", raising=False)
@@ -433,6 +434,7 @@ def test_the_dagster_ui_links_to_the_dashboard(data):
     assert data.dagster_link == links.home_url() and data.dagster_link.startswith("http")
 
 
+@pytest.mark.unit
 def test_axis_ticks_fit_and_read_distinctly():
     for lo, hi in ((1_200_100, 1_200_900), (0, 950), (0, 0.4), (3_400, 125_000), (0, 3e9)):
         first, last, ticks = charts.nice_ticks(lo, hi, 7)
@@ -447,6 +449,7 @@ def test_axis_ticks_fit_and_read_distinctly():
         assert len({line for _, (line1, line2) in ticks for line in [line1 + line2]}) == len(ticks)
 
 
+@pytest.mark.unit
 def test_a_gap_is_never_joined():
     at = datetime(2026, 11, 20, 10, 5, tzinfo=UTC)
     obs = [
@@ -460,17 +463,11 @@ def test_a_gap_is_never_joined():
 # --- in a real browser ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(data):
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(data.engine), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -519,6 +516,7 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@pytest.mark.system
 def test_in_headless_chromium(served, data, tmp_path: Path):
     """Search, open the video, and check what a person sees: four charts with one point per
     observation, no overlapping axis labels, no console error, no request off this host."""

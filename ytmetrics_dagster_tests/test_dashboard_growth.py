@@ -19,7 +19,6 @@ from starlette.testclient import TestClient
 from ytmetrics_dagster.defs.channels.assets import channel_statistics
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
@@ -27,7 +26,6 @@ from ytmetrics_dagster.warehouse import analysis
 from ytmetrics_dagster.warehouse.channels import upsert_channel
 from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.quota import quota_day, units_used
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.models import ChannelInfo
 from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
@@ -37,7 +35,9 @@ from ytmetrics_dagster.youtube.simulator.world import (
 )
 
 from .conftest import TABLES
-from .helpers import CATALOG, hour_range, normal_ids
+from .helpers import CATALOG, hour_range, normal_ids, register
+
+pytestmark = pytest.mark.db
 
 
 def channel_of(video_id: str) -> str:
@@ -74,8 +74,7 @@ def data(database_url, simulator_server) -> Data:
     )
     uploads = [upload_id(0, n) for n in range(last - 5, last + 1)]
     (other,) = normal_ids(1)
-    queue_registrations(engine, [(v, v) for v in [*uploads, other]])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, [*uploads, other])
     first, end = now - timedelta(hours=HOURS), now - timedelta(hours=1)
     assert dg.materialize(
         [video_metric_snapshots, video_growth_hourly],

@@ -5,8 +5,11 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from ytmetrics_dagster.definitions import defs
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,6 +101,7 @@ def test_hourly_schedule_observes_the_hour_in_progress():
     assert schedule.job_name == "hourly_snapshot_job"
 
 
+@pytest.mark.system
 def test_dagster_cli_validates_the_project():
     result = subprocess.run(
         [

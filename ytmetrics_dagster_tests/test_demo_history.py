@@ -6,31 +6,22 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import dagster as dg
 import pytest
 import requests
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.surfaces import demo_history
 from ytmetrics_dagster.surfaces.cli import main
 from ytmetrics_dagster.warehouse import metric_series
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import current_hour, normal_ids
+from .helpers import current_hour, free_port, normal_ids, register, wait_until
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = pytest.mark.unit
 
 
 def test_refuses_the_real_api(monkeypatch, capsys):
@@ -83,14 +74,10 @@ def process(args: list[str], env: dict, log: Path):
 
 
 def wait_for(what: str, predicate, timeout: float, logs: list[Path]):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
-    pytest.fail(f"timed out waiting for {what}\n{tails}")
+    def tails() -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+
+    return wait_until(predicate, timeout, what, details=tails)
 
 
 def graphql(url: str, query: str, variables: dict | None = None) -> dict | None:
@@ -123,12 +110,12 @@ def backfill_runs(url: str, backfill_id: str) -> list[dict]:
     return (data or {}).get("runsOrError", {}).get("results", [])
 
 
+@pytest.mark.system
 def test_demo_history_backfills_the_last_hours_on_a_running_dagster(
     engine, resources, simulator, database_url, tmp_path, capsys
 ):
     ids = normal_ids(2)
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, ids)
 
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -41,6 +41,8 @@ from ytmetrics_dagster_tests.dagster_processes import (
     image_command,
 )
 
+pytestmark = pytest.mark.unit
+
 HELM_SCHEMA = Path(__file__).parent / "fixtures" / "helm" / "dagster-values.schema.json"
 SHARED_SETTINGS = ("concurrency", "run_monitoring", "run_retries", "retention", "sensors")
 

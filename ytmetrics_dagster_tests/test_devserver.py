@@ -15,11 +15,14 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import psutil
+import pytest
 import requests
 
 from ytmetrics_dagster.runtime.devserver import PortInUseError, ensure_port_free
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster_tests.dagster_processes import free_port
+
+pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parents[1]
 YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")
@@ -127,6 +130,7 @@ def test_the_real_api_without_a_key_refuses_before_the_embedded_warehouse_starts
     assert not (tmp_path / "dagster_home").exists()
 
 
+@pytest.mark.unit
 def test_ensure_port_free_accepts_a_free_port_and_refuses_a_listening_one():
     port = free_port()
     ensure_port_free(port)

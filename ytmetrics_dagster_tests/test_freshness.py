@@ -28,6 +28,8 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import current_hour, normal_ids
 
+pytestmark = pytest.mark.db
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOTS = dg.AssetKey("video_metric_snapshots")
 

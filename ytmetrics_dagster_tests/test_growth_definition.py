@@ -7,28 +7,15 @@ import dagster as dg
 import pytest
 
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
-from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import metric_series, performance, read_limits, top_growers
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import CATALOG, DAY, hour_range, normal_ids
+from .helpers import CATALOG, DAY, hour_range, normal_ids, register, snapshot
 
-KEY = "%Y-%m-%d-%H:%M"
+pytestmark = pytest.mark.db
+
 TIERED = {
     "ops": {"video_metric_snapshots": {"config": {"cadence": "7d:1h,*:24h", "daily_hour_utc": 12}}}
 }
-
-
-def register(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
-
-
-def snap(resources, at, **kwargs):
-    assert dg.materialize(
-        [video_metric_snapshots], partition_key=f"{at:{KEY}}", resources=resources, **kwargs
-    ).success
 
 
 def views(vid, hour):
@@ -41,7 +28,7 @@ def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources)
     before = DAY - timedelta(hours=2)  # the last observation before the period
     inside = [DAY + timedelta(hours=h) for h in (1, 5, 23, 30, 47)]
     for at in [before, *inside]:
-        snap(resources, at)
+        assert snapshot(resources, at).success
     now = DAY + timedelta(hours=47, minutes=30)  # the period is (DAY - 30 min, now]
     expected = views(vid, inside[-1]) - views(vid, before)
     growths = {}
@@ -74,7 +61,7 @@ def test_growth_of_a_video_first_observed_inside_the_period(engine, resources):
     register(engine, resources, [vid])
     hours = [DAY + timedelta(hours=h) for h in (2, 3, 9)]
     for at in hours:
-        snap(resources, at)
+        assert snapshot(resources, at).success
     now = DAY + timedelta(hours=10)
     for interval in ("hour", "day"):
         m = metric_series.video_metrics(engine, vid, days=1, interval=interval, now=now)
@@ -127,7 +114,7 @@ def test_top_growers_rank_by_views_gained_within_the_window(engine, resources):
     register(engine, resources, [old, young])
     hours = [DAY - timedelta(hours=12)] + [DAY + timedelta(hours=h) for h in (11, 12, 13)]
     for at in hours:
-        snap(resources, at, run_config=TIERED)
+        assert snapshot(resources, at, run_config=TIERED).success
     assert dg.materialize(
         [video_growth_hourly], resources=resources, tags=hour_range(hours[0], hours[-1])
     ).success

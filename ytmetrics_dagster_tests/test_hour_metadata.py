@@ -5,21 +5,16 @@ from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import hour_facts
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import DAY, hour_range, normal_ids
+from .helpers import DAY, hour_range, normal_ids, register
+from .helpers import HOUR_KEY as KEY
 
-KEY = "%Y-%m-%d-%H:%M"
-
-
-def register(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+pytestmark = pytest.mark.db
 
 
 def partition_metadata(result) -> dict[str, dict]:

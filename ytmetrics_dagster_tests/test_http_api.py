@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.defs.snapshots.collection import collection_requests_sensor
 from ytmetrics_dagster.settings import ApiSettings
@@ -27,10 +26,11 @@ from ytmetrics_dagster.surfaces.dashboard import __main__ as dashboard_main
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse.alerts import record_alert
 from ytmetrics_dagster.warehouse.api_tokens import create_token
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .conftest import TABLES
-from .helpers import DAY, current_hour, normal_ids
+from .helpers import DAY, current_hour, normal_ids, register
+
+pytestmark = pytest.mark.db
 
 OPENAPI_FILE = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 CHECKED_TABLES = TABLES
@@ -68,8 +68,7 @@ def bearer(secret: str) -> dict:
 def observed(engine, resources):
     """Two tracked videos observed over three hours."""
     ids = normal_ids(2)
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, ids)
     for h in (0, 1, 2):
         key = (DAY + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M")
         assert dg.materialize(
@@ -449,6 +448,7 @@ def test_collect_now_observes_one_video_into_the_current_hour_for_one_unit(
     assert listed["total"] == 2
 
 
+@pytest.mark.unit
 def test_an_unreachable_warehouse_is_503_without_its_address():
     from ytmetrics_dagster.warehouse.engine import get_engine
 

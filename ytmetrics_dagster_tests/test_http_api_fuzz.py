@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -19,15 +18,15 @@ import dagster as dg
 import pytest
 import uvicorn
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse.alerts import record_alert
 from ytmetrics_dagster.warehouse.api_tokens import create_token
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import DAY, normal_ids
+from .helpers import DAY, free_port, normal_ids, register
 from .test_http_api import checksums
+
+pytestmark = pytest.mark.system
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # examples per operation: bounded so the whole run stays well under two minutes
@@ -44,15 +43,9 @@ CHECKS = ",".join(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(engine):
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -71,8 +64,7 @@ def test_fuzzed_without_a_token_the_api_answers_as_documented_and_changes_nothin
     engine, resources, served, tmp_path
 ):
     ids = normal_ids(3)
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, ids)
     for h in (0, 1):
         key = (DAY + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M")
         assert dg.materialize(

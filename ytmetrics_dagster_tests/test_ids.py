@@ -14,6 +14,8 @@ from ytmetrics_dagster.youtube.ids import (
     parse_video_id,
 )
 
+pytestmark = pytest.mark.unit
+
 VID = "dQw4w9WgXcQ"
 
 

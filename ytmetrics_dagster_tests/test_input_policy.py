@@ -13,10 +13,13 @@ from ytmetrics_dagster.surfaces.inputs import TOP_HOURS, whole_number
 
 from .test_mcp import call_tools, error_text, payload
 
+pytestmark = pytest.mark.db
+
 DASH_ID = "-dQw4w9WgXc"  # a well-formed id that starts with a dash
 ARABIC_THREE = "٣"  # ARABIC-INDIC DIGIT THREE: int() reads it as 3
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("raw", "number"),
     [
@@ -79,6 +82,7 @@ def test_non_ascii_digits_are_refused_by_the_dashboard(engine):
         assert response.status_code == 404 and "is not tracked" in response.json()["error"]
 
 
+@pytest.mark.system
 def test_the_same_rule_and_words_in_the_mcp_server(engine, database_url):
     _, (refused, dashed) = call_tools(
         database_url,

@@ -20,6 +20,8 @@ from ytmetrics_dagster.definitions import defs
 from ytmetrics_dagster.warehouse import data_dir
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parents[1]
 YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import anyio
 import dagster as dg
+import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from sqlalchemy import text
@@ -30,6 +31,8 @@ from ytmetrics_dagster.warehouse.registrations import pending_summary, queue_reg
 
 from .helpers import hour_range, nonexistent_id, normal_ids
 from .shape_check import check_shape
+
+pytestmark = pytest.mark.system
 
 TOOLS = {
     "register_video_for_tracking",

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.domain.cadence import cadence_from_env
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
@@ -29,21 +28,21 @@ from ytmetrics_dagster.warehouse.quota import Budget, quota_day, reserve
 from ytmetrics_dagster.warehouse.registrations import queue_registrations
 from ytmetrics_dagster.warehouse.videos import due_video_ids
 
-from .helpers import current_hour, nonexistent_id, normal_ids, track_directly
+from .helpers import (
+    current_hour,
+    free_port,
+    hour_key,
+    nonexistent_id,
+    normal_ids,
+    register,
+    track_directly,
+)
+
+pytestmark = pytest.mark.db
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAFANA = ROOT / "deploy" / "grafana" / "ytmetrics-dashboard.json"
 PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
-
-
-def hour_key(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d-%H:%M")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(engine):
@@ -84,8 +83,7 @@ def test_a_scrape_holds_what_the_warehouse_holds(engine, resources, simulator):
     hour = current_hour()
     closed = hour - timedelta(hours=1)
     ids = normal_ids(3)
-    queue_registrations(engine, [(v, v) for v in [*ids, nonexistent_id()]])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, [*ids, nonexistent_id()])
     for partition in (closed, hour):
         if partition == hour:
             simulator.state.script("videos", ["500"])  # one failed attempt, then retried
@@ -241,6 +239,7 @@ def exported_names() -> set[str]:
     return names
 
 
+@pytest.mark.unit
 def test_the_grafana_dashboard_uses_only_existing_metrics():
     dashboard = json.loads(GRAFANA.read_text())
     assert dashboard["title"] and dashboard["panels"]
@@ -261,6 +260,7 @@ def test_the_grafana_dashboard_uses_only_existing_metrics():
     assert used == names, names - used
 
 
+@pytest.mark.unit
 def test_the_prometheus_config_scrapes_the_dashboard():
     config = yaml.safe_load(PROMETHEUS.read_text())
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "ytmetrics"]

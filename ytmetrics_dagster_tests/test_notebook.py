@@ -12,17 +12,17 @@ from nbclient import NotebookClient
 
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import video_listing
-from ytmetrics_dagster.warehouse.registrations import queue_registrations
 from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
 )
 
-from .helpers import normal_ids
+from .helpers import hour_key, normal_ids, register
+
+pytestmark = pytest.mark.unit
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "video_growth.ipynb"
 
@@ -32,26 +32,17 @@ def test_notebook_is_committed_without_outputs():
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
-def _hour_key(hour: datetime) -> str:
-    return hour.strftime("%Y-%m-%d-%H:%M")
-
-
 def _observe(resources, first: datetime, last: datetime, run_config=None) -> None:
     assert dg.materialize(
         [video_metric_snapshots, video_growth_hourly],
         resources=resources,
         run_config=run_config,
         tags={
-            "dagster/asset_partition_range_start": _hour_key(first),
-            "dagster/asset_partition_range_end": _hour_key(last),
+            "dagster/asset_partition_range_start": hour_key(first),
+            "dagster/asset_partition_range_end": hour_key(last),
         },
     ).success
     assert dg.materialize([video_launch_curves], resources=resources).success
-
-
-def _register(engine, resources, ids) -> None:
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
 
 
 def _recent_uploads(channel: int, n: int, now: datetime, before_hours: int = 8) -> list[str]:
@@ -99,7 +90,7 @@ def _fresh(engine, resources, now):
 
 def _one_observation(engine, resources, now):
     # right after `make run`: every video observed once, in the current hour
-    _register(engine, resources, _recent_uploads(0, 3, now, before_hours=30))
+    register(engine, resources, _recent_uploads(0, 3, now, before_hours=30))
     _observe(resources, now, now)
     # the hourly plot (its views/hour panel says why it is empty)
     return ["3 tracked videos", "1 observed hours, 0 with a views/hour"], 1
@@ -107,14 +98,14 @@ def _one_observation(engine, resources, now):
 
 def _once_observed_channel(engine, resources, now):
     # `track-channel --existing all`, then one hour: many videos, one observation each
-    _register(engine, resources, _recent_uploads(1, 40, now, before_hours=2))
+    register(engine, resources, _recent_uploads(1, 40, now, before_hours=2))
     _observe(resources, now - timedelta(hours=1), now - timedelta(hours=1))
     return ["40 tracked videos", "1 observed hours, 0 with a views/hour"], None
 
 
 def _daily_only(engine, resources, now):
     # videos a month old, observed once a day at 12:00 UTC for three days
-    _register(engine, resources, _recent_uploads(2, 4, now, before_hours=24 * 30))
+    register(engine, resources, _recent_uploads(2, 4, now, before_hours=24 * 30))
     daily = {
         "ops": {"video_metric_snapshots": {"config": {"cadence": "*:24h", "daily_hour_utc": 12}}}
     }
@@ -135,7 +126,7 @@ def _hourly_launches(engine, resources, now):
     # an older video of another channel, observed more often than any of them: the notebook
     # must still pick the channel with several videos (a median of one video is itself)
     (loner,) = normal_ids(1)
-    _register(engine, resources, [*ids, loner])
+    register(engine, resources, [*ids, loner])
     _observe(resources, now - timedelta(hours=40), now - timedelta(hours=1))
     channel_0 = video_listing.get_video(engine, ids[0])["channel_id"]
     return [
@@ -149,7 +140,7 @@ def _hourly_launches(engine, resources, now):
 
 
 def _two_launches(engine, resources, now):
-    _register(engine, resources, _recent_uploads(0, 2, now))
+    register(engine, resources, _recent_uploads(0, 2, now))
     _observe(resources, now - timedelta(hours=30), now - timedelta(hours=1))
     return [
         "launch curves of 2 videos",
@@ -167,6 +158,7 @@ STATES = {
 }
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("state", list(STATES))
 def test_notebook_runs_in_every_state(state, engine, resources, database_url, monkeypatch):
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

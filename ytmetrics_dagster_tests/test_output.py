@@ -23,6 +23,8 @@ from ytmetrics_dagster.surfaces.inputs import (
 from ytmetrics_dagster.warehouse.engine import DatabaseUnavailableError
 from ytmetrics_dagster.youtube.ids import InvalidVideoInput
 
+pytestmark = pytest.mark.unit
+
 
 class Nested(results.Result):
     x: results.Rate
@@ -147,6 +149,7 @@ def test_clip_echoes_at_most_200_characters():
     assert len(clip_message("word " * 100_000)) < 700
 
 
+@pytest.mark.db
 def test_failures_read_as_invalid_input_or_runtime_failures(engine):
     with pytest.raises(Exception) as info, engine.connect() as conn:
         conn.execute(text("SELECT CAST(:n AS bigint)"), {"n": "9" * 30})

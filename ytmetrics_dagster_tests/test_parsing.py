@@ -23,6 +23,8 @@ from ytmetrics_dagster.youtube.parsing import parse_duration, parse_statistics, 
 
 from .conftest import FIXTURES
 
+pytestmark = pytest.mark.unit
+
 
 def load(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text())

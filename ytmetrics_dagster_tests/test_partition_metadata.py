@@ -4,21 +4,16 @@ run's totals."""
 from datetime import timedelta
 
 import dagster as dg
+import pytest
 
 from ytmetrics_dagster.defs.growth.analysis import channel_growth_daily
 from ytmetrics_dagster.defs.growth.assets import video_growth_daily, video_growth_hourly
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import CATALOG, DAY, hour_range
+from .helpers import CATALOG, DAY, hour_range, register
+from .helpers import HOUR_KEY as KEY
 
-KEY = "%Y-%m-%d-%H:%M"
-
-
-def register(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
+pytestmark = pytest.mark.db
 
 
 def views(vid, hour):

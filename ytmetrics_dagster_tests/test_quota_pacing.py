@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import pytest
 from sqlalchemy import text
 
@@ -29,6 +28,7 @@ from ytmetrics_dagster.warehouse.quota import Budget, reserve_paced
 from ytmetrics_dagster.warehouse.videos import UnknownVideoError
 from ytmetrics_dagster.youtube.ratelimit import SlidingWindowLimit
 
+from .helpers import frame
 from .quota_replay import (
     CADENCE,
     DAY_23H,
@@ -39,20 +39,18 @@ from .quota_replay import (
     replay_day,
 )
 
+pytestmark = pytest.mark.db
+
 
 def scalar(engine, sql: str):
     with engine.connect() as conn:
         return conn.execute(text(sql)).scalar()
 
 
-def frame(engine, sql: str) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql(text(sql), conn)
-
-
 # -- the quota day and its allowance (pure) --------------------------------------------------
 
 
+@pytest.mark.unit
 def test_a_quota_day_lasts_its_real_pacific_hours():
     assert quota_day_for(DAY_23H).hours == 23
     assert quota_day_for(DAY_24H).hours == 24
@@ -65,6 +63,7 @@ def test_a_quota_day_lasts_its_real_pacific_hours():
     assert day.hour_index(day.end - timedelta(minutes=55)) == 24
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("day", [DAY_23H, DAY_24H, DAY_25H])
 def test_an_hour_spends_its_share_plus_what_earlier_hours_left(day):
     qday = quota_day_for(day)
@@ -82,6 +81,7 @@ def test_an_hour_spends_its_share_plus_what_earlier_hours_left(day):
     assert allowance(2400, 2400, 0, qday, qday.end - timedelta(minutes=1), reserve=0).units == 0
 
 
+@pytest.mark.unit
 def test_a_large_spend_is_repaid_by_all_remaining_hours_not_the_next_alone():
     qday = quota_day_for(DAY_24H)
     at = qday.start + timedelta(hours=4)
@@ -91,6 +91,7 @@ def test_a_large_spend_is_repaid_by_all_remaining_hours_not_the_next_alone():
     assert paced.units == (2400 - 780) // 20 == 81
 
 
+@pytest.mark.unit
 def test_batches_split_between_buckets_within_each_allowance():
     assert split_batches(10, default_units=8, batch_units=8) == (5, 5)
     assert split_batches(11, default_units=8, batch_units=8) == (6, 5)
@@ -100,6 +101,7 @@ def test_batches_split_between_buckets_within_each_allowance():
     assert interleave(2, 3, "v", "b") == ["b", "v", "b", "v", "b"]
 
 
+@pytest.mark.unit
 def test_run_out_hour_is_where_all_or_nothing_runs_would_start_being_refused():
     assert run_out_hour([2] * 24, 48) is None
     assert run_out_hour([2] * 25, 48) == 24  # the 25-hour day: its last hour is lost
@@ -269,6 +271,7 @@ def test_two_paced_runs_at_once_never_reserve_more_than_is_left(engine):
 # -- batchGetStats ------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_the_batch_get_stats_rate_limit_waits_out_its_window():
     clock = [0.0]
     slept: list[float] = []
@@ -292,6 +295,7 @@ def test_the_batch_get_stats_rate_limit_waits_out_its_window():
         blocked.acquire(lambda s: True)
 
 
+@pytest.mark.unit
 def test_capacity_states_the_batch_get_stats_multiplier():
     settings = CapacitySettings(channel_poll_seconds=300)
     alone = estimate_capacity(CapacityCounts({1: 0}), settings).more_hourly_videos_fit
@@ -305,6 +309,7 @@ def test_capacity_states_the_batch_get_stats_multiplier():
     assert round(paired / alone, 2) == 1.92
 
 
+@pytest.mark.unit
 def test_hourly_runs_of_a_day_without_pacing_run_out_at_the_stated_hour():
     counts = CapacityCounts({1: 19_000})
     plain = estimate_capacity(counts, CapacitySettings())

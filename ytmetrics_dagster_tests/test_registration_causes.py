@@ -25,6 +25,8 @@ from .helpers import normal_ids, spend_units
 from .shape_check import check_shape
 from .test_mcp import call_tools, payload
 
+pytestmark = pytest.mark.db
+
 TEST_KEY = "test-key-not-a-secret"
 
 
@@ -151,6 +153,7 @@ def test_a_failed_request_can_be_registered_again(engine, database_url, simulato
     assert main(["register", vid, "--wait", "--timeout", "5"]) == 0  # already tracked
 
 
+@pytest.mark.system
 def test_the_mcp_tool_returns_the_cause(engine, database_url, simulator):
     vid = normal_ids(1)[0]
     resources, cause = scenario("key_invalid", engine, database_url, simulator)
@@ -167,6 +170,7 @@ def test_the_mcp_tool_returns_the_cause(engine, database_url, simulator):
     assert payload(listed)["requests"][0]["reason"] == verdict["reason"]
 
 
+@pytest.mark.unit
 def test_a_long_reason_is_cut_between_words_only():
     assert whole_words("a  b\nc") == "a b c"
     text = " ".join(["word"] * 1000)

@@ -1,12 +1,15 @@
 """The launchpad job ``register_videos``: bad input is named briefly, repeats are not queued."""
 
 import dagster as dg
+import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.registration.launchpad import register_videos
 from ytmetrics_dagster.defs.resources import WarehouseResource
 
 from .helpers import normal_ids
+
+pytestmark = pytest.mark.db
 
 
 def run(database_url: str, inputs: list[str]) -> dg.ExecuteInProcessResult:

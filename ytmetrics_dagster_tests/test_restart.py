@@ -29,6 +29,8 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
 from .helpers import DAY, normal_ids
 
+pytestmark = pytest.mark.system
+
 VIDEOS = 120  # three videos.list batches, fetched concurrently
 
 

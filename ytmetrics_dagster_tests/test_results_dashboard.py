@@ -12,12 +12,16 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+import pytest
+
 from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.dashboard import channel_page, compare, csv_export, views
 
 from .helpers import CATALOG
 from .shape_check import check_shape
 from .test_dashboard import client, data  # noqa: F401 - the rich history
+
+pytestmark = pytest.mark.db
 
 # The CSV headers as they were written by hand before the models gave them.
 LIST_HEADER = (

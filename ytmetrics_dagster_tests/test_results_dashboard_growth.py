@@ -4,10 +4,14 @@ same text as the page's values converted one by one, the same CSV bytes as befor
 
 from __future__ import annotations
 
+import pytest
+
 from ytmetrics_dagster.youtube.simulator.world import channel_id
 
 from .test_dashboard_growth import client, data  # noqa: F401 - the recent history
 from .test_results_dashboard import check_channel, check_compare, check_list, check_video_csvs
+
+pytestmark = pytest.mark.db
 
 
 def test_the_growth_list_compare_and_channel_json_are_their_models(data, client):  # noqa: F811

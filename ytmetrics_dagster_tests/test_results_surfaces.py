@@ -31,6 +31,8 @@ from .helpers import DAY, normal_ids
 from .shape_check import check_shape
 from .test_mcp import mcp_session
 
+pytestmark = pytest.mark.system
+
 TOOL_MODELS = {
     "register_video_for_tracking": models.Registration,
     "list_registration_requests": models.RequestList,

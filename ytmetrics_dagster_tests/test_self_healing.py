@@ -20,21 +20,13 @@ from dagster._core.storage.dagster_run import DagsterRun
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.operations import healing
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import gaps, health
 from ytmetrics_dagster.warehouse import quota as quota_store
-from ytmetrics_dagster.warehouse.videos import queue_registrations
-from ytmetrics_dagster_tests.helpers import current_hour, normal_ids
+from ytmetrics_dagster_tests.helpers import current_hour, normal_ids, register
 
-
-@pytest.fixture
-def instance(dagster_pg_url):
-    with dg.instance_for_test(
-        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
-    ) as instance:
-        yield instance
+pytestmark = pytest.mark.db
 
 
 @pytest.fixture
@@ -55,11 +47,6 @@ def deployed_days_ago(engine):
             text("UPDATE ytmetrics.deployment SET value = :v WHERE key = 'partitions_start'"),
             {"v": previous.value},
         )
-
-
-def register(engine, resources, n: int = 3) -> None:
-    queue_registrations(engine, [(v, v) for v in normal_ids(n)])
-    assert dg.materialize([tracked_videos], resources=resources).success
 
 
 def rows(engine, sql: str, **params) -> list:
@@ -102,7 +89,7 @@ def snapshot(resources, hour: datetime, instance=None, **youtube) -> dg.ExecuteI
 def test_every_closed_hour_without_observation_is_recorded_once_with_its_cause(
     engine, resources, simulator, instance, deployed_days_ago
 ):
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
     # tracking began 4 hours ago: hours -3, -2, -1 are closed and had to be observed
@@ -147,7 +134,7 @@ def test_every_closed_hour_without_observation_is_recorded_once_with_its_cause(
 def test_hours_of_a_warehouse_outage_are_recorded_as_warehouse_unavailable(
     engine, resources, instance, deployed_days_ago
 ):
-    register(engine, resources, 1)
+    register(engine, resources, normal_ids(1))
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with engine.begin() as conn:
         conn.execute(
@@ -168,7 +155,7 @@ def test_hours_of_a_warehouse_outage_are_recorded_as_warehouse_unavailable(
 def test_a_complete_hour_is_never_recorded_missed_and_a_cleared_record_resolves_its_alert(
     engine, resources, simulator
 ):
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     # an attempt that fails for lack of quota records the hour, with an alert
     failed = snapshot(
@@ -208,7 +195,7 @@ def test_a_complete_hour_is_never_recorded_missed_and_a_cleared_record_resolves_
 def test_a_partial_run_config_of_the_youtube_resource_keeps_the_key(
     engine, resources, simulator, monkeypatch
 ):
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     before = simulator.state.requests_by_method.get("videos", 0)
     monkeypatch.setenv("YOUTUBE_API_KEY", "test-key-from-env")
     monkeypatch.setenv("YTMETRICS_YOUTUBE_API_URL", simulator.base_url)
@@ -232,7 +219,7 @@ def test_a_partial_run_config_of_the_youtube_resource_keeps_the_key(
 def test_a_retry_after_longer_than_an_attempt_may_wait_gives_up_at_once_and_records_the_hour(
     engine, resources, simulator
 ):
-    register(engine, resources)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     before = simulator.state.requests_by_method.get("videos", 0)
     simulator.state.script("videos", ["retryAfter:600"])
@@ -258,7 +245,7 @@ def test_a_retry_after_longer_than_an_attempt_may_wait_gives_up_at_once_and_reco
 
 
 def test_a_dead_runs_reservation_does_not_refuse_its_retry(engine, resources, simulator, instance):
-    register(engine, resources, 3)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     now = datetime.now(UTC)
     # the budget fits one attempt (1 unit) beyond what registration spent
@@ -286,7 +273,7 @@ def test_a_dead_runs_reservation_does_not_refuse_its_retry(engine, resources, si
 def test_the_release_sensor_frees_a_failed_runs_slot_and_reservation(
     engine, resources, simulator, instance
 ):
-    register(engine, resources, 1)
+    register(engine, resources, normal_ids(1))
     # a run that failed (any failure; run monitoring's is one), caught holding both
     failed = snapshot(
         resources,
@@ -332,7 +319,7 @@ def test_the_release_sensor_frees_a_failed_runs_slot_and_reservation(
 def test_the_watchdog_launches_a_bounded_attempt_only_when_one_is_needed_and_fits(
     engine, resources, simulator, instance
 ):
-    register(engine, resources, 3)
+    register(engine, resources, normal_ids(3))
     hour = current_hour()
     youtube = resources["youtube"]
     at = hour + timedelta(minutes=20)
@@ -447,6 +434,7 @@ def test_sensors_log_one_line_when_the_warehouse_goes_down_not_one_per_tick(inst
 # -- a stopped run stops: its worker is killed if it does not stop by itself ------------------
 
 
+@pytest.mark.system
 def test_terminate_kills_a_worker_that_does_not_stop(dagster_pg_url, monkeypatch):
     import subprocess
     import sys
@@ -494,7 +482,7 @@ def test_no_tracked_video_or_hours_dropped_by_retention_are_not_accounted(
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     recorded, _ = healing.account(instance, engine, datetime.now(UTC), None)
     assert recorded == []  # nothing tracked yet: nothing to observe
-    register(engine, resources, 1)
+    register(engine, resources, normal_ids(1))
     with engine.begin() as conn:
         conn.execute(
             text("UPDATE ytmetrics.videos SET added_at = :t"), {"t": hour - timedelta(hours=6)}

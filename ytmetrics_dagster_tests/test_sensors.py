@@ -16,15 +16,9 @@ from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.defs.snapshots.sensors import new_videos_snapshot_sensor
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import normal_ids
+from .helpers import normal_ids, register
 
-
-@pytest.fixture
-def instance(dagster_pg_url):
-    with dg.instance_for_test(
-        overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
-    ) as instance:
-        yield instance
+pytestmark = pytest.mark.db
 
 
 def test_instance_storage_is_postgres(instance):
@@ -76,8 +70,7 @@ def test_registration_sensor_launches_once_per_new_request(instance, engine, dat
 
 
 def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine, resources):
-    queue_registrations(engine, [(v, v) for v in normal_ids(2)])
-    assert dg.materialize([tracked_videos], resources=resources, instance=instance).success
+    register(engine, resources, normal_ids(2), instance=instance)
     defs = dg.Definitions(
         assets=[tracked_videos, video_metric_snapshots, video_growth_hourly, channel_statistics],
         sensors=[new_videos_snapshot_sensor],

@@ -10,10 +10,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster.youtube.client import YouTubeClient
 from ytmetrics_dagster.youtube.errors import (
     AccessDeniedError,
@@ -30,7 +28,10 @@ from .helpers import (
     hidden_likes_id,
     nonexistent_id,
     normal_ids,
+    register,
 )
+
+pytestmark = pytest.mark.db
 
 HOSTILE_KEY = "AIzaSy-Hostile-Echo-0123456789abcdefgh"
 
@@ -68,6 +69,7 @@ def test_as_of_answers_the_past_deterministically(simulator):
     assert stats == CATALOG.profile(vid).statistics_at(at)
 
 
+@pytest.mark.unit
 def test_simulated_counters_never_decrease():
     for vid in normal_ids(20):
         profile = CATALOG.profile(vid)
@@ -201,8 +203,7 @@ def test_a_hostile_endpoint_cannot_get_the_key_into_errors_or_the_call_log(simul
 def test_a_hostile_endpoint_cannot_get_the_key_into_the_event_log_logs_or_ledger(
     engine, resources, simulator, caplog
 ):
-    queue_registrations(engine, [(v, v) for v in normal_ids(3)])
-    assert dg.materialize([tracked_videos], resources=resources).success
+    register(engine, resources, normal_ids(3))
     keyed = dict(
         resources,
         youtube=YouTubeResource(

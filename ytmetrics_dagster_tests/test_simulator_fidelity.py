@@ -36,6 +36,8 @@ from ytmetrics_dagster.youtube.simulator.world import channel_handle, channel_id
 
 from .helpers import CATALOG, comments_off_id, hidden_likes_id, nonexistent_id, normal_ids
 
+pytestmark = pytest.mark.db
+
 DISCOVERY = json.loads(get_static_doc("youtube", "v3"))
 SCHEMAS = DISCOVERY["schemas"]
 RESOURCE_METHODS = {
@@ -193,6 +195,7 @@ def _compare(tree: dict, properties: dict, path: str) -> None:
             _compare(node, children, f"{path}.{key}")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_the_simulators_field_names_and_parts_are_the_apis(method):
     schema_name, tree, parts = METHODS[method]
@@ -460,6 +463,7 @@ def test_an_invalid_field_selection_is_the_apis_400(youtube, selection, offendin
     assert error["message"] == f"Invalid field selection {offending}"
 
 
+@pytest.mark.unit
 def test_field_selection_parser_merges_paths_and_groups():
     assert field_selection.parse("a/b,a(c,d/e),f") == {
         "a": {"b": None, "c": None, "d": {"e": None}},

@@ -5,32 +5,26 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.resources import YouTubeResource
-from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse.quota import next_reset, quota_day
-from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import CATALOG, DAY, current_hour, normal_ids, track_gone_video
+from .helpers import (
+    CATALOG,
+    DAY,
+    current_hour,
+    normal_ids,
+    register,
+    snapshot,
+    track_gone_video,
+)
+
+pytestmark = pytest.mark.db
 
 SECRET = "AIzaSy-test-secret-key-0123456789"
-
-
-def register(engine, resources, ids):
-    queue_registrations(engine, [(v, v) for v in ids])
-    assert dg.materialize([tracked_videos], resources=resources).success
-
-
-def snapshot(resources, at, **kwargs):
-    hour = at.replace(minute=0, second=0, microsecond=0)
-    return dg.materialize(
-        [video_metric_snapshots],
-        partition_key=hour.strftime("%Y-%m-%d-%H:%M"),
-        resources=resources,
-        **kwargs,
-    )
 
 
 def ledger(engine) -> pd.DataFrame:
@@ -56,6 +50,7 @@ def with_key(resources, simulator, **kwargs):
     )
 
 
+@pytest.mark.unit
 def test_quota_day_is_pacific():
     # 07:30 UTC on Nov 24 is still Nov 23 in California (PST, UTC-8)
     assert str(quota_day(datetime(2026, 11, 24, 7, 30, tzinfo=UTC))) == "2026-11-23"

@@ -5,9 +5,12 @@ simulator over HTTP: it answers, the key is invalid, nothing listens."""
 import socket
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.runtime.devserver import check_youtube_api, prepare
+
+pytestmark = pytest.mark.db
 
 TEST_KEY = "test-key-not-a-secret"
 

@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import pandas as pd
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -21,21 +20,10 @@ from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import current_revision, downgrade, head_revision, upgrade
 from ytmetrics_dagster.warehouse.videos import DUE_SQL, due_params
 
-from .helpers import DAY, current_hour, normal_ids, track_directly
+from .helpers import DAY, current_hour, frame, normal_ids, snapshot, track_directly
+from .helpers import HOUR_KEY as HOUR
 
-HOUR = "%Y-%m-%d-%H:%M"
-
-
-def frame(engine, sql: str, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
-
-
-def snapshot(resources, at: datetime, **kwargs):
-    return dg.materialize(
-        [video_metric_snapshots], partition_key=at.strftime(HOUR), resources=resources, **kwargs
-    )
-
+pytestmark = pytest.mark.db
 
 # -- the migration from the previous schema ------------------------------------------------
 

@@ -41,6 +41,8 @@ from ytmetrics_dagster.runtime.watchdog import Watchdog, alert_for
 from ytmetrics_dagster.warehouse.embedded import ForegroundPostgres
 from ytmetrics_dagster_tests.dagster_processes import free_port
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[1]
 YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")
 NOW = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
@@ -165,6 +167,7 @@ def test_each_kind_of_process_event_becomes_one_alert_an_hour():
     assert alert_for("PROCESS_STATE_RUNNING", {"processname": "daemon"}, NOW) is None
 
 
+@pytest.mark.db
 def test_an_alert_the_warehouse_cannot_take_now_is_recorded_once_it_answers(engine, database_url):
     down = "postgresql+psycopg://postgres@/ytmetrics?host=/nonexistent-socket-dir"
     watchdog = Watchdog(down)
@@ -278,6 +281,7 @@ def _sensor_heartbeat_after(pg_uri: str, since: float) -> bool:
 HEARTBEAT_TTL_SECONDS = 10
 
 
+@pytest.mark.system
 def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigterm_stops_all():
     # not under pytest's tmp_path: a concurrent pytest session makes its root 0700 again, and
     # Postgres (as the unprivileged user, when we are root) could not reach its data directory
@@ -431,6 +435,7 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.system
 def test_while_supervised_a_command_never_starts_a_second_postgres(tmp_path, monkeypatch):
     """A live supervisord named in the pid file next to the data directory owns its server: a
     command waits for it, then says in one line that it is down, and `db stop` refuses."""
@@ -458,6 +463,7 @@ def test_while_supervised_a_command_never_starts_a_second_postgres(tmp_path, mon
     assert embedded.supervising_pid(home / "pgdata") is None
 
 
+@pytest.mark.system
 def test_the_cli_says_in_one_line_that_the_supervised_postgres_is_down(tmp_path):
     home = tmp_path / "home"
     (home / "pgdata").mkdir(parents=True)
@@ -483,6 +489,7 @@ def test_the_cli_says_in_one_line_that_the_supervised_postgres_is_down(tmp_path)
     assert status.stderr.count("\n") == 1
 
 
+@pytest.mark.system
 def test_the_real_api_without_a_key_starts_no_embedded_postgres(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YTMETRICS_", "DAGSTER_"))}
     env.update(

@@ -25,6 +25,8 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DEPLOY, LOCATION, DagsterProcesses
 from ytmetrics_dagster_tests.helpers import normal_ids, wait_for_time_left_in_the_real_hour
 
+pytestmark = pytest.mark.system
+
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 

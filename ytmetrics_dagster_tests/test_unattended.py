@@ -44,24 +44,17 @@ from .helpers import (
     DAY,
     current_clock,
     current_hour,
+    frame,
     normal_ids,
+    snapshot,
     spend_units,
     track_directly,
 )
+from .helpers import HOUR_KEY as HOUR
+
+pytestmark = pytest.mark.db
 
 SECRET = "AIzaSy-unattended-test-key-000"
-HOUR = "%Y-%m-%d-%H:%M"
-
-
-def snapshot(resources, at: datetime, **kwargs):
-    return dg.materialize(
-        [video_metric_snapshots], partition_key=at.strftime(HOUR), resources=resources, **kwargs
-    )
-
-
-def frame(engine, sql: str, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
 
 
 def requests_sent(simulator) -> int:
@@ -103,6 +96,7 @@ def test_real_api_without_a_key_fails_before_any_call_or_write(engine, resources
     assert isinstance(skip, dg.SkipReason) and "YOUTUBE_API_KEY" in skip.skip_message
 
 
+@pytest.mark.unit
 def test_the_source_defaults_to_youtube_and_rejects_nonsense(monkeypatch):
     from ytmetrics_dagster.settings import ConfigurationError, load_settings
 
@@ -155,6 +149,7 @@ KILLED_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.system
 def test_a_killed_run_leaves_every_sent_call_in_the_ledger(engine, database_url, simulator):
     track_directly(engine, normal_ids(1500))  # 30 batches
     simulator.state.latency_seconds = 0.4

@@ -30,6 +30,8 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import current_clock, current_hour, normal_ids
 
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture
 def server():
