@@ -52,9 +52,11 @@ ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unse
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    """No settings variable set, the current directory outside any checkout."""
+    """No settings variable set, the current directory outside any checkout, and no data
+    directory recorded by a `make run` (another test's may be in the session's state dir)."""
     for variable in VARIABLES.values():
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)
     return monkeypatch
 
