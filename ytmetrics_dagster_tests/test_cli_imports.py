@@ -111,6 +111,8 @@ PANDAS_FREE = [
     ["metrics", "{video}", "--format", "json"],
     ["requests"],
     ["requests", "--format", "csv"],
+    ["channels"],
+    ["alerts", "--format", "csv"],
 ]
 
 
@@ -120,7 +122,7 @@ def test_the_listings_go_without_pandas(tracked, argv):
     assert result["code"] == 0
     assert "sqlalchemy" in result["loaded"]  # it did read the warehouse
     assert "pandas" not in result["loaded"]
-    if argv[0] != "requests":  # the video was tracked directly, without a request
+    if argv[0] in ("videos", "metrics"):  # tracked directly: no request, channel nor alert
         assert tracked in result["output"]
 
 

@@ -392,9 +392,9 @@ def cmd_untrack_channel(args) -> int:
 
 
 def cmd_channels(args) -> int:
-    from ytmetrics_dagster.warehouse.channels import list_channels
+    from ytmetrics_dagster.warehouse.channels import channel_rows
 
-    frame = list_channels(_engine(), include_untracked=args.all)
+    frame = channel_rows(_engine(), include_untracked=args.all)
     from ytmetrics_dagster.surfaces import results
 
     payload = results.ChannelList.model_validate({"total": len(frame), "channels": frame})
@@ -403,7 +403,7 @@ def cmd_channels(args) -> int:
 
 
 def cmd_alerts(args) -> int:
-    from ytmetrics_dagster.warehouse.alert_inbox import acknowledge, list_alerts
+    from ytmetrics_dagster.warehouse.alert_inbox import acknowledge, alert_rows
 
     engine = _engine()
     if args.action == "ack":
@@ -420,7 +420,7 @@ def cmd_alerts(args) -> int:
         raise UserInputError(
             f"unexpected argument {clip(args.alert_id)} (did you mean `alerts ack ID`?)"
         )
-    frame, total = list_alerts(
+    frame, total = alert_rows(
         engine, include_acknowledged=args.all, limit=args.limit, offset=args.offset
     )
     from ytmetrics_dagster.surfaces import results
