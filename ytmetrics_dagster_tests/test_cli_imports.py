@@ -113,6 +113,7 @@ PANDAS_FREE = [
     ["requests", "--format", "csv"],
     ["channels"],
     ["alerts", "--format", "csv"],
+    ["top"],
 ]
 
 

@@ -290,9 +290,9 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_top(args) -> int:
-    from ytmetrics_dagster.warehouse.top_growers import top_growing
+    from ytmetrics_dagster.warehouse.top_growers import TOP_GROWERS_METHOD, top_growing_rows
 
-    frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
+    frame = top_growing_rows(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
     from ytmetrics_dagster.surfaces import results
 
     payload = results.Top.model_validate(
@@ -300,7 +300,7 @@ def cmd_top(args) -> int:
             "hours": args.hours,
             "limit": args.limit,
             "channel_id": args.channel,
-            "method": frame.attrs.get("method"),
+            "method": TOP_GROWERS_METHOD,
             "videos": frame,
         }
     )
