@@ -114,6 +114,7 @@ PANDAS_FREE = [
     ["channels"],
     ["alerts", "--format", "csv"],
     ["top"],
+    ["tokens", "list"],
 ]
 
 

@@ -433,7 +433,7 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_tokens(args) -> int:
-    from ytmetrics_dagster.warehouse.api_tokens import create_token, list_tokens, revoke_token
+    from ytmetrics_dagster.warehouse.api_tokens import create_token, revoke_token, token_rows
 
     engine = _engine()
     if args.action == "create":
@@ -446,7 +446,7 @@ def cmd_tokens(args) -> int:
         token = revoke_token(engine, args.token, now=datetime.now(UTC))
         print(f"revoked token {token.token_id} {token.name!r}")
         return EXIT_OK
-    frame = list_tokens(engine, include_revoked=args.all)
+    frame = token_rows(engine, include_revoked=args.all)
     from ytmetrics_dagster.surfaces import results
 
     tokens = results.TokenList.model_validate({"tokens": frame})
