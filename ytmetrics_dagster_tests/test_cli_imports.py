@@ -106,6 +106,30 @@ def test_a_read_command_never_loads_dagster_nor_alembic(tracked, argv):
         assert tracked in result["output"]
 
 
+PANDAS_FREE = [
+    ["videos"],
+    ["videos", "--format", "csv"],
+    ["metrics", "{video}"],
+    ["metrics", "{video}", "--format", "json"],
+    ["requests"],
+    ["requests", "--format", "csv"],
+    ["channels"],
+    ["alerts", "--format", "csv"],
+    ["top"],
+    ["tokens", "list"],
+]
+
+
+@pytest.mark.parametrize("argv", PANDAS_FREE, ids=lambda argv: " ".join(argv))
+def test_the_listings_go_without_pandas(tracked, argv):
+    result = probe([a.format(video=tracked) for a in argv])
+    assert result["code"] == 0
+    assert "sqlalchemy" in result["loaded"]  # it did read the warehouse
+    assert "pandas" not in result["loaded"]
+    if argv[0] in ("videos", "metrics"):  # tracked directly: no request, channel nor alert
+        assert tracked in result["output"]
+
+
 def test_quota_goes_without_pandas_and_the_http_client(tracked):
     result = probe(["quota"])
     assert result["code"] == 0 and "quota day" in result["output"]

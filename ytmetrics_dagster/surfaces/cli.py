@@ -5,7 +5,7 @@ Exit codes: 0 success, 1 runtime failure (e.g. database unreachable, Dagster not
 verdict before the timeout, 1 a request failed (YouTube could not be asked: the cause is shown).
 
 The parser is built from the standard library and cheap modules alone; each command imports
-what it needs (SQLAlchemy, pandas, the warehouse) in its own body, so `--help` answers at
+what it needs (SQLAlchemy, the warehouse) in its own body, so `--help` answers at
 once and a read command never loads Dagster (ytmetrics_dagster_tests/test_cli_imports.py).
 """
 
@@ -60,12 +60,29 @@ _MAX_LISTED_ERRORS = 10
 
 
 def _engine(migrated: bool = True, create: bool = False):
-    from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
+    from ytmetrics_dagster.warehouse.engine import (
+        DatabaseUnavailableError,
+        check_connection,
+        get_engine,
+        running_warehouse_url,
+        warehouse_url,
+    )
     from ytmetrics_dagster.warehouse.migrate import require_current
 
-    # an embedded warehouse is created only by `db upgrade`: a read where there is none says so
-    engine = get_engine(warehouse_url(create=create))
-    check_connection(engine)
+    # the embedded server already runs: its URL from its pid file, with no extra connection
+    fast = None if create else running_warehouse_url()
+    engine = None
+    if fast is not None:
+        engine = get_engine(fast)
+        try:
+            check_connection(engine)
+        except DatabaseUnavailableError:  # a stale pid file, no database yet: the long way
+            engine = None
+    if engine is None:
+        # an embedded warehouse is created only by `db upgrade`: a read where there is none
+        # says so
+        engine = get_engine(warehouse_url(create=create))
+        check_connection(engine)
     if migrated:
         require_current(engine)
     return engine
@@ -117,33 +134,22 @@ def _existing(raw: str) -> int | None:
         ) from None
 
 
-def _emit_listing(
-    result,
-    key: str,
-    row_model,
-    fmt: str,
-    header: list[str],
-    max_colwidth: int | None = 60,
-) -> None:
-    """A listing (a result model) in the requested format. Table cells are cut at
-    ``max_colwidth`` characters (None: whole)."""
-    import pandas as pd
-
-    from ytmetrics_dagster.surfaces import results
+def _emit_listing(result, key: str, row_model, fmt: str, header: list[str]) -> None:
+    """A listing (a result model) in the requested format: JSON, CSV or a table whose cells
+    are shown whole (surfaces/tables.py; no pandas)."""
+    from ytmetrics_dagster.surfaces import results, tables
 
     if fmt == "json":
         print(results.dumps(result))
         return
     payload = result.json_dict()
-    frame = results.table(payload[key], row_model)
+    columns = list(results.kinds(row_model))
     if fmt == "csv":
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(tables.render_csv(payload[key], columns))
         return
-    frame = frame.astype(object).where(frame.notna(), "")
     for name in header:
         print(f"{name}: {payload[name]}")
-    with pd.option_context("display.max_colwidth", max_colwidth, "display.width", 200):
-        print(frame.to_string(index=False) if len(frame) else "(none)")
+    print(tables.render_table(payload[key], columns) if payload[key] else "(none)")
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -214,9 +220,9 @@ def cmd_register(args) -> int:
 
 
 def cmd_requests(args) -> int:
-    from ytmetrics_dagster.warehouse.registrations import list_requests
+    from ytmetrics_dagster.warehouse.registrations import request_rows
 
-    frame, total = list_requests(
+    frame, total = request_rows(
         _engine(), status=args.status, video_id=args.video, limit=args.limit, offset=args.offset
     )
     from ytmetrics_dagster.surfaces import results
@@ -225,16 +231,14 @@ def cmd_requests(args) -> int:
         {"total": total, "offset": args.offset, "limit": args.limit, "requests": frame}
     )
     # a verdict's reason is shown whole: it is what the person waiting needs to read
-    _emit_listing(
-        payload, "requests", results.RequestRow, args.format, ["total"], max_colwidth=None
-    )
+    _emit_listing(payload, "requests", results.RequestRow, args.format, ["total"])
     return EXIT_OK
 
 
 def cmd_videos(args) -> int:
-    from ytmetrics_dagster.warehouse.video_listing import list_videos
+    from ytmetrics_dagster.warehouse.video_listing import video_rows
 
-    frame, total = list_videos(
+    frame, total = video_rows(
         _engine(), status=args.status, channel_id=args.channel, limit=args.limit, offset=args.offset
     )
     from ytmetrics_dagster.surfaces import results
@@ -247,25 +251,27 @@ def cmd_videos(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from ytmetrics_dagster.warehouse.metric_series import GROWTH_DEFINITION, video_metrics
+    from ytmetrics_dagster.warehouse.metric_series import GROWTH_DEFINITION, video_metric_rows
 
-    result = video_metrics(_engine(), args.video, days=args.days, interval=args.interval)
+    result = video_metric_rows(_engine(), args.video, days=args.days, interval=args.interval)
     from ytmetrics_dagster.surfaces import results
 
     metrics = results.Metrics.from_read(result, GROWTH_DEFINITION)
     if args.format == "json":
         print(results.dumps(metrics))
         return EXIT_OK
+    from ytmetrics_dagster.surfaces import tables
+
     payload = metrics.json_dict()
-    series = results.table(payload["series"], results.SeriesRow)
+    columns = list(results.kinds(results.SeriesRow))
     if args.format == "csv":
-        sys.stdout.write(series.to_csv(index=False))
+        sys.stdout.write(tables.render_csv(payload["series"], columns))
         return EXIT_OK
     video = payload["video"]
     print(f"{video['video_id']}  {video['title']}  ({video['channel_title']}, {video['status']})")
     print(f"last {result.days} days by {result.interval}")
-    shown = series.astype(object).where(series.notna(), "")
-    print(shown.to_string(index=False) if len(series) else "(no observations)")
+    series = payload["series"]
+    print(tables.render_table(series, columns) if series else "(no observations)")
     for metric, g in (payload["growth"] or {}).items():
         pct = "n/a" if g["percent"] is None else f"{g['percent']:.2f}%"
         absolute = "n/a" if g["absolute"] is None else f"{g['absolute']:+,}"
@@ -284,9 +290,9 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_top(args) -> int:
-    from ytmetrics_dagster.warehouse.top_growers import top_growing
+    from ytmetrics_dagster.warehouse.top_growers import TOP_GROWERS_METHOD, top_growing_rows
 
-    frame = top_growing(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
+    frame = top_growing_rows(_engine(), hours=args.hours, limit=args.limit, channel_id=args.channel)
     from ytmetrics_dagster.surfaces import results
 
     payload = results.Top.model_validate(
@@ -294,7 +300,7 @@ def cmd_top(args) -> int:
             "hours": args.hours,
             "limit": args.limit,
             "channel_id": args.channel,
-            "method": frame.attrs.get("method"),
+            "method": TOP_GROWERS_METHOD,
             "videos": frame,
         }
     )
@@ -386,9 +392,9 @@ def cmd_untrack_channel(args) -> int:
 
 
 def cmd_channels(args) -> int:
-    from ytmetrics_dagster.warehouse.channels import list_channels
+    from ytmetrics_dagster.warehouse.channels import channel_rows
 
-    frame = list_channels(_engine(), include_untracked=args.all)
+    frame = channel_rows(_engine(), include_untracked=args.all)
     from ytmetrics_dagster.surfaces import results
 
     payload = results.ChannelList.model_validate({"total": len(frame), "channels": frame})
@@ -397,7 +403,7 @@ def cmd_channels(args) -> int:
 
 
 def cmd_alerts(args) -> int:
-    from ytmetrics_dagster.warehouse.alert_inbox import acknowledge, list_alerts
+    from ytmetrics_dagster.warehouse.alert_inbox import acknowledge, alert_rows
 
     engine = _engine()
     if args.action == "ack":
@@ -414,7 +420,7 @@ def cmd_alerts(args) -> int:
         raise UserInputError(
             f"unexpected argument {clip(args.alert_id)} (did you mean `alerts ack ID`?)"
         )
-    frame, total = list_alerts(
+    frame, total = alert_rows(
         engine, include_acknowledged=args.all, limit=args.limit, offset=args.offset
     )
     from ytmetrics_dagster.surfaces import results
@@ -427,7 +433,7 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_tokens(args) -> int:
-    from ytmetrics_dagster.warehouse.api_tokens import create_token, list_tokens, revoke_token
+    from ytmetrics_dagster.warehouse.api_tokens import create_token, revoke_token, token_rows
 
     engine = _engine()
     if args.action == "create":
@@ -440,16 +446,17 @@ def cmd_tokens(args) -> int:
         token = revoke_token(engine, args.token, now=datetime.now(UTC))
         print(f"revoked token {token.token_id} {token.name!r}")
         return EXIT_OK
-    frame = list_tokens(engine, include_revoked=args.all)
+    frame = token_rows(engine, include_revoked=args.all)
     from ytmetrics_dagster.surfaces import results
 
     tokens = results.TokenList.model_validate({"tokens": frame})
     if args.format == "json":
         print(results.dumps(tokens))
         return EXIT_OK
-    table = results.table(tokens.json_dict()["tokens"], results.TokenRow)
-    table = table.astype(object).where(table.notna(), "")
-    print(table.to_string(index=False) if len(table) else "(no tokens)")
+    from ytmetrics_dagster.surfaces.tables import render_table
+
+    rows = tokens.json_dict()["tokens"]
+    print(render_table(rows, list(results.kinds(results.TokenRow))) if rows else "(no tokens)")
     return EXIT_OK
 
 

@@ -7,11 +7,15 @@ person to acknowledge it, and one never delivered (no webhook) can be acknowledg
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.frames import Rows
 from ytmetrics_dagster.warehouse.read_limits import MAX_ALERTS_LIMIT
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_LIST_LIMIT = MAX_ALERTS_LIMIT
 
@@ -22,28 +26,39 @@ class UnknownAlertError(LookupError):
         self.alert_id = alert_id
 
 
-def list_alerts(
+def alert_rows(
     engine: Engine, *, include_acknowledged: bool = False, limit: int = 50, offset: int = 0
-) -> tuple[pd.DataFrame, int]:
+) -> tuple[Rows, int]:
     """Alerts, newest first (only unacknowledged ones unless ``include_acknowledged``), and
     the total matching."""
     params = {"all": include_acknowledged, "limit": limit, "offset": offset}
     with engine.connect() as conn:
-        frame = pd.read_sql_query(
-            text(
-                "SELECT alert_id, kind, message, created_at, delivery_state, delivery_error, "
-                "acknowledged_at, acknowledged_by FROM ytmetrics.alerts "
-                "WHERE :all OR acknowledged_at IS NULL "
-                "ORDER BY created_at DESC, alert_id DESC LIMIT :limit OFFSET :offset"
-            ),
-            conn,
-            params=params,
+        rows = Rows.of(
+            conn.execute(
+                text(
+                    "SELECT alert_id, kind, message, created_at, delivery_state, delivery_error, "
+                    "acknowledged_at, acknowledged_by FROM ytmetrics.alerts "
+                    "WHERE :all OR acknowledged_at IS NULL "
+                    "ORDER BY created_at DESC, alert_id DESC LIMIT :limit OFFSET :offset"
+                ),
+                params,
+            )
         )
         total = conn.execute(
             text("SELECT count(*) FROM ytmetrics.alerts WHERE :all OR acknowledged_at IS NULL"),
             params,
         ).scalar_one()
-    return frame, int(total)
+    return rows, int(total)
+
+
+def list_alerts(
+    engine: Engine, *, include_acknowledged: bool = False, limit: int = 50, offset: int = 0
+) -> tuple[pd.DataFrame, int]:
+    """``alert_rows`` as a DataFrame."""
+    rows, total = alert_rows(
+        engine, include_acknowledged=include_acknowledged, limit=limit, offset=offset
+    )
+    return rows.frame(), total
 
 
 def unacknowledged(engine: Engine) -> tuple[int, dict | None]:

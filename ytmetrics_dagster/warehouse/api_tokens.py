@@ -9,9 +9,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, text
+
+from ytmetrics_dagster.warehouse.frames import Rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TOKEN_PREFIX = "ytm_"
 MAX_NAME = 100
@@ -93,20 +98,28 @@ def revoke_token(engine: Engine, name_or_id: str, *, now: datetime) -> ApiToken:
     return ApiToken(row.token_id, row.name, row.read_only)
 
 
-def list_tokens(engine: Engine, *, include_revoked: bool = False) -> pd.DataFrame:
+def token_rows(engine: Engine, *, include_revoked: bool = False) -> Rows:
+    """The tokens (never their secrets nor hashes), active ones only unless
+    ``include_revoked``."""
     with engine.connect() as conn:
-        return pd.read_sql_query(
-            text(
-                """
-                SELECT token_id, name, read_only, created_at, last_used_at, revoked_at
-                FROM ytmetrics.api_tokens
-                WHERE :all OR revoked_at IS NULL
-                ORDER BY token_id
-                """
-            ),
-            conn,
-            params={"all": include_revoked},
+        return Rows.of(
+            conn.execute(
+                text(
+                    """
+                    SELECT token_id, name, read_only, created_at, last_used_at, revoked_at
+                    FROM ytmetrics.api_tokens
+                    WHERE :all OR revoked_at IS NULL
+                    ORDER BY token_id
+                    """
+                ),
+                {"all": include_revoked},
+            )
         )
+
+
+def list_tokens(engine: Engine, *, include_revoked: bool = False) -> pd.DataFrame:
+    """``token_rows`` as a DataFrame."""
+    return token_rows(engine, include_revoked=include_revoked).frame()
 
 
 def authenticate(engine: Engine, secret: str, *, now: datetime) -> ApiToken | None:

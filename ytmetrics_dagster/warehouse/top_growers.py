@@ -5,11 +5,15 @@ Read API over the warehouse; every value is a bound parameter."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.frames import Rows
 from ytmetrics_dagster.warehouse.read_limits import MAX_TOP_HOURS, MAX_TOP_LIMIT, InvalidQueryError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A growth row carries the views gained over its real interval (previous observation ..
 # this observation), which is an hour for an hourly video and a day for a daily one. Within
@@ -85,6 +89,25 @@ LIMIT :limit
 """  # noqa: S608
 
 
+def top_rows_between(
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    limit: int = 10,
+    channel_id: str | None = None,
+) -> Rows:
+    """``top_growers_between``'s rows (numeric columns as the driver hands them)."""
+    if end <= start:
+        raise InvalidQueryError("the window must end after it starts")
+    with engine.connect() as conn:
+        return Rows.of(
+            conn.execute(
+                text(_TOP_GROWERS_SQL),
+                {"start": start, "end": end, "limit": limit, "channel": channel_id},
+            )
+        )
+
+
 def top_growers_between(
     engine: Engine,
     start: datetime,
@@ -97,19 +120,33 @@ def top_growers_between(
     window's end) and views_observed_at, covered_hours, prorated (true when part of a gain
     was apportioned because its interval crosses a window edge). ``attrs['method']`` states
     the method."""
-    if end <= start:
-        raise InvalidQueryError("the window must end after it starts")
-    with engine.connect() as conn:
-        frame = pd.read_sql_query(
-            text(_TOP_GROWERS_SQL),
-            conn,
-            params={"start": start, "end": end, "limit": limit, "channel": channel_id},
-        )
+    frame = top_rows_between(engine, start, end, limit=limit, channel_id=channel_id).frame()
     frame["views_per_hour"] = frame["views_per_hour"].astype(float)
     frame["covered_hours"] = frame["covered_hours"].astype(float)
     frame.attrs["method"] = TOP_GROWERS_METHOD
     frame.attrs["window"] = (start, end)
     return frame
+
+
+def _last_hours(hours: int, limit: int, now: datetime | None) -> tuple[datetime, datetime]:
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_TOP_HOURS:
+        raise InvalidQueryError(f"hours must be an integer from 1 to {MAX_TOP_HOURS}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TOP_LIMIT:
+        raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_TOP_LIMIT}")
+    end = now or datetime.now(UTC)
+    return end - timedelta(hours=hours), end
+
+
+def top_growing_rows(
+    engine: Engine,
+    hours: int = 24,
+    limit: int = 10,
+    channel_id: str | None = None,
+    now: datetime | None = None,
+) -> Rows:
+    """``top_growing``'s rows (the CLI's table and CSV; the method is TOP_GROWERS_METHOD)."""
+    start, end = _last_hours(hours, limit, now)
+    return top_rows_between(engine, start, end, limit=limit, channel_id=channel_id)
 
 
 def top_growing(
@@ -121,11 +158,5 @@ def top_growing(
 ) -> pd.DataFrame:
     """Videos ranked by views gained within the last ``hours`` hours (see
     ``top_growers_between``)."""
-    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_TOP_HOURS:
-        raise InvalidQueryError(f"hours must be an integer from 1 to {MAX_TOP_HOURS}")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TOP_LIMIT:
-        raise InvalidQueryError(f"limit must be an integer from 1 to {MAX_TOP_LIMIT}")
-    end = now or datetime.now(UTC)
-    return top_growers_between(
-        engine, end - timedelta(hours=hours), end, limit=limit, channel_id=channel_id
-    )
+    start, end = _last_hours(hours, limit, now)
+    return top_growers_between(engine, start, end, limit=limit, channel_id=channel_id)

@@ -4,21 +4,26 @@ Read API over the warehouse; every value is a bound parameter."""
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.frames import Rows
 from ytmetrics_dagster.warehouse.read_limits import MAX_LIST_LIMIT, MAX_OFFSET, InvalidQueryError
 from ytmetrics_dagster.warehouse.videos import VIDEO_STATUSES, UnknownVideoError
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def list_videos(
+
+def video_rows(
     engine: Engine,
     *,
     status: str = "active",
     channel_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> tuple[pd.DataFrame, int]:
+) -> tuple[Rows, int]:
     """Tracked videos, newest first, and the total matching the filter (for paging)."""
     if status != "all" and status not in VIDEO_STATUSES:
         raise InvalidQueryError(
@@ -30,9 +35,10 @@ def list_videos(
         raise InvalidQueryError(f"offset must be an integer from 0 to {MAX_OFFSET}")
     params = {"status": None if status == "all" else status, "channel": channel_id}
     with engine.connect() as conn:
-        frame = pd.read_sql_query(
-            text(
-                """
+        rows = Rows.of(
+            conn.execute(
+                text(
+                    """
                 SELECT video_id, title, channel_id, channel_title, published_at, status,
                        added_at, last_updated
                 FROM ytmetrics.videos
@@ -41,9 +47,9 @@ def list_videos(
                 ORDER BY added_at DESC, video_id
                 LIMIT :limit OFFSET :offset
                 """
-            ),
-            conn,
-            params={**params, "limit": limit, "offset": offset},
+                ),
+                {**params, "limit": limit, "offset": offset},
+            )
         )
         total = conn.execute(
             text(
@@ -55,7 +61,22 @@ def list_videos(
             ),
             params,
         ).scalar_one()
-    return frame, int(total)
+    return rows, int(total)
+
+
+def list_videos(
+    engine: Engine,
+    *,
+    status: str = "active",
+    channel_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """``video_rows`` as a DataFrame."""
+    rows, total = video_rows(
+        engine, status=status, channel_id=channel_id, limit=limit, offset=offset
+    )
+    return rows.frame(), total
 
 
 def get_video(engine: Engine, video_id: str) -> dict:
@@ -78,6 +99,8 @@ def get_video(engine: Engine, video_id: str) -> dict:
 
 def recently_added(engine: Engine, limit: int = 10) -> tuple[pd.DataFrame, int]:
     """The most recently added videos, and how many were added in the last 24 hours."""
+    import pandas as pd
+
     with engine.connect() as conn:
         frame = pd.read_sql_query(
             text(
@@ -183,6 +206,8 @@ def search_videos(
         "channel": channel_id,
         "pattern": _like_pattern(search) if search else None,
     }
+    import pandas as pd
+
     with engine.connect() as conn:
         frame = pd.read_sql_query(
             text(_LIST_VIDEOS_SORTED[sort, bool(descending)]),
@@ -196,6 +221,8 @@ def search_videos(
 
 def video_channels(engine: Engine) -> pd.DataFrame:
     """Channels of the tracked videos (any status) with how many videos each, by title."""
+    import pandas as pd
+
     with engine.connect() as conn:
         return pd.read_sql_query(
             text(
@@ -238,6 +265,8 @@ def observed_channels(engine: Engine, limit: int = 10) -> pd.DataFrame:
     nobody named a video (a channel with several videos, so that its launch curves have a
     median worth comparing to). Reads one week of day partitions, whatever the history's
     length."""
+    import pandas as pd
+
     with engine.connect() as conn:
         return pd.read_sql_query(
             text(
