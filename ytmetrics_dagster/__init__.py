@@ -1,8 +1,10 @@
 """ytmetrics-dagster: hourly YouTube statistics history in Postgres, orchestrated by Dagster.
 
-The package reads as the pipeline, lowest layer first (a lower layer never imports a higher one):
-  settings.py   configuration: the one reader of the environment
+The package reads as the pipeline, lowest layer first (a lower layer never imports a higher one,
+ytmetrics_dagster_tests/test_layers.py checks it):
   domain/       pure rules (no I/O): cadence, capacity, quota pacing
+  settings.py   configuration: the one reader of the environment; data_dir.py: what `make run`
+                and the migrations recorded in the data directory
   youtube/      the source: API client, id parsing, the offline simulator (no Dagster)
   warehouse/    the Postgres store: schema, migrations, every SQL statement (no Dagster)
   services/     source + store together: channel discovery, alerting, the quota status

@@ -14,7 +14,7 @@ SQLAlchemy, no pandas.
 import functools
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -50,8 +50,8 @@ def _checkout_home() -> Path:
 
 def _default_home() -> Path:
     # The data directory the last `ytmetrics dev` (make run) of this installation served, from
-    # any directory and terminal (warehouse/data_dir.py); else the checkout's.
-    from ytmetrics_dagster.warehouse.data_dir import recorded_dev_home
+    # any directory and terminal (data_dir.py); else the checkout's.
+    from ytmetrics_dagster.data_dir import recorded_dev_home
 
     return recorded_dev_home() or _checkout_home()
 
@@ -139,9 +139,16 @@ def _iso_date(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise _Invalid(f"must be a date YYYY-MM-DD, got {_shown(value)}") from None
+    if day > datetime.now(UTC).date():
+        # no hourly partition would exist yet: every scheduled tick would skip, nothing observed
+        raise _Invalid(
+            f"must not be in the future (UTC): the hourly partitions would not exist yet and "
+            f"nothing would be observed, got {_shown(value)}"
+        )
+    return day
 
 
 def _cadence(value: Any) -> Any:
@@ -165,6 +172,16 @@ def _postgres_url(value: Any) -> Any:
         raise _Invalid(
             "must be a postgresql:// URL (the value is not shown: it may hold a password)"
         )
+    from urllib.parse import urlsplit
+
+    try:  # the standard library's parse (SQLAlchemy's is not imported here: settings stay cheap)
+        parts = urlsplit(str(value))
+        parts.port  # noqa: B018 - raises on a port that is not a number 0..65535
+    except ValueError:
+        raise _Invalid(
+            "is not a valid URL: its host or port cannot be read (the value is not shown: it "
+            "may hold a password)"
+        ) from None
     return value
 
 
@@ -545,18 +562,13 @@ def load_settings() -> Settings:
     recorded = ""
     if not (os.environ.get("YTMETRICS_HOME") or "").strip():
         # YTMETRICS_HOME's default follows `make run`'s record, which may come and go
-        from ytmetrics_dagster.warehouse.data_dir import recorded_dev_home
+        from ytmetrics_dagster.data_dir import recorded_dev_home
 
         recorded = str(recorded_dev_home() or "")
     return _load(environment, cwd, recorded)
 
 
 # --- the callers' short ways in (each reads the one object) ------------------------------
-
-
-def source_setting() -> str:
-    """YTMETRICS_SOURCE, validated; unset means the real API."""
-    return load_settings().source
 
 
 def retention_days() -> tuple[int | None, int | None]:
@@ -690,10 +702,6 @@ def configuration_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
-    print(configuration_markdown(), end="")
-
-
 def dev_home() -> Path:
     """`ytmetrics dev`'s data directory: YTMETRICS_HOME, else the checkout's (never the one an
     earlier `make run` was given: that stays a choice made by that command)."""
@@ -701,12 +709,25 @@ def dev_home() -> Path:
     return Path(home).resolve() if home else _checkout_home()
 
 
-def partitions_start() -> date | None:
+def first_partition_day() -> date | None:
     """The time partitions' first day: YTMETRICS_PARTITIONS_START (YYYY-MM-DD), else the day
     recorded in the data directory when its warehouse was migrated; None if neither."""
     settings = load_settings()
     if settings.partitions_start is not None:
         return settings.partitions_start
-    from ytmetrics_dagster.warehouse.data_dir import recorded_partitions_start
+    from ytmetrics_dagster.data_dir import recorded_partitions_start
 
     return recorded_partitions_start(settings.home)
+
+
+def configured_cadence():
+    """The observation cadence (YTMETRICS_CADENCE, YTMETRICS_DAILY_HOUR_UTC), parsed by the
+    domain's rule (validated when the settings load)."""
+    from ytmetrics_dagster.domain.cadence import parse_cadence
+
+    settings = load_settings()
+    return parse_cadence(settings.cadence, settings.daily_hour_utc)
+
+
+if __name__ == "__main__":
+    print(configuration_markdown(), end="")

@@ -29,7 +29,7 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 from ytmetrics_dagster_tests.helpers import use_new_clock
 
 # `ytmetrics dev` records the data directory it serves in the user's state directory
-# (warehouse/data_dir.py): the tests' records stay in a directory of their own.
+# (data_dir.py): the tests' records stay in a directory of their own.
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ytm-test-state-")
 atexit.register(shutil.rmtree, os.environ["XDG_STATE_HOME"], ignore_errors=True)
 

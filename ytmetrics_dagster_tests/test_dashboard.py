@@ -24,12 +24,13 @@ import requests
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
+from ytmetrics_dagster.defs import links
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces import results as models
-from ytmetrics_dagster.surfaces.dashboard import charts, links
+from ytmetrics_dagster.surfaces.dashboard import charts
 from ytmetrics_dagster.surfaces.dashboard.app import MAX_ECHO, create_app
 from ytmetrics_dagster.warehouse import cohorts, metric_series, performance
 from ytmetrics_dagster.warehouse.engine import get_engine

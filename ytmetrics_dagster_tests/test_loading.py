@@ -16,8 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from ytmetrics_dagster import data_dir
 from ytmetrics_dagster.definitions import defs
-from ytmetrics_dagster.warehouse import data_dir
 from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
 
 pytestmark = pytest.mark.system
@@ -264,7 +264,9 @@ def test_db_upgrade_creates_the_warehouse_and_records_its_first_day(tmp_path):
         stop_embedded_postgres(home / "pgdata")
 
 
-def test_the_dev_record_is_followed_only_while_its_data_directory_is_there(tmp_path, monkeypatch):
+def test_the_dev_record_is_followed_only_while_its_make_run_serves_it(tmp_path, monkeypatch):
+    import fcntl
+
     from ytmetrics_dagster.settings import dev_home, load_settings
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
@@ -272,16 +274,21 @@ def test_the_dev_record_is_followed_only_while_its_data_directory_is_there(tmp_p
     monkeypatch.chdir(tmp_path)
     served = tmp_path / "served"
     served.mkdir()
-    (served / "dev.lock").touch()
+    lock = (served / "dev.lock").open("w")  # what `ytmetrics dev` holds while it runs
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     path = data_dir.record_dev_home(served)
     assert path.parent == tmp_path / "state" / "ytmetrics"
     assert json.loads(path.read_text())["home"] == str(served)
     assert load_settings().home == served
     # `ytmetrics dev` itself keeps to YTMETRICS_HOME or the default
     assert dev_home() == tmp_path / ".ytmetrics"
-    (served / "dev.lock").unlink()
+    # stopped (its lock file stays behind): the record leads nowhere any more
+    lock.close()
+    assert (served / "dev.lock").is_file()
     assert data_dir.recorded_dev_home() is None
     assert load_settings().home == tmp_path / ".ytmetrics"
+    (served / "dev.lock").unlink()
+    assert data_dir.recorded_dev_home() is None
     path.write_text("not json")
     assert data_dir.recorded_dev_home() is None
 

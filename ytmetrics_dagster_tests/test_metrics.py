@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
-from ytmetrics_dagster.domain.cadence import cadence_from_env
+from ytmetrics_dagster.settings import configured_cadence
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.surfaces.dashboard.metrics import families
 from ytmetrics_dagster.warehouse.monitoring import monitoring_figures
@@ -127,7 +127,7 @@ def test_a_scrape_holds_what_the_warehouse_holds(engine, resources, simulator):
     lag = value("ytmetrics_last_observed_hour_lag_seconds")
     assert 0 <= lag - (now - hour).total_seconds() < 60
     # due and observed, this hour and the last closed one: the scheduler's own query and rows
-    cadence = cadence_from_env()
+    cadence = configured_cadence()
     for label, h in (("current", hour), ("last_closed", closed)):
         due = due_video_ids(engine, h, datetime.now(UTC), cadence.tiers_json(), cadence.anchor_hour)
         observed = one(
@@ -185,7 +185,7 @@ def test_a_scrape_holds_what_the_warehouse_holds(engine, resources, simulator):
 
 def test_before_the_hours_run_who_is_due_is_the_schedulers_query(engine):
     track_directly(engine, normal_ids(4))
-    cadence = cadence_from_env()
+    cadence = configured_cadence()
     now = datetime.now(UTC)
     figures = monitoring_figures(engine, budget=Budget(), cadence=cadence, now=now)
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -196,7 +196,7 @@ def test_before_the_hours_run_who_is_due_is_the_schedulers_query(engine):
 
 def test_nothing_is_counted_in_the_process(engine):
     """Two readings of an unchanged warehouse are equal: the numbers live in the tables."""
-    cadence = cadence_from_env()
+    cadence = configured_cadence()
     at = datetime.now(UTC)
     first = monitoring_figures(engine, budget=Budget(), cadence=cadence, now=at)
     again = monitoring_figures(engine, budget=Budget(), cadence=cadence, now=at)
@@ -207,7 +207,7 @@ def test_nothing_is_counted_in_the_process(engine):
 
 
 def test_deferred_observations_are_counted(engine):
-    cadence = cadence_from_env()
+    cadence = configured_cadence()
     with engine.begin() as conn:
         conn.execute(
             text(

@@ -283,6 +283,17 @@ INVALID = [
     ("YTMETRICS_SOURCE", "simulated-please", "must be one of youtube, simulator, got 'simulated"),
     ("YTMETRICS_PARTITIONS_START", "2026-13-01", "must be a date YYYY-MM-DD, got '2026-13-01'"),
     ("YTMETRICS_PARTITIONS_START", "yesterday", "must be a date YYYY-MM-DD"),
+    ("YTMETRICS_PARTITIONS_START", "2999-01-01", "must not be in the future (UTC)"),
+    (
+        "YTMETRICS_DATABASE_URL",
+        "postgresql://bob:pw@localhost:abc/db",
+        "is not a valid URL: its host or port cannot be read",
+    ),
+    (
+        "YTMETRICS_DATABASE_URL",
+        "postgresql://bob:pw@[::1/db",
+        "is not a valid URL: its host or port cannot be read",
+    ),
     ("YTMETRICS_USE_BATCH_GET_STATS", "maybe", "must be one of 1, true or unset"),
     ("YTMETRICS_CADENCE", "7d:1h", "is not a cadence: the last cadence tier must be '*:<N>h'"),
     ("YTMETRICS_CADENCE", "*:5h", "is not a cadence: cadence interval must divide 24 hours"),

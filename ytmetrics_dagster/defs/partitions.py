@@ -12,11 +12,11 @@ upgrade` and `ytmetrics dev`; the warehouse keeps the same day in ``ytmetrics.de
 
 import dagster as dg
 
-from ytmetrics_dagster.settings import load_settings, partitions_start
+from ytmetrics_dagster.settings import first_partition_day, load_settings
 
 
 def _start() -> str:
-    day = partitions_start()
+    day = first_partition_day()
     if day is None:
         home = load_settings().home
         raise RuntimeError(

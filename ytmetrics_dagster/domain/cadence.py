@@ -13,8 +13,6 @@ import math
 import re
 from dataclasses import dataclass
 
-from ytmetrics_dagster.settings import load_settings
-
 _PART = re.compile(r"^(?:(?P<age>\d+)(?P<unit>[hd])|\*):(?P<every>\d+)h$")
 
 
@@ -76,9 +74,3 @@ def parse_cadence(spec: str, anchor_hour: int = 12) -> Cadence:
     if not 0 <= anchor_hour <= 23:
         raise ValueError("anchor hour must be 0..23")
     return Cadence(tuple(tiers), anchor_hour)
-
-
-def cadence_from_env() -> Cadence:
-    """YTMETRICS_CADENCE and YTMETRICS_DAILY_HOUR_UTC, from the settings."""
-    settings = load_settings()
-    return parse_cadence(settings.cadence, settings.daily_hour_utc)

@@ -247,7 +247,7 @@ def _run_dev(settings, lock, port: int, dashboard_port: int, demo: bool) -> int:
         env["PYTHONUNBUFFERED"] = "1"
         conf = write_stack(stack)
         env[MARKER_VARIABLE] = str(conf)
-        from ytmetrics_dagster.warehouse.data_dir import record_dev_home
+        from ytmetrics_dagster.data_dir import record_dev_home
 
         # every terminal's `ytmetrics` (no YTMETRICS_HOME, any directory) finds this warehouse
         try:
@@ -399,7 +399,7 @@ def prepare(demo: bool, simulator_url: str | None):
 
     env["YTMETRICS_DATABASE_URL"] = url
     env["YTMETRICS_DAGSTER_PG_URL"] = dagster_storage_url(settings)
-    from ytmetrics_dagster.warehouse.data_dir import record_partitions_start
+    from ytmetrics_dagster.data_dir import record_partitions_start
 
     first_day = demo_partitions_start(engine, settings)
     # what the definitions start from when loaded without YTMETRICS_PARTITIONS_START

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.domain.cadence import Cadence, cadence_from_env
+from ytmetrics_dagster.domain.cadence import Cadence
 from ytmetrics_dagster.domain.capacity import (
     CapacitySettings,
     default_units_by_hour,
@@ -19,7 +19,7 @@ from ytmetrics_dagster.domain.pacing import (
     quota_day_of,
     run_out_hour,
 )
-from ytmetrics_dagster.settings import channel_poll_seconds
+from ytmetrics_dagster.settings import channel_poll_seconds, configured_cadence
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
 from ytmetrics_dagster.warehouse.pacing import deferred_by_tier, units_by_method
 from ytmetrics_dagster.warehouse.quota import Budget, units_held, units_used
@@ -36,7 +36,7 @@ def quota_status(
     now: datetime | None = None,
 ) -> dict:
     now = now or datetime.now(UTC)
-    cadence = cadence or cadence_from_env()
+    cadence = cadence or configured_cadence()
     qday = quota_day_of(now)
     buckets = ("default", BATCH_STATS_BUCKET) if use_batch_get_stats else ("default",)
     ledger, pacing = {}, {}

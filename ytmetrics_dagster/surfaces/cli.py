@@ -476,8 +476,8 @@ def cmd_db_url(args) -> int:
 
 
 def cmd_db_upgrade(args) -> int:
+    from ytmetrics_dagster.data_dir import record_partitions_start
     from ytmetrics_dagster.settings import load_settings
-    from ytmetrics_dagster.warehouse.data_dir import record_partitions_start
     from ytmetrics_dagster.warehouse.deployment import partitions_start
     from ytmetrics_dagster.warehouse.engine import safe_url
     from ytmetrics_dagster.warehouse.migrate import upgrade

@@ -213,4 +213,13 @@ def describe_failure(err: BaseException) -> tuple[int, str] | None:
         return EXIT_FAILURE, f"the warehouse is unavailable: {_first_line(err)}"
     if isinstance(err, sa_exc.DBAPIError) and err.connection_invalidated:
         return EXIT_FAILURE, f"the warehouse is unavailable: {_first_line(err)}"
+    # a connection lost under a library that wraps it (pandas' DatabaseError around psycopg's)
+    cause = err.__cause__ or err.__context__
+    lost = (sa_exc.OperationalError, sa_exc.InterfaceError, psycopg.OperationalError)
+    for _ in range(3):
+        if cause is None:
+            break
+        if isinstance(cause, lost):
+            return EXIT_FAILURE, f"the warehouse is unavailable: {_first_line(cause)}"
+        cause = cause.__cause__ or cause.__context__
     return None

@@ -1,7 +1,7 @@
 """Every table of the warehouse is in the catalog, or is named here as bookkeeping with the
 reason it has no asset of its own.
 
-- Tables a step materializes are assets (``defs/assets``); a step that writes two tables is a
+- Tables a step materializes are assets (the ``assets.py`` of each concept under ``defs/``); a step that writes two tables is a
   multi-asset (``video_launch_curves`` + ``channel_launch_curves``).
 - Tables written outside runs (by the CLI, the MCP server, sensors and every API call) are
   external assets, observed by ``warehouse_tables_sensor``: each observation carries the row

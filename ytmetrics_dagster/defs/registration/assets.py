@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from ytmetrics_dagster.defs.links import home_url
 from ytmetrics_dagster.defs.operations.freshness import DAILY_FRESHNESS
 from ytmetrics_dagster.defs.operations.schemas import table_metadata, table_name
 from ytmetrics_dagster.defs.resources import (
@@ -14,7 +15,6 @@ from ytmetrics_dagster.defs.resources import (
     youtube_retry_policy,
 )
 from ytmetrics_dagster.defs.snapshots.quota_metadata import quota_metadata
-from ytmetrics_dagster.surfaces.dashboard.links import home_url
 from ytmetrics_dagster.warehouse import videos as video_store
 from ytmetrics_dagster.warehouse.quota import units_for_ids
 from ytmetrics_dagster.warehouse.read_limits import markdown

@@ -45,7 +45,7 @@ VIEWS_DECREASE_TOLERANCE = 0.001
 HOUR_DEADLINE_MARGIN = timedelta(seconds=90)
 
 # Emitted by the write itself (it compares each observation with the video's previous one as
-# it writes); the checks that read the stored hours back are in defs/checks.py.
+# it writes); the checks that read the stored hours back are in defs/snapshots/checks.py.
 SNAPSHOT_CHECKS = [
     dg.AssetCheckSpec(
         "views_not_decreasing",

@@ -4,7 +4,7 @@ Every check looks at a window of snapshot hours: the partitions of the run it is
 hourly job checks the hour it just observed; a backfill checks its range), or, run on its own
 (e.g. "Execute" on the check in the UI), the ``hours`` hours ending with ``last_hour`` (run
 config; by default the last 24 hours). Freshness is not a check here:
-it is watched from outside the runs by Dagster's freshness policies (``defs/freshness.py``).
+it is watched from outside the runs by Dagster's freshness policies (``defs/operations/freshness.py``).
 """
 
 from dataclasses import dataclass

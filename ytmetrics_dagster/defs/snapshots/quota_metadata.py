@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import dagster as dg
 from sqlalchemy import Engine
 
-from ytmetrics_dagster.domain.cadence import Cadence, cadence_from_env
+from ytmetrics_dagster.domain.cadence import Cadence
 from ytmetrics_dagster.domain.capacity import Capacity, CapacitySettings, estimate_capacity
 from ytmetrics_dagster.domain.pacing import quota_day_of
 from ytmetrics_dagster.services.quota_status import flat_metadata, quota_status
-from ytmetrics_dagster.settings import channel_poll_seconds
+from ytmetrics_dagster.settings import channel_poll_seconds, configured_cadence
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
 from ytmetrics_dagster.warehouse.quota import Budget, quota_day, units_used
 from ytmetrics_dagster.youtube.client import BATCH_STATS_BUCKET
@@ -24,7 +24,7 @@ def current_capacity(
     now: datetime | None = None,
 ) -> tuple[Capacity, dict]:
     """The capacity estimate of the current set, and the counts it rests on."""
-    cadence = cadence or cadence_from_env()
+    cadence = cadence or configured_cadence()
     now = now or datetime.now(UTC)
     counts = capacity_counts(engine, cadence.tiers_json(), now)
     capacity = estimate_capacity(

@@ -11,10 +11,10 @@ import sys
 
 import uvicorn
 
+from ytmetrics_dagster.defs.links import home_url
 from ytmetrics_dagster.settings import load_api_settings, load_dashboard_settings
 from ytmetrics_dagster.surfaces.api.auth import OpenReadsRefused, check_bind
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
-from ytmetrics_dagster.surfaces.dashboard.links import home_url
 from ytmetrics_dagster.warehouse.engine import check_connection, get_engine, warehouse_url
 from ytmetrics_dagster.warehouse.migrate import require_current
 

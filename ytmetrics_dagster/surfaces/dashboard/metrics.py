@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ytmetrics_dagster.domain.cadence import Cadence, cadence_from_env
+from ytmetrics_dagster.domain.cadence import Cadence
+from ytmetrics_dagster.settings import configured_cadence
 from ytmetrics_dagster.warehouse.monitoring import MonitoringFigures, monitoring_figures
 from ytmetrics_dagster.warehouse.quota import Budget
 
@@ -145,7 +146,7 @@ class WarehouseCollector(Collector):
 
 def metrics_registry(engine: Engine, budget: Budget | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(WarehouseCollector(engine, budget or Budget(), cadence_from_env()))
+    registry.register(WarehouseCollector(engine, budget or Budget(), configured_cadence()))
     return registry
 
 

@@ -115,7 +115,7 @@ def _videos(state: SimulatorState, query: Query, parts: set[str]) -> dict:
         raise _no_filter("chart, id, myRating")
     _max_results(query, 5, 1)
     at = _as_of(state, query)
-    profiles = [state.catalog.profile(vid) for vid in ids]
+    profiles = [state.world.profile(vid) for vid in ids]
     items = [representations.video(p, parts, at) for p in profiles if p.is_visible(at)]
     return representations.list_response("video", items, per_page=len(items))
 
@@ -125,7 +125,7 @@ def _batch_get_stats(state: SimulatorState, query: Query, parts: set[str]) -> di
     if not ids:
         raise ApiError(errors.required_parameter("id"))
     at = _as_of(state, query)
-    profiles = [state.catalog.profile(vid) for vid in ids]
+    profiles = [state.world.profile(vid) for vid in ids]
     items = [representations.video_stat(p, parts, at) for p in profiles if p.is_visible(at)]
     body = {"kind": "youtube#batchGetStatsResponse", "etag": "", "items": items}
     body["etag"] = representations.etag(items)
@@ -144,8 +144,8 @@ def _channels(state: SimulatorState, query: Query, parts: set[str]) -> dict:
     else:
         raise _no_filter("forUsername, managedByMe, categoryId, mine, mySubscribers, id, forHandle")
     at = _as_of(state, query)
-    indexes = [state.catalog.channel_index(name) for name in wanted]
-    items = [representations.channel(state.catalog, i, parts, at) for i in indexes if i is not None]
+    indexes = [state.world.channel_index(name) for name in wanted]
+    items = [representations.channel(state.world, i, parts, at) for i in indexes if i is not None]
     # Unknown channels: the API leaves ``items`` out altogether (not an empty list).
     return representations.list_response("channel", items, per_page=per_page, omit_empty_items=True)
 
@@ -168,7 +168,7 @@ def _playlist_not_found() -> ApiError:
 def _uploads_index(state: SimulatorState, playlist_id: str) -> int | None:
     if not playlist_id.startswith("UU"):
         return None
-    index = state.catalog.channel_index("UC" + playlist_id[2:])
+    index = state.world.channel_index("UC" + playlist_id[2:])
     return index if index is not None and index < CHANNEL_COUNT else None
 
 
@@ -201,7 +201,7 @@ def _playlist_items(state: SimulatorState, query: Query, parts: set[str]) -> dic
                 )
             )
         offset = decoded
-    uploads = state.catalog.uploads(index, at)
+    uploads = state.world.uploads(index, at)
     items = [
         representations.playlist_item(p, index, offset + n, parts)
         for n, p in enumerate(uploads[offset : offset + size])
@@ -228,7 +228,7 @@ def _playlist_items_by_id(
         index = _uploads_index(state, decoded[0]) if decoded else None
         if index is None:
             continue
-        uploads = state.catalog.uploads(index, at)
+        uploads = state.world.uploads(index, at)
         position = next((n for n, p in enumerate(uploads) if p.video_id == decoded[1]), None)
         if position is not None:
             items.append(representations.playlist_item(uploads[position], index, position, parts))

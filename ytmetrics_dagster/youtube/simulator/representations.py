@@ -118,7 +118,7 @@ def uploads_playlist_id(index: int) -> str:
 HIDDEN_SUBSCRIBER_CHANNELS = frozenset({7, 19})
 
 
-def channel(catalog: SimulatedWorld, index: int, parts: set[str], at: datetime) -> dict:
+def channel(world: SimulatedWorld, index: int, parts: set[str], at: datetime) -> dict:
     cid = channel_id(index)
     title = f"Simulated Channel {index:02d}"
     body: dict = {}
@@ -135,7 +135,7 @@ def channel(catalog: SimulatedWorld, index: int, parts: set[str], at: datetime) 
             "relatedPlaylists": {"likes": "", "uploads": uploads_playlist_id(index)}
         }
     if "statistics" in parts:
-        uploads = catalog.uploads(index, at)
+        uploads = world.uploads(index, at)
         views = sum(s.view_count for p in uploads if (s := p.statistics_at(at)) is not None)
         hidden = index in HIDDEN_SUBSCRIBER_CHANNELS
         body["statistics"] = {

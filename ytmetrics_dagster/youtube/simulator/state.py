@@ -17,7 +17,7 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 
 @dataclass
 class SimulatorState:
-    catalog: SimulatedWorld = field(default_factory=SimulatedWorld)
+    world: SimulatedWorld = field(default_factory=SimulatedWorld)
     quota_limit: int = 10_000
     batch_quota_limit: int = 10_000
     latency_seconds: float = 0.0

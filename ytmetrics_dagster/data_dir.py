@@ -83,13 +83,31 @@ def record_dev_home(home: Path) -> Path:
 
 
 def recorded_dev_home() -> Path | None:
-    """The data directory the last `ytmetrics dev` of this installation served, if it is still
-    one (its dev.lock is there); None otherwise (no record, unreadable, or removed since)."""
+    """The data directory the last `ytmetrics dev` of this installation served, while it still
+    serves it (its dev.lock is held); None otherwise (no record, unreadable, or that `make run`
+    has stopped: a stopped deployment's record must not lead a write to a warehouse no Dagster
+    serves, while another `make run` may be running)."""
     try:
         home = Path(json.loads(dev_record_path().read_text())["home"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return home if (home / DEV_LOCK_FILE).is_file() else None
+    return home if lock_is_held(home / DEV_LOCK_FILE) else None
+
+
+def lock_is_held(path: Path) -> bool:
+    """Whether a process holds the exclusive lock `ytmetrics dev` takes on ``path``."""
+    import fcntl
+
+    try:
+        with path.open("rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False
 
 
 def _write_atomically(path: Path, content: str) -> None:
