@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 # Step retries (RetryPolicy) wait 30 s in production; tests exercise them without the wait.
-os.environ.setdefault("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "0.2")
+os.environ.setdefault("YTMETRICS_STEP_RETRY_DELAY_SECONDS", "0.02")
 # Most tests observe every video every hour; the cadence tests pass their tiers explicitly.
 os.environ.setdefault("YTMETRICS_CADENCE", "*:1h")
 # The tests run against the simulator, explicitly (the default is the real API).
