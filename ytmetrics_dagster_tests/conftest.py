@@ -62,6 +62,44 @@ TABLES = (
 )
 
 
+# What `TRUNCATE <TABLES> RESTART IDENTITY CASCADE` leaves, in one round trip and without its
+# cost (~65 ms a test, most tables being empty already): only the tables holding rows are
+# truncated (with what references them), and the used sequences of the empty ones restart.
+EMPTY_TABLES = f"""
+DO $$
+DECLARE
+    t text;
+    has_rows boolean;
+    full_tables text[] := '{{}}';
+    s record;
+BEGIN
+    FOREACH t IN ARRAY ARRAY[{", ".join(f"'{t}'" for t in TABLES)}] LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ytmetrics.%I)', t) INTO has_rows;
+        IF has_rows THEN
+            full_tables := full_tables || format('ytmetrics.%I', t);
+        END IF;
+    END LOOP;
+    IF cardinality(full_tables) > 0 THEN
+        EXECUTE 'TRUNCATE ' || array_to_string(full_tables, ', ') || ' RESTART IDENTITY CASCADE';
+    END IF;
+    FOR s IN
+        SELECT format('%I.%I', q.schemaname, q.sequencename) AS seq, d.refobjid::regclass AS tbl
+        FROM pg_sequences q
+        JOIN pg_namespace n ON n.nspname = q.schemaname
+        JOIN pg_class c ON c.relname = q.sequencename AND c.relnamespace = n.oid
+        JOIN pg_depend d ON d.objid = c.oid AND d.deptype IN ('a', 'i')
+            AND d.refclassid = 'pg_class'::regclass
+        WHERE q.schemaname = 'ytmetrics' AND q.last_value IS NOT NULL
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', s.tbl) INTO has_rows;
+        IF NOT has_rows THEN
+            EXECUTE format('ALTER SEQUENCE %s RESTART', s.seq);
+        END IF;
+    END LOOP;
+END $$
+"""
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     root = Path(tempfile.mkdtemp(prefix="ytm-test-pg-"))
@@ -95,13 +133,7 @@ def dagster_pg_url(pg_server):
 def engine(database_url):
     engine = get_engine(database_url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE "
-                + ", ".join("ytmetrics." + t for t in TABLES)
-                + " RESTART IDENTITY CASCADE"
-            )
-        )
+        conn.execute(text(EMPTY_TABLES))
         # markers left by retention runs; the deployment's first day stays
         conn.execute(text("DELETE FROM ytmetrics.deployment WHERE key <> 'partitions_start'"))
     return engine
