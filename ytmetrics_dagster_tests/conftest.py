@@ -185,14 +185,19 @@ def one_ephemeral_dagster_instance():
     """``dg.materialize`` without ``instance=`` builds a fresh in-memory DagsterInstance on every
     call (~35 ms of CPU, hundreds of calls); the tests' calls share one per process instead. A
     test that passes its own instance (the ``instance`` fixture, ``instance_for_test``) keeps
-    it."""
+    it, and so does a call from another thread (runs at once each have their own, as before:
+    the in-memory instance is not shared across threads)."""
+    import threading
+
     import dagster as dg
 
     real = dg.materialize
     shared = dg.DagsterInstance.ephemeral()
 
     def materialize(*args, instance=None, **kwargs):
-        return real(*args, instance=shared if instance is None else instance, **kwargs)
+        if instance is None and threading.current_thread() is threading.main_thread():
+            instance = shared
+        return real(*args, instance=instance, **kwargs)
 
     patch = pytest.MonkeyPatch()
     patch.setattr(dg, "materialize", materialize)
