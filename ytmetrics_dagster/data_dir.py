@@ -16,6 +16,7 @@ database nor a process:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -57,6 +58,7 @@ def recorded_partitions_start(home: Path) -> date | None:
         ) from None
 
 
+@functools.cache
 def install_key() -> str:
     """This installation: the folder the package is imported from."""
     package = Path(ytmetrics_dagster.__file__).resolve().parent

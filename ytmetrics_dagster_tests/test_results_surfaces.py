@@ -101,7 +101,7 @@ def test_each_http_route_s_response_schema_is_its_model_s_json_schema(engine):
 
 def test_a_result_that_does_not_fit_its_model_is_a_bug_not_invalid_arguments(monkeypatch):
     monkeypatch.setattr(mcp_server, "_engine", lambda: None)
-    monkeypatch.setattr(mcp_server.video_listing, "list_videos", lambda *a, **k: ([], "many"))
+    monkeypatch.setattr(mcp_server.video_listing, "video_rows", lambda *a, **k: ([], "many"))
     # a bug stays a bug (the SDK reports it as an internal error), never "invalid arguments"
     with pytest.raises(UnexpectedToolError) as info:
         anyio.run(mcp_server.server.call_tool, "list_tracked_videos", {})

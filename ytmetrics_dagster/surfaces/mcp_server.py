@@ -128,7 +128,7 @@ def list_registration_requests(
 ) -> results.RequestList:
     with _failures():
         video_id = parse_video_id(check_text(video, "video")) if video is not None else None
-        frame, total = registrations.list_requests(
+        frame, total = registrations.request_rows(
             _engine(), status=status, video_id=video_id, limit=limit, offset=offset
         )
         return results.RequestList.model_validate(
@@ -158,7 +158,7 @@ def list_tracked_videos(
 ) -> results.VideoList:
     with _failures():
         channel = _channel_id(channel_id)
-        frame, total = video_listing.list_videos(
+        frame, total = video_listing.video_rows(
             _engine(), status=status, channel_id=channel, limit=limit, offset=offset
         )
         return results.VideoList.model_validate(
@@ -175,13 +175,15 @@ def top_growing_videos(
 ) -> results.Top:
     with _failures():
         channel = _channel_id(channel_id)
-        frame = top_growers.top_growing(_engine(), hours=hours, limit=limit, channel_id=channel)
+        frame = top_growers.top_growing_rows(
+            _engine(), hours=hours, limit=limit, channel_id=channel
+        )
         return results.Top.model_validate(
             {
                 "hours": hours,
                 "limit": limit,
                 "channel_id": channel,
-                "method": frame.attrs.get("method"),
+                "method": top_growers.TOP_GROWERS_METHOD,
                 "videos": frame,
             }
         )

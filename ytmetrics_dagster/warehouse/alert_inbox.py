@@ -15,7 +15,7 @@ from ytmetrics_dagster.warehouse.frames import Rows
 from ytmetrics_dagster.warehouse.read_limits import MAX_ALERTS_LIMIT
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 MAX_LIST_LIMIT = MAX_ALERTS_LIMIT
 
@@ -49,16 +49,6 @@ def alert_rows(
             params,
         ).scalar_one()
     return rows, int(total)
-
-
-def list_alerts(
-    engine: Engine, *, include_acknowledged: bool = False, limit: int = 50, offset: int = 0
-) -> tuple[pd.DataFrame, int]:
-    """``alert_rows`` as a DataFrame."""
-    rows, total = alert_rows(
-        engine, include_acknowledged=include_acknowledged, limit=limit, offset=offset
-    )
-    return rows.frame(), total
 
 
 def unacknowledged(engine: Engine) -> tuple[int, dict | None]:

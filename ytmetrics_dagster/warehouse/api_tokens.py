@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from ytmetrics_dagster.warehouse.frames import Rows
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 TOKEN_PREFIX = "ytm_"
 MAX_NAME = 100
@@ -115,11 +115,6 @@ def token_rows(engine: Engine, *, include_revoked: bool = False) -> Rows:
                 {"all": include_revoked},
             )
         )
-
-
-def list_tokens(engine: Engine, *, include_revoked: bool = False) -> pd.DataFrame:
-    """``token_rows`` as a DataFrame."""
-    return token_rows(engine, include_revoked=include_revoked).frame()
 
 
 def authenticate(engine: Engine, secret: str, *, now: datetime) -> ApiToken | None:

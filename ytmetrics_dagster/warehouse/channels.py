@@ -13,7 +13,7 @@ from ytmetrics_dagster.warehouse.sources import assert_source_allowed
 from ytmetrics_dagster.youtube.models import ChannelInfo
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 
 class UnknownChannelError(LookupError):
@@ -89,11 +89,6 @@ def channel_rows(engine: Engine, include_untracked: bool = False) -> Rows:
                 {"all": include_untracked},
             )
         )
-
-
-def list_channels(engine: Engine, include_untracked: bool = False) -> pd.DataFrame:
-    """``channel_rows`` as a DataFrame."""
-    return channel_rows(engine, include_untracked).frame()
 
 
 def channels_due(

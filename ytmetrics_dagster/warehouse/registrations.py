@@ -20,8 +20,6 @@ from ytmetrics_dagster.warehouse.read_limits import MAX_REQUESTS_LIMIT
 from ytmetrics_dagster.warehouse.read_limits import REQUEST_STATUSES as REQUEST_STATUSES
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ytmetrics_dagster.warehouse.frames import Rows
 
 # a verdict's reason is stored whole up to this length, and beyond it cut between words
@@ -276,19 +274,6 @@ def request_rows(
             params,
         ).scalar_one()
     return rows, int(total)
-
-
-def list_requests(
-    engine: Engine,
-    *,
-    status: str = "all",
-    video_id: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[pd.DataFrame, int]:
-    """``request_rows`` as a DataFrame."""
-    rows, total = request_rows(engine, status=status, video_id=video_id, limit=limit, offset=offset)
-    return rows.frame(), total
 
 
 def pending_registrations(engine: Engine, limit: int = 5000) -> list[RegistrationRequest]:

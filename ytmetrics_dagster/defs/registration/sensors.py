@@ -1,18 +1,12 @@
 """Queued registrations become ``tracked_videos`` runs."""
 
-import json
-from datetime import UTC, datetime, timedelta
-
 import dagster as dg
 
 from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.registration.jobs import tracked_videos_job, tracked_videos_run_config
+from ytmetrics_dagster.defs.request_queue import queue_run_key
 from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.warehouse.videos import pending_summary
-
-# Pending requests that a launched run has not applied within this time (the run failed or was
-# cancelled) are handed to a new run.
-STALE_REQUESTS = timedelta(minutes=15)
 
 
 @dg.sensor(
@@ -29,20 +23,12 @@ STALE_REQUESTS = timedelta(minutes=15)
 )
 @skips_while_warehouse_down
 def registration_requests_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    state = json.loads(context.cursor) if context.cursor else {"max_id": 0, "at": None}
     pending, max_pending_id = pending_summary(warehouse.get_engine())
     if not pending or max_pending_id is None:
         return dg.SkipReason("no pending registration requests")
-    now = datetime.now(UTC)
-    if max_pending_id > state["max_id"]:
-        run_key = f"registration-requests-through-{max_pending_id}"
-    elif state["at"] and now - datetime.fromisoformat(state["at"]) > STALE_REQUESTS:
-        run_key = f"registration-requests-retry-{max_pending_id}-{int(now.timestamp()) // 900}"
-    else:
-        return dg.SkipReason(f"{pending} request(s) pending; a run was launched at {state['at']}")
-    context.update_cursor(
-        json.dumps({"max_id": max(max_pending_id, state["max_id"]), "at": now.isoformat()})
-    )
+    run_key = queue_run_key(context, "registration-requests", max_pending_id, pending)
+    if isinstance(run_key, dg.SkipReason):
+        return run_key
     return dg.RunRequest(
         run_key=run_key,
         run_config=tracked_videos_run_config(refresh_active=False),

@@ -2,21 +2,15 @@
 become a run of the hourly job for the hour in progress that observes only those videos, through
 the same pool, quota ledger and snapshot write as every scheduled hour."""
 
-import json
-from datetime import UTC, datetime, timedelta
-
 import dagster as dg
 
 from ytmetrics_dagster.defs.outage import skips_while_warehouse_down
 from ytmetrics_dagster.defs.partitions import hourly_partitions
+from ytmetrics_dagster.defs.request_queue import queue_run_key
 from ytmetrics_dagster.defs.resources import WarehouseResource
 from ytmetrics_dagster.defs.snapshots.jobs import hourly_snapshot_job
 from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS
 from ytmetrics_dagster.warehouse import collections
-
-# Requests a launched run has not resolved within this time (its run was cancelled or lost)
-# are handed to a new run.
-STALE_REQUESTS = timedelta(minutes=15)
 
 
 def collection_run_config(request_ids: list[int]) -> dg.RunConfig:
@@ -44,20 +38,12 @@ def collection_run_config(request_ids: list[int]) -> dg.RunConfig:
 )
 @skips_while_warehouse_down
 def collection_requests_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    state = json.loads(context.cursor) if context.cursor else {"max_id": 0, "at": None}
     ids, max_id = collections.pending_summary(warehouse.get_engine())
     if not ids or max_id is None:
         return dg.SkipReason("no pending collection requests")
-    now = datetime.now(UTC)
-    if max_id > state["max_id"]:
-        run_key = f"collect-through-{max_id}"
-    elif state["at"] and now - datetime.fromisoformat(state["at"]) > STALE_REQUESTS:
-        run_key = f"collect-retry-{max_id}-{int(now.timestamp()) // 900}"
-    else:
-        return dg.SkipReason(f"{len(ids)} request(s) pending; a run was launched at {state['at']}")
-    context.update_cursor(
-        json.dumps({"max_id": max(max_id, state["max_id"]), "at": now.isoformat()})
-    )
+    run_key = queue_run_key(context, "collect", max_id, len(ids))
+    if isinstance(run_key, dg.SkipReason):
+        return run_key
     return dg.RunRequest(
         run_key=run_key,
         partition_key=hourly_partitions.get_last_partition_key(),

@@ -198,7 +198,7 @@ def _list_videos(
     offset: _integer(OFFSET) = 0,
 ):
     channel_id = channel_filter(channel) if channel is not None else None
-    frame, total = video_listing.list_videos(
+    frame, total = video_listing.video_rows(
         _engine(request), status=status, channel_id=channel_id, limit=limit, offset=offset
     )
     return results.VideoList.model_validate(
@@ -238,7 +238,7 @@ def _top(
     channel: ChannelQuery = None,
 ):
     channel_id = channel_filter(channel) if channel is not None else None
-    frame = top_growers.top_growing(
+    frame = top_growers.top_growing_rows(
         _engine(request), hours=hours, limit=limit, channel_id=channel_id
     )
     return results.Top.model_validate(
@@ -246,7 +246,7 @@ def _top(
             "hours": hours,
             "limit": limit,
             "channel_id": channel_id,
-            "method": frame.attrs.get("method"),
+            "method": top_growers.TOP_GROWERS_METHOD,
             "videos": frame,
         }
     )
@@ -263,7 +263,7 @@ def _requests(
     offset: _integer(OFFSET) = 0,
 ):
     video_id = _video(video) if video is not None else None
-    frame, total = registrations.list_requests(
+    frame, total = registrations.request_rows(
         _engine(request), status=status, video_id=video_id, limit=limit, offset=offset
     )
     return results.RequestList.model_validate(
@@ -276,9 +276,9 @@ def _channels(
     _: Reader,
     all: Annotated[bool, Query(description="Include untracked channels.")] = False,
 ):
-    from ytmetrics_dagster.warehouse.channels import list_channels
+    from ytmetrics_dagster.warehouse.channels import channel_rows
 
-    frame = list_channels(_engine(request), include_untracked=all)
+    frame = channel_rows(_engine(request), include_untracked=all)
     return results.ChannelList.model_validate({"total": len(frame), "channels": frame})
 
 
@@ -289,7 +289,7 @@ def _alerts(
     limit: _integer(ALERTS_LIMIT) = 50,
     offset: _integer(OFFSET) = 0,
 ):
-    frame, total = alert_inbox.list_alerts(
+    frame, total = alert_inbox.alert_rows(
         _engine(request), include_acknowledged=all, limit=limit, offset=offset
     )
     return results.AlertList.model_validate(
