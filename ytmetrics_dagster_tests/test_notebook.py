@@ -54,6 +54,13 @@ def _recent_uploads(channel: int, n: int, now: datetime, before_hours: int = 8) 
     return [upload_id(channel, k) for k in range(last - n + 1, last + 1)]
 
 
+def _first_hour(engine, ids: list[str]) -> datetime:
+    """The hour the earliest of ``ids`` was published in: observing from there brackets every
+    video's first hour, whatever the minute it was published at and the hour the test runs."""
+    published = min(video_listing.get_video(engine, v)["published_at"] for v in ids)
+    return published.replace(minute=0, second=0, microsecond=0)
+
+
 def _run_notebook(database_url, monkeypatch) -> tuple[str, int]:
     monkeypatch.setenv("YTMETRICS_DATABASE_URL", database_url)
     monkeypatch.delenv("YTMETRICS_NOTEBOOK_VIDEO", raising=False)
@@ -127,7 +134,7 @@ def _hourly_launches(engine, resources, now):
     # must still pick the channel with several videos (a median of one video is itself)
     (loner,) = normal_ids(1)
     register(engine, resources, [*ids, loner])
-    _observe(resources, now - timedelta(hours=40), now - timedelta(hours=1))
+    _observe(resources, _first_hour(engine, ids), now - timedelta(hours=1))
     channel_0 = video_listing.get_video(engine, ids[0])["channel_id"]
     return [
         "4 tracked videos",
@@ -140,8 +147,9 @@ def _hourly_launches(engine, resources, now):
 
 
 def _two_launches(engine, resources, now):
-    register(engine, resources, _recent_uploads(0, 2, now))
-    _observe(resources, now - timedelta(hours=30), now - timedelta(hours=1))
+    ids = _recent_uploads(0, 2, now)
+    register(engine, resources, ids)
+    _observe(resources, _first_hour(engine, ids), now - timedelta(hours=1))
     return [
         "launch curves of 2 videos",
         "no channel median: 2 of the channel's videos have every age 1h, fewer than 3",
