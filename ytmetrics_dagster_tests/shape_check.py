@@ -33,6 +33,15 @@ def _check_value(value, annotation, metadata, path: str, filled: set[str]) -> No
         filled.add(path)
         return
     origin = get_origin(annotation)
+    if origin is dict:  # named entries: string keys, each value of the declared kind
+        assert isinstance(value, dict), f"{path}: expected an object, got {value!r}"
+        _, item = get_args(annotation)
+        item_metadata = getattr(item, "__metadata__", ())
+        item_type = get_args(item)[0] if item_metadata else item
+        for key, element in value.items():
+            assert isinstance(key, str), f"{path}: key {key!r}"
+            _check_value(element, item_type, item_metadata, f"{path}.{{}}", filled)
+        return
     if origin is list:
         assert isinstance(value, list), f"{path}: expected an array, got {value!r}"
         (item,) = get_args(annotation)

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -333,8 +332,6 @@ def cmd_remove(args) -> int:
 
 
 def cmd_quota(args) -> int:
-    import json
-
     from ytmetrics_dagster.services.quota_status import quota_status, render
     from ytmetrics_dagster.settings import load_settings
     from ytmetrics_dagster.warehouse.quota import Budget
@@ -344,8 +341,15 @@ def cmd_quota(args) -> int:
         Budget(),
         use_batch_get_stats=load_settings().use_batch_get_stats,
     )
-    print(json.dumps(status, indent=2) if args.json else render(status))
+    print(quota_json(status) if args.json else render(status))
     return EXIT_OK
+
+
+def quota_json(status: dict) -> str:
+    """``quota --json``: the QUOTA result, indented (as it always was)."""
+    from ytmetrics_dagster.surfaces import results
+
+    return json.dumps(results.Quota.model_validate(status).json_dict(), indent=2)
 
 
 def cmd_pin(args) -> int:
@@ -581,7 +585,7 @@ def cmd_status(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILURE
     if args.format == "json":
-        print(json.dumps({"home": str(home), "programs": [asdict(s) for s in states]}))
+        print(status_json(home, states))
         return EXIT_OK
     rows = [
         [s.name, s.state, s.pid or "", _duration(s.uptime_seconds), s.restarts, s.description]
@@ -592,6 +596,14 @@ def cmd_status(args) -> int:
     print(tabulate(rows, headers=["program", "state", "pid", "uptime", "restarts", "detail"]))
     print(f"logs: {home / 'logs'}")
     return EXIT_OK if all(s.state in ("RUNNING", "EXITED") for s in states) else EXIT_FAILURE
+
+
+def status_json(home: Path, states: list) -> str:
+    """``status --format json``: the STATUS result, on one line (as it always was)."""
+    from ytmetrics_dagster.surfaces import results
+
+    status = results.Status.model_validate({"home": str(home), "programs": states})
+    return json.dumps(status.json_dict())
 
 
 def _duration(seconds: int | None) -> str:

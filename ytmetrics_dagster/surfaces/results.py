@@ -8,8 +8,8 @@ pandas or Python timestamps, ISO strings, NaN/NaT/NA, DataFrames for lists of ro
 - counts are JSON integers, rates and ratios JSON numbers (floats), NULL is ``null``;
 - timestamps are ISO 8601 in UTC with a ``Z``, to the second: ``2026-11-20T05:00:00Z``;
 - objects carry exactly the keys of their model, in its order: every key is always present
-  (a key the data lacks is null, a list it lacks is empty), keys the model does not name are
-  dropped.
+  (a key the data lacks is null, a list or named entries it lacks are empty), keys the model
+  does not name are dropped.
 
 ``reference()`` renders the models as the docs show them. No pandas at import time: values are
 recognised by their type's name, pandas is imported by the converters that need it.
@@ -171,8 +171,18 @@ Timestamp = Annotated[
 ]
 
 
+# never null (the error body: its schema is the OpenAPI document's ``Error``)
+Message = Annotated[str, _Kind("string")]
+Code = Annotated[int, _Kind("integer")]
+
+
 def Rows(item: Any) -> Any:  # reads as a type
     return Annotated[list[item], BeforeValidator(_rows)]
+
+
+def Named(item: Any) -> Any:  # reads as a type
+    """Named entries (buckets, tiers, methods): an object of ``item`` values; nothing is empty."""
+    return Annotated[dict[str, item], BeforeValidator(lambda value: {} if value is None else value)]
 
 
 class Result(BaseModel):
@@ -513,6 +523,97 @@ class TokenList(Result):
     tokens: Rows(TokenRow)
 
 
+# -- the error body (the HTTP API and the dashboard) -----------------------------------------
+
+
+class Error(Result):
+    """Every error: what went wrong, in the words the CLI uses; ``status`` is the HTTP status."""
+
+    error: Message
+    status: Code
+
+
+# -- `ytmetrics quota --json` (services.quota_status; its timestamps as it writes them) ------
+
+
+class QuotaBucket(Result):
+    used: Count
+    held: Count
+    limit: Count
+    left: Count
+
+
+class QuotaLedger(Result):
+    buckets: Named(QuotaBucket)
+    # ``bucket:method`` (``default:videos``) -> units spent today
+    units_by_method: Named(Count)
+
+
+class QuotaPacing(Result):
+    hour_allowance_units: Count
+    hour_allowance_videos: Count
+    share_plus_unused_units: Count
+    even_spread_units: Count
+    reserve_units: Count
+
+
+class QuotaDeferred(Result):
+    total: Count
+    by_tier: Named(Count)
+
+
+class QuotaComponents(Result):
+    hourly: Count
+    tiered: Count
+    refresh: Count
+    discovery: Count
+    registrations: Count
+
+
+class QuotaForecast(Result):
+    units_per_day_by_component: QuotaComponents | None
+    units_per_day_needed: Count
+    units_per_day_budget: Count
+    shortfall_units: Count
+    batch_get_stats_needed: Count
+    batch_get_stats_budget: Count
+    budget_runs_out_without_pacing_utc: Text
+    more_hourly_videos_fit: Count
+
+
+class Quota(Result):
+    """Today's quota day (Pacific): the ledger, the hour's pacing and the day's forecast. Its
+    times are ISO 8601 with ``+00:00`` (``2026-11-20T08:00:00+00:00``), as it always wrote them."""
+
+    quota_day: Text
+    day_hours: Count
+    hour_index: Count
+    day_start_utc: Text
+    resets_at_utc: Text
+    ledger: QuotaLedger | None
+    # bucket -> its pacing of the hour in progress
+    pacing: Named(QuotaPacing)
+    deferred_today: QuotaDeferred | None
+    forecast: QuotaForecast | None
+
+
+# -- `ytmetrics status --format json` (runtime.status) --------------------------------------
+
+
+class ProgramStatus(Result):
+    name: Text
+    state: Text
+    pid: Count
+    uptime_seconds: Count
+    restarts: Count
+    description: Text
+
+
+class Status(Result):
+    home: Text
+    programs: Rows(ProgramStatus)
+
+
 # -- the dashboard's video page (its JSON twin, /api/videos/{video}) -------------------------
 
 
@@ -851,13 +952,63 @@ DOCUMENTED: tuple[type[Result], ...] = (
     ChannelList,
     RequestList,
     Registrations,
+    RemovalDeleted,
     Removal,
     ChannelChange,
     Collection,
     CollectionList,
     AlertRow,
     AlertList,
+    Error,
+    TokenRow,
+    TokenList,
+    QuotaBucket,
+    QuotaLedger,
+    QuotaPacing,
+    QuotaDeferred,
+    QuotaComponents,
+    QuotaForecast,
+    Quota,
+    ProgramStatus,
+    Status,
+    PageVideo,
+    PageWindow,
+    Observation,
+    PageLaunchPoint,
+    ChannelCohort,
+    PageMilestone,
+    VideoPage,
+    ListedVideo,
+    SparkPoint,
+    ListRow,
+    ListPageQuery,
+    ListSummary,
+    ListChannel,
+    ListPage,
+    AgedObservation,
+    ComparePageQuery,
+    CompareWindow,
+    CompareVideo,
+    ComparePage,
+    PageChannel,
+    ChannelWindow,
+    ChannelObservation,
+    ChannelVideo,
+    Launch,
+    LaunchCurveRow,
+    ChannelPageCohort,
+    ChannelPage,
 )
+
+# The reference's sections: a comment line before the first model of each (the docs' block).
+SECTIONS: dict[type[Result], str] = {
+    Error: "# every error of the HTTP API and of the dashboard's JSON (status: the HTTP status)",
+    TokenRow: "# the CLI's own: tokens list --format json, quota --json, status --format json",
+    PageVideo: (
+        "# the dashboard's JSON: /api/videos/{video} VIDEO_PAGE, /api/videos LIST_PAGE,\n"
+        "# /api/compare COMPARE_PAGE, /api/channels/{UC…} CHANNEL_PAGE"
+    ),
+}
 
 
 def doc_name(model: type[BaseModel]) -> str:
@@ -917,6 +1068,14 @@ def _field_text(field: Any) -> str:
 
 def _type_text(annotation: Any) -> str:
     origin = get_origin(annotation)
+    if origin is dict:  # named entries (buckets, tiers, methods)
+        key, value = get_args(annotation)
+        if get_origin(value) is Annotated:
+            kind = next((m.name for m in value.__metadata__ if isinstance(m, _Kind)), None)
+            return "{" + _type_text(key) + f": {kind}, …}}"
+        return "{" + _type_text(key) + ": " + _type_text(value) + ", …}"
+    if annotation is str:
+        return "string"
     if origin is list:
         (item,) = get_args(annotation)
         if get_origin(item) is Annotated:
@@ -961,4 +1120,9 @@ def describe(model: type[BaseModel], width: int = 96) -> str:
 
 def reference() -> str:
     """Every documented model, as the docs show them."""
-    return "\n".join(describe(model) for model in DOCUMENTED)
+    lines = []
+    for model in DOCUMENTED:
+        if model in SECTIONS:
+            lines.append(SECTIONS[model])
+        lines.append(describe(model))
+    return "\n".join(lines)

@@ -20,7 +20,7 @@ Writes (a token that is not read-only, ``Authorization: Bearer …``):
 
 Results are the models of ``ytmetrics_dagster.surfaces.results`` (the CLI's ``--format json`` and the
 MCP tools return the same; each route's ``response_model``); parameters have the CLI's names, defaults and bounds
-(``ytmetrics_dagster.surfaces.inputs``). Every error is ``{"error": message, "status": code}``: 400
+(``ytmetrics_dagster.surfaces.inputs``). Every error is ``ERROR``, ``{"error": message, "status": code}``: 400
 invalid input (nothing changed), 401 no or bad token, 403 read-only token, 404 unknown video,
 alert, channel or request, 503 the warehouse is unavailable. Unknown or repeated query
 parameters are invalid input. The OpenAPI document is /api/v1/openapi.json (and
@@ -46,7 +46,6 @@ from starlette.exceptions import HTTPException
 from ytmetrics_dagster.settings import ApiSettings, load_api_settings
 from ytmetrics_dagster.surfaces import actions, results
 from ytmetrics_dagster.surfaces.api.auth import AuthError, require_read, require_write
-from ytmetrics_dagster.surfaces.api.models import Error
 from ytmetrics_dagster.surfaces.inputs import (
     ALERTS_LIMIT,
     COLLECTIONS_LIMIT,
@@ -144,7 +143,7 @@ def _no_store(response: Response) -> None:
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse(
-        {"error": message, "status": status},
+        results.Error(error=message, status=status).json_dict(),
         status_code=status,
         headers={"Cache-Control": "no-store", **(headers or {})},
     )
@@ -604,7 +603,7 @@ def create_api(engine: Engine, settings: ApiSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings or load_api_settings()
     error_responses = {
-        str(code): {"model": Error, "description": text} for code, text in _ERRORS.items()
+        str(code): {"model": results.Error, "description": text} for code, text in _ERRORS.items()
     }
     for method, path, handler, result, summary, write in ROUTES:
         success = 202 if handler is _collect else 200

@@ -109,10 +109,9 @@ def _html(template: str, status_code: int = 200, **context) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code, headers=HEADERS)
 
 
-def _json(data: results.Result | dict, status: int = 200) -> JSONResponse:
-    """A page's result model as its JSON (an error: its plain ``{"error", "status"}``)."""
-    body = data.json_dict() if isinstance(data, results.Result) else data
-    return JSONResponse(body, status_code=status, headers=HEADERS)
+def _json(data: results.Result, status: int = 200) -> JSONResponse:
+    """A result model as its JSON: a page's, or an error's (``results.Error``, as the API's)."""
+    return JSONResponse(data.json_dict(), status_code=status, headers=HEADERS)
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -433,7 +432,7 @@ _REASONS = {
 
 def _error(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith("/api/"):
-        return _json({"error": message, "status": status}, status)
+        return _json(results.Error(error=message, status=status), status)
     return _html(
         "error.html",
         status,
