@@ -32,6 +32,7 @@ from ytmetrics_dagster.youtube.api_limits import BATCH_STATS_BUCKET
 
 from .helpers import normal_ids, spend_units, track_directly
 from .shape_check import check_shape
+from .test_cli_imports import probe
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "surfaces.md"
 
@@ -147,6 +148,15 @@ def test_the_quota_command_prints_the_quota_model(ledger, capsys):
     check_shape(json.loads(printed), models.Quota)
 
 
+@pytest.mark.system
+def test_quota_json_loads_what_the_quota_text_loads(ledger):
+    """The model costs no heavy import: no pandas, no HTTP client, no dagster (issue #21)."""
+    result = probe(["quota", "--json"])
+    assert result["code"] == 0
+    check_shape(json.loads(result["output"]), models.Quota)
+    assert result["loaded"] == ["psycopg", "sqlalchemy"]
+
+
 # -- status --format json ----------------------------------------------------------------------
 
 SUPERVISORD_CONF = """
@@ -234,6 +244,15 @@ def test_the_status_command_prints_the_status_model(supervised, capsys, monkeypa
         return {**status, "programs": [{**p, "uptime_seconds": 0} for p in status["programs"]]}
 
     assert without_uptime(printed) == without_uptime(expected)
+
+
+@pytest.mark.system
+def test_status_json_loads_no_heavy_package(supervised, monkeypatch):
+    monkeypatch.setenv("YTMETRICS_HOME", str(supervised))
+    result = probe(["status", "--format", "json"])
+    assert result["code"] == 0
+    check_shape(json.loads(result["output"]), models.Status)
+    assert result["loaded"] == []
 
 
 # -- the error body --------------------------------------------------------------------------
