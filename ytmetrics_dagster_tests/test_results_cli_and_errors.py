@@ -278,6 +278,9 @@ DASHBOARD_ERRORS = [
     ("get", "/api/videos/not%20a%20video", 400),
     ("get", "/api/channels/nope", 400),
     ("get", "/api/compare?age_days=0", 400),
+    ("get", "/api/videos/AAAAAAAAAAA", 404),
+    ("get", "/api/no/such/page", 404),
+    ("post", "/api/videos", 405),
 ]
 
 

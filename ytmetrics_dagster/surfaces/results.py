@@ -1,6 +1,6 @@
 """The result models: one pydantic model per result, the one definition of its JSON shape on
-every surface (`ytmetrics ... --format json`, the MCP tools' output schemas, the HTTP API's
-response models, the dashboard's JSON and CSV).
+every surface (`ytmetrics ... --format json`, `quota --json`, the MCP tools' output schemas, the
+HTTP API's response and error models, the dashboard's JSON, CSV and error bodies).
 
 Every value is converted here, whatever the read API handed over (numpy and Decimal numbers,
 pandas or Python timestamps, ISO strings, NaN/NaT/NA, DataFrames for lists of rows):
