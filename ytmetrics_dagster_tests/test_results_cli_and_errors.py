@@ -235,7 +235,8 @@ def test_status_json_is_the_hand_built_json_byte_for_byte(supervised):
 def test_the_status_command_prints_the_status_model(supervised, capsys, monkeypatch):
     monkeypatch.setenv("YTMETRICS_HOME", str(supervised))
     capsys.readouterr()
-    assert main(["status", "--format", "json"]) == 0
+    # a program is STOPPED: exit 1, as the text form (docs/operations-supervision.md)
+    assert main(["status", "--format", "json"]) == 1
     printed = json.loads(capsys.readouterr().out)
     check_shape(printed, models.Status)
     expected = json.loads(_hand_built(supervised, program_states(supervised)))
@@ -244,13 +245,14 @@ def test_the_status_command_prints_the_status_model(supervised, capsys, monkeypa
         return {**status, "programs": [{**p, "uptime_seconds": 0} for p in status["programs"]]}
 
     assert without_uptime(printed) == without_uptime(expected)
+    assert main(["status"]) == 1  # the text form says the same
 
 
 @pytest.mark.system
 def test_status_json_loads_no_heavy_package(supervised, monkeypatch):
     monkeypatch.setenv("YTMETRICS_HOME", str(supervised))
     result = probe(["status", "--format", "json"])
-    assert result["code"] == 0
+    assert result["code"] == 1  # a program is STOPPED
     check_shape(json.loads(result["output"]), models.Status)
     assert result["loaded"] == []
 

@@ -584,9 +584,11 @@ def cmd_status(args) -> int:
     except NotRunningError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILURE
+    # either format: exit 1 while a program is not RUNNING (EXITED: `announce`, done)
+    healthy = all(s.state in ("RUNNING", "EXITED") for s in states)
     if args.format == "json":
         print(status_json(home, states))
-        return EXIT_OK
+        return EXIT_OK if healthy else EXIT_FAILURE
     rows = [
         [s.name, s.state, s.pid or "", _duration(s.uptime_seconds), s.restarts, s.description]
         for s in states
@@ -595,7 +597,7 @@ def cmd_status(args) -> int:
 
     print(tabulate(rows, headers=["program", "state", "pid", "uptime", "restarts", "detail"]))
     print(f"logs: {home / 'logs'}")
-    return EXIT_OK if all(s.state in ("RUNNING", "EXITED") for s in states) else EXIT_FAILURE
+    return EXIT_OK if healthy else EXIT_FAILURE
 
 
 def status_json(home: Path, states: list) -> str:
