@@ -232,6 +232,51 @@ def test_two_reservations_that_together_exceed_what_is_left_cannot_both_succeed(
     assert "400 held by runs in progress" in str(refused[0])
 
 
+def test_a_call_recorded_while_the_budget_is_read_counts_once(engine):
+    """A run in progress records a call (commits its ledger row) while another run reads the
+    budget to reserve: the call is either spent or still held, never neither (the flake of
+    test_two_runs_at_once...: 'only 4 are left' under load, where 3 were)."""
+    from sqlalchemy import event
+
+    budget = Budget(daily_units=8, discovery_reserve_units=0)
+    now = datetime.now(UTC)
+    first = reserve(engine, budget, 5, now, purpose="run-a", run_id="run-a")
+    recorded = []
+
+    def record_a_call_of_run_a(conn, cursor, statement, parameters, context, executemany):
+        # once, right after the reserving transaction's first read of the ledger
+        if recorded or "api_calls" not in statement or "INSERT" in statement:
+            return
+        recorded.append(statement)
+        with engine.begin() as other:  # another connection: the run's ledger
+            other.execute(
+                text(
+                    """
+                    INSERT INTO ytmetrics.api_calls (called_at, quota_day, method, bucket,
+                        units, source, run_id, reservation_id)
+                    SELECT :at, quota_day, 'videos', 'default', 1, 'simulator', 'run-a',
+                        reservation_id
+                    FROM ytmetrics.quota_reservations WHERE reservation_id = :r
+                    """
+                ),
+                {"at": now, "r": first},
+            )
+
+    event.listen(engine, "after_cursor_execute", record_a_call_of_run_a)
+    try:
+        with pytest.raises(QuotaBudgetExceeded) as refused:
+            reserve(engine, budget, 5, now, purpose="run-b", run_id="run-b")
+    finally:
+        event.remove(engine, "after_cursor_execute", record_a_call_of_run_a)
+    assert recorded, "the call was not recorded during the read"
+    # 5 held when the budget was read (the call came after): 3 left, not 4
+    assert "needs 5 quota units but only 3 are left" in str(refused.value)
+    # now 1 spent and 4 held: a run needing 4 is refused, one needing 3 gets them
+    with pytest.raises(QuotaBudgetExceeded, match="only 3 are left"):
+        reserve(engine, budget, 4, now, purpose="run-c", run_id="run-c")
+    assert reserve(engine, budget, 3, now, purpose="run-d", run_id="run-d") is not None
+
+
 def test_two_runs_at_once_never_spend_more_than_is_left(engine, resources, simulator):
     track_directly(engine, normal_ids(250))  # 5 units per hour
     tight = dict(
