@@ -29,7 +29,7 @@ from ytmetrics_dagster.youtube.simulator.world import (
     upload_interval_hours,
 )
 
-from .helpers import CATALOG, DAY, normal_ids, register, spend_units
+from .helpers import CATALOG, DAY, current_hour, normal_ids, register, spend_units
 
 pytestmark = pytest.mark.db
 
@@ -311,7 +311,7 @@ def test_failed_collection_run_raises_an_alert(
         simulator.state.script("videos", ["keyInvalid"])
         failed = dg.materialize(
             [video_metric_snapshots],
-            partition_key=datetime.now(UTC).strftime("%Y-%m-%d-%H:00"),
+            partition_key=current_hour().strftime("%Y-%m-%d-%H:00"),  # the run's clock
             resources=dict(
                 resources,
                 youtube=YouTubeResource(

@@ -359,7 +359,7 @@ def test_the_hourly_run_observes_what_fits_in_priority_order_and_defers_the_rest
         youtube=YouTubeResource(
             source="simulator",
             base_url=simulator.base_url,
-            daily_quota_units=_two_units_budget(datetime.now(UTC)),
+            daily_quota_units=_two_units_budget(hour),
             discovery_reserve_units=0,
         ),
     )
@@ -419,7 +419,7 @@ def test_an_hour_with_no_unit_left_is_a_missed_hour_not_deferrals(engine, resour
 
     track_directly(engine, normal_ids(60))
     hour = current_hour()
-    spend_units(engine, 10, datetime.now(UTC))
+    spend_units(engine, 10, hour)
     spent_out = dict(
         resources,
         youtube=YouTubeResource(
@@ -503,7 +503,7 @@ def test_the_paced_hour_budgets_batch_get_stats_as_its_own_bucket(engine, resour
     ids = normal_ids(250)  # 5 batches; videos.list may pay for 2, batchGetStats for 2
     track_directly(engine, ids)
     hour = current_hour()
-    budget = _two_units_budget(datetime.now(UTC))
+    budget = _two_units_budget(hour)
     both = dict(
         resources,
         youtube=YouTubeResource(
@@ -555,7 +555,7 @@ def test_a_paced_hour_that_fails_is_missed_whole_and_keeps_no_deferrals(
         youtube=YouTubeResource(
             source="simulator",
             base_url=simulator.base_url,
-            daily_quota_units=_two_units_budget(datetime.now(UTC)),
+            daily_quota_units=_two_units_budget(hour),
             discovery_reserve_units=0,
         ),
     )

@@ -20,11 +20,16 @@ from dagster._core.storage.dagster_run import DagsterRun
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.operations import healing
-from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import (
+    AlertingResource,
+    ClockResource,
+    WarehouseResource,
+    YouTubeResource,
+)
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.warehouse import gaps, health
 from ytmetrics_dagster.warehouse import quota as quota_store
-from ytmetrics_dagster_tests.helpers import current_hour, normal_ids, register
+from ytmetrics_dagster_tests.helpers import current_clock, current_hour, normal_ids, register
 
 pytestmark = pytest.mark.db
 
@@ -90,7 +95,8 @@ def test_every_closed_hour_without_observation_is_recorded_once_with_its_cause(
     engine, resources, simulator, instance, deployed_days_ago
 ):
     register(engine, resources, normal_ids(3))
-    now = datetime.now(UTC)
+    # the test's clock, which the sensor reads too: its hour stays in progress
+    now = current_clock().now()
     hour = now.replace(minute=0, second=0, microsecond=0)
     # tracking began 4 hours ago: hours -3, -2, -1 are closed and had to be observed
     with engine.begin() as conn:
@@ -104,7 +110,9 @@ def test_every_closed_hour_without_observation_is_recorded_once_with_its_cause(
 
     def evaluate(cursor):
         context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"warehouse": resources["warehouse"]}
+            instance=instance,
+            cursor=cursor,
+            resources={"warehouse": resources["warehouse"], "clock": resources["clock"]},
         )
         result = healing.hour_accounting_sensor(context)
         return result, context.cursor
@@ -135,7 +143,8 @@ def test_hours_of_a_warehouse_outage_are_recorded_as_warehouse_unavailable(
     engine, resources, instance, deployed_days_ago
 ):
     register(engine, resources, normal_ids(1))
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = current_clock().now()  # one reading: the hour cannot turn between two
+    hour = now.replace(minute=0, second=0, microsecond=0)
     with engine.begin() as conn:
         conn.execute(
             text("UPDATE ytmetrics.videos SET added_at = :t"), {"t": hour - timedelta(hours=3)}
@@ -143,7 +152,7 @@ def test_hours_of_a_warehouse_outage_are_recorded_as_warehouse_unavailable(
     # the sensor saw the warehouse down during hour -1, and up again now
     recorded, cursor = healing.account(instance, None, hour - timedelta(minutes=50), None)
     assert recorded == []
-    recorded, cursor = healing.account(instance, engine, datetime.now(UTC), cursor)
+    recorded, cursor = healing.account(instance, engine, now, cursor)
     assert recorded == [hour - timedelta(hours=2), hour - timedelta(hours=1)]
     causes = rows(engine, "SELECT cause FROM ytmetrics.missed_hours ORDER BY snapshot_hour")
     assert [c.cause for c in causes] == ["no run", "warehouse unavailable"]
@@ -247,7 +256,7 @@ def test_a_retry_after_longer_than_an_attempt_may_wait_gives_up_at_once_and_reco
 def test_a_dead_runs_reservation_does_not_refuse_its_retry(engine, resources, simulator, instance):
     register(engine, resources, normal_ids(3))
     hour = current_hour()
-    now = datetime.now(UTC)
+    now = current_clock().now()  # the retry's clock: its quota day
     # the budget fits one attempt (1 unit) beyond what registration spent
     budget = quota_store.units_used(engine, quota_store.quota_day(now)) + 1
     # the killed run: failed by run monitoring, its reservation (the whole budget) left open
@@ -418,6 +427,7 @@ def test_sensors_log_one_line_when_the_warehouse_goes_down_not_one_per_tick(inst
                     "warehouse": down,
                     "youtube": youtube,
                     "alerting": AlertingResource(webhook_url="http://127.0.0.1:9/hook"),
+                    "clock": ClockResource(),
                 },
             )
             result = sensor(context)
@@ -479,8 +489,9 @@ def test_terminate_kills_a_worker_that_does_not_stop(dagster_pg_url, monkeypatch
 def test_no_tracked_video_or_hours_dropped_by_retention_are_not_accounted(
     engine, resources, instance, deployed_days_ago
 ):
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    recorded, _ = healing.account(instance, engine, datetime.now(UTC), None)
+    now = current_clock().now()  # one reading: the hour cannot turn between two
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    recorded, _ = healing.account(instance, engine, now, None)
     assert recorded == []  # nothing tracked yet: nothing to observe
     register(engine, resources, normal_ids(1))
     with engine.begin() as conn:
@@ -495,5 +506,5 @@ def test_no_tracked_video_or_hours_dropped_by_retention_are_not_accounted(
             ),
             {"v": (hour - timedelta(hours=2)).isoformat()},
         )
-    recorded, _ = healing.account(instance, engine, datetime.now(UTC), None)
+    recorded, _ = healing.account(instance, engine, now, None)
     assert recorded == [hour - timedelta(hours=2), hour - timedelta(hours=1)]

@@ -5,7 +5,7 @@ and hourly work that never reads the history."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import psycopg
@@ -151,9 +151,17 @@ def test_upkeep_creates_partitions_ahead_and_compacts_closed_days(engine, resour
     # re-observing two hours leaves dead tuples in the day partition
     for h in (0, 6):
         assert snapshot(resources, DAY + timedelta(hours=h)).success
+    before = datetime.now(UTC).date()
     result = partition_upkeep_job.execute_in_process(resources=resources)
     assert result.success
-    today = datetime.now(UTC).date()
+    # the job's today: the test's, or the next day's if midnight UTC passed while it ran
+    through = next(
+        e.event_specific_data.metadata["through"].value
+        for e in result.all_events
+        if e.event_type_value == "STEP_OUTPUT" and e.step_key == "create_partitions_ahead"
+    )
+    today = date.fromisoformat(through) - timedelta(days=7)
+    assert before <= today <= datetime.now(UTC).date()
     names = set(_sizes(engine, "metric_snapshots"))
     for n in range(8):
         day = today + timedelta(days=n)

@@ -71,7 +71,7 @@ def test_after_a_restart_the_first_run_succeeds_and_the_outage_is_logged_per_cha
             context = dg.build_sensor_context(
                 instance=dg.DagsterInstance.ephemeral(),
                 cursor=cursor,
-                resources={"warehouse": resources["warehouse"]},
+                resources={"warehouse": resources["warehouse"], "clock": resources["clock"]},
             )
             assert "unavailable" in healing.hour_accounting_sensor(context).skip_message
             cursor = context.cursor
@@ -89,7 +89,9 @@ def test_after_a_restart_the_first_run_succeeds_and_the_outage_is_logged_per_cha
         assert result.success, failures
         assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
         context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"warehouse": resources["warehouse"]}
+            instance=instance,
+            cursor=cursor,
+            resources={"warehouse": resources["warehouse"], "clock": resources["clock"]},
         )
         healing.hour_accounting_sensor(context)
 

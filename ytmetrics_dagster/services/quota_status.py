@@ -22,7 +22,7 @@ from ytmetrics_dagster.domain.pacing import (
 from ytmetrics_dagster.settings import channel_poll_seconds, configured_cadence
 from ytmetrics_dagster.warehouse.capacity import capacity_counts
 from ytmetrics_dagster.warehouse.pacing import deferred_by_tier, units_by_method
-from ytmetrics_dagster.warehouse.quota import Budget, units_held, units_used
+from ytmetrics_dagster.warehouse.quota import Budget, units_used_and_held
 from ytmetrics_dagster.youtube.api_limits import BATCH_STATS_BUCKET
 
 
@@ -41,8 +41,7 @@ def quota_status(
     buckets = ("default", BATCH_STATS_BUCKET) if use_batch_get_stats else ("default",)
     ledger, pacing = {}, {}
     for bucket in buckets:
-        used = units_used(engine, qday.day, bucket)
-        held = units_held(engine, qday.day, bucket, now)
+        used, held = units_used_and_held(engine, qday.day, bucket, now)
         limit = budget.limit(bucket)
         paced = allowance(limit, used, held, qday, now, reserve_units)
         ledger[bucket] = {"used": used, "held": held, "limit": limit, "left": paced.left}

@@ -135,9 +135,11 @@ def units_used(engine: Engine, day: date, bucket: str = "default") -> int:
         return _spent(conn, day, bucket)
 
 
-def units_held(engine: Engine, day: date, bucket: str, now: datetime) -> int:
+def units_used_and_held(engine: Engine, day: date, bucket: str, now: datetime) -> tuple[int, int]:
+    """(units spent on ``day`` from ``bucket``, units its open reservations still hold), read
+    together (one snapshot of the ledger)."""
     with engine.connect() as conn:
-        return _held(conn, day, bucket, now)
+        return _spent_and_held(conn, day, bucket, now)
 
 
 def _spent(conn: Connection, day: date, bucket: str) -> int:
@@ -152,25 +154,31 @@ def _spent(conn: Connection, day: date, bucket: str) -> int:
     )
 
 
-def _held(conn: Connection, day: date, bucket: str, now: datetime) -> int:
-    """Units open reservations still hold: reserved minus already spent under them."""
-    return int(
-        conn.execute(
-            text(
-                """
-                SELECT coalesce(sum(greatest(r.units - coalesce(c.spent, 0), 0)), 0)
-                FROM ytmetrics.quota_reservations r
-                LEFT JOIN LATERAL (
-                    SELECT sum(units) AS spent FROM ytmetrics.api_calls
-                    WHERE reservation_id = r.reservation_id
-                ) c ON true
-                WHERE r.quota_day = :day AND r.bucket = :bucket
-                  AND r.released_at IS NULL AND r.expires_at > :now
-                """
-            ),
-            {"day": day, "bucket": bucket, "now": now},
-        ).scalar_one()
-    )
+# Spent and held in one statement, so both read one snapshot: under READ COMMITTED each
+# statement sees what was committed before it started. Read in two statements, a call that a
+# run in progress records between them is missing from the units spent (read first) and no
+# longer held by its reservation (read second): counted nowhere, it made the budget look one
+# unit larger per such call (a reservation could be granted past the limit).
+SPENT_AND_HELD_SQL = """
+SELECT
+    (SELECT coalesce(sum(units), 0) FROM ytmetrics.api_calls
+     WHERE quota_day = :day AND bucket = :bucket) AS spent,
+    (SELECT coalesce(sum(greatest(r.units - coalesce(c.spent, 0), 0)), 0)
+     FROM ytmetrics.quota_reservations r
+     LEFT JOIN LATERAL (
+         SELECT sum(units) AS spent FROM ytmetrics.api_calls
+         WHERE reservation_id = r.reservation_id
+     ) c ON true
+     WHERE r.quota_day = :day AND r.bucket = :bucket
+       AND r.released_at IS NULL AND r.expires_at > :now) AS held
+"""
+
+
+def _spent_and_held(conn: Connection, day: date, bucket: str, now: datetime) -> tuple[int, int]:
+    """(units spent on ``day`` from ``bucket``, units its open reservations still hold), read
+    together: a call recorded while they are read is counted in one of the two, once."""
+    row = conn.execute(text(SPENT_AND_HELD_SQL), {"day": day, "bucket": bucket, "now": now}).one()
+    return int(row.spent), int(row.held)
 
 
 @dataclass(frozen=True)
@@ -236,8 +244,7 @@ def reserve(
     day = quota_day(now)
     with engine.begin() as conn:
         locks.xact_lock(conn, locks.QUOTA, day.toordinal() * 2 + BUCKETS.index(bucket))
-        used = _spent(conn, day, bucket)
-        held = _held(conn, day, bucket, now)
+        used, held = _spent_and_held(conn, day, bucket, now)
         left = budget.limit(bucket, discovery=discovery) - used - held
         if needed > left:
             raise _exceeded(purpose, needed, left, used, held, budget, bucket, day, now)
@@ -287,8 +294,7 @@ def reserve_paced(
     day = quota_day(now)
     with engine.begin() as conn:
         locks.xact_lock(conn, locks.QUOTA, day.toordinal() * 2 + BUCKETS.index(bucket))
-        used = _spent(conn, day, bucket)
-        held = _held(conn, day, bucket, now)
+        used, held = _spent_and_held(conn, day, bucket, now)
         paced = allowance(budget.limit(bucket), used, held, quota_day_of(now), now, reserve_units)
         granted = min(max(wanted, 0), paced.units)
         if granted <= 0:
@@ -321,8 +327,7 @@ def units_left(engine: Engine, budget: Budget, now: datetime, bucket: str = "def
     """Units of today's budget neither spent nor held by an open reservation."""
     day = quota_day(now)
     with engine.connect() as conn:
-        used = _spent(conn, day, bucket)
-        held = _held(conn, day, bucket, now)
+        used, held = _spent_and_held(conn, day, bucket, now)
     return budget.limit(bucket) - used - held
 
 

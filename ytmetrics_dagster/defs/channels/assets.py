@@ -2,14 +2,13 @@
 UTC hour with the hourly snapshot run (``channels.list`` part=statistics: 1 unit per 50
 channels, through the same client, quota ledger and ``youtube_api`` pool as the videos)."""
 
-from datetime import UTC, datetime
-
 import dagster as dg
 
 from ytmetrics_dagster.defs.operations.freshness import HOURLY_FRESHNESS
 from ytmetrics_dagster.defs.operations.schemas import table_metadata, table_name
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.resources import (
+    ClockResource,
     WarehouseResource,
     YouTubeResource,
     refused_writes_fail_at_once,
@@ -41,10 +40,14 @@ from ytmetrics_dagster.warehouse.quota import units_for_ids
     ),
 )
 def channel_statistics(
-    context: dg.AssetExecutionContext, youtube: YouTubeResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.MaterializeResult:
     youtube.check_configured()
-    now = datetime.now(UTC)
+    # the hour in progress and its deadline on the clock the video snapshots read
+    now = clock.now()
     windows = [hourly_partitions.time_window_for_partition_key(k) for k in context.partition_keys]
     times = [(w.start, observation_time(w.start, w.end, now, youtube.simulated)) for w in windows]
     engine = warehouse.get_engine()
@@ -67,6 +70,7 @@ def channel_statistics(
             units={"default": units} if units else None,
             deadline=deadline,
             guard=guard,
+            now=now,
         ) as client,
     ):
         for hour, as_of in times:
@@ -75,7 +79,7 @@ def channel_statistics(
             if channel_ids:
                 found, missing = client.channel_statistics(channel_ids, as_of=as_of)
                 source = client.source_seen or client.source_hint or source
-            observed_at = as_of or datetime.now(UTC)
+            observed_at = as_of or clock.now()
             guard.check(f"writing channel statistics of {hour:%Y-%m-%d %H:00}", fresh=True)
             written = channel_stats.replace_hour(
                 engine,

@@ -27,7 +27,7 @@ import dagster as dg
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import HOUR_DEADLINE_MARGIN
 from ytmetrics_dagster.defs.snapshots.jobs import hourly_snapshot_job
 from ytmetrics_dagster.defs.snapshots.schedules import _snapshot_minute
@@ -326,8 +326,11 @@ def account(
         "key is the hour)."
     ),
 )
-def hour_accounting_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    now = datetime.now(UTC)
+def hour_accounting_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, clock: ClockResource
+):
+    # which hours are closed is read on the clock the snapshot asset reads (the real one)
+    now = clock.now()
     try:
         engine = warehouse.get_engine()
         recorded, cursor = account(context.instance, engine, now, context.cursor)

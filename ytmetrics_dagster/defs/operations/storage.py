@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from ytmetrics_dagster.defs.partitions import daily_partitions, hourly_partitions
-from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource
 from ytmetrics_dagster.settings import retention_days
 from ytmetrics_dagster.warehouse import day_partitions
 from ytmetrics_dagster.warehouse.day_partitions import day_start
@@ -115,7 +115,10 @@ def _report_dropped(
 
 @dg.op(description="Drop whole days older than the retention policy allows; say what was dropped.")
 def apply_retention_policy(
-    context: dg.OpExecutionContext, config: RetentionConfig, warehouse: WarehouseResource
+    context: dg.OpExecutionContext,
+    config: RetentionConfig,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> None:
     try:
         policy = RetentionPolicy(config.snapshot_days, config.derived_days)
@@ -124,7 +127,8 @@ def apply_retention_policy(
     if not policy.enabled:
         context.add_output_metadata({"policy": "keep everything (not configured)", "dropped": 0})
         return
-    result = apply_retention(warehouse.get_engine(), policy, datetime.now(UTC).date())
+    # today on the clock the hourly observation reads (the real one in a deployment)
+    result = apply_retention(warehouse.get_engine(), policy, clock.now().date())
     # Each dropped partition gets an observation saying so: Dagster's OSS event log cannot
     # un-materialize a single partition, so the partition's latest event carries the truth.
     engine = warehouse.get_engine()
