@@ -148,7 +148,7 @@ def _new_test_pgdata(pgdata: Path) -> None:
 
 
 def _migrated_template(root: Path) -> Path:
-    """A stopped data directory whose test databases exist and are migrated: made once per
+    """A stopped data directory whose test databases exist and have their schemas: made once per
     run (under xdist, by the first worker; the others wait for it), copied by every worker."""
     from filelock import FileLock
 
@@ -162,7 +162,16 @@ def _migrated_template(root: Path) -> Path:
                 engine = get_engine(database_on_server(uri, "ytmetrics_test", "psycopg"))
                 upgrade(engine)
                 engine.dispose()
-                database_on_server(uri, "dagster_test", "psycopg2")
+                # Dagster's schema, which the first instance on a database creates (~1 s)
+                import dagster as dg
+
+                storage = {
+                    "postgres": {
+                        "postgres_url": database_on_server(uri, "dagster_test", "psycopg2")
+                    }
+                }
+                with dg.instance_for_test(overrides={"storage": storage}):
+                    pass
             finally:
                 stop_embedded_postgres(template)
             (root / "ytm-pg-template.ready").touch()
