@@ -59,13 +59,19 @@ def topology(pg_server, database_url, simulator, tmp_path):
         processes.start("code_server")
         processes.wait_for_code_server()
         processes.start("webserver")
-        processes.start("daemon")
+        # the daemon is the test's to start
         yield processes
     finally:
         processes.stop_all()
 
 
 def test_code_server_webserver_and_daemon_run_a_sensor_launched_snapshot(topology, engine):
+    # Registrations queued before the daemon starts: the first tick of the registration
+    # sensor picks them up (instead of the test waiting out the sensor's 30 s interval).
+    # The sensor picks the hour in progress on the deployment's clock (this test's).
+    ids = normal_ids(3)
+    queue_registrations(engine, [(v, v) for v in ids], requested_by="test")
+    topology.start("daemon")
     topology.wait_for_webserver()
     topology.wait_for_daemon()
 
@@ -83,10 +89,6 @@ def test_code_server_webserver_and_daemon_run_a_sensor_launched_snapshot(topolog
     assert "hourly_snapshot_job" in {j["name"] for j in repository["jobs"]}
     assert "hourly_snapshot_schedule" in {s["name"] for s in repository["schedules"]}
     assert "new_videos_snapshot_sensor" in {s["name"] for s in repository["sensors"]}
-
-    # the sensor picks the hour in progress on the deployment's clock (this test's)
-    ids = normal_ids(3)
-    queue_registrations(engine, [(v, v) for v in ids], requested_by="test")
 
     def snapshot_run():
         runs = topology.runs(
