@@ -28,11 +28,14 @@ run: export YTMETRICS_SOURCE ?= simulator
 run: $(VENV)/.installed
 	$(BIN)/ytmetrics dev --port $(PORT)
 
+# Everything on two xdist workers (--dist loadgroup): the tests that start, kill and time
+# processes (xdist_group "processes") run one after another on one worker, the rest share the
+# other; the run waits on processes far more than it computes.
 test: $(VENV)/.installed
 	scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 2 --dist loadgroup
 
 # The pure and database tests (markers unit, db): no process of their own, so they can share
 # the cores (pytest-xdist: each worker has its own embedded Postgres and simulator). Bytecode

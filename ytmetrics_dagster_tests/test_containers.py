@@ -36,7 +36,9 @@ from ytmetrics_dagster_tests.dagster_processes import DEPLOY, ROOT, free_port
 from ytmetrics_dagster_tests.helpers import normal_ids
 from ytmetrics_dagster_tests.helpers import wait_until as wait
 
-pytestmark = [pytest.mark.system, pytest.mark.containers]
+# make test runs on two xdist workers (--dist loadgroup): the tests that start, kill and time
+# processes are one group, run one after another on one worker
+pytestmark = [pytest.mark.system, pytest.mark.containers, pytest.mark.xdist_group("processes")]
 
 KEY = "AIzaSy-containers-test-key-0000"
 PASSWORD = "containers-test-password"

@@ -29,7 +29,9 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
 from .helpers import DAY, normal_ids
 
-pytestmark = pytest.mark.system
+# make test runs on two xdist workers (--dist loadgroup): the tests that start, kill and time
+# processes are one group, run one after another on one worker
+pytestmark = [pytest.mark.system, pytest.mark.xdist_group("processes")]
 
 VIDEOS = 120  # three videos.list batches, fetched concurrently
 
