@@ -36,9 +36,9 @@ from ytmetrics_dagster_tests.dagster_processes import DEPLOY, ROOT, free_port
 from ytmetrics_dagster_tests.helpers import normal_ids
 from ytmetrics_dagster_tests.helpers import wait_until as wait
 
-# make test runs on two xdist workers (--dist loadgroup): the tests that start, kill and time
-# processes are one group, run one after another on one worker
-pytestmark = [pytest.mark.system, pytest.mark.containers, pytest.mark.xdist_group("processes")]
+# serial: make test runs these alone, one after another, after the rest (which runs on two
+# xdist workers): they start, kill and time processes
+pytestmark = [pytest.mark.system, pytest.mark.containers, pytest.mark.serial]
 
 KEY = "AIzaSy-containers-test-key-0000"
 PASSWORD = "containers-test-password"

@@ -21,9 +21,9 @@ from ytmetrics_dagster.warehouse import metric_series
 
 from .helpers import current_hour, free_port, normal_ids, register, wait_until
 
-# make test runs on two xdist workers (--dist loadgroup): the tests that start, kill and time
-# processes are one group, run one after another on one worker
-pytestmark = [pytest.mark.unit, pytest.mark.xdist_group("processes")]
+# serial: make test runs these alone, one after another, after the rest (which runs on two
+# xdist workers): they start, kill and time processes
+pytestmark = [pytest.mark.unit, pytest.mark.serial]
 
 
 def test_refuses_the_real_api(monkeypatch, capsys):

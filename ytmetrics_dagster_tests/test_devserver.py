@@ -22,9 +22,9 @@ from ytmetrics_dagster.runtime.devserver import PortInUseError, ensure_port_free
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster_tests.dagster_processes import free_port
 
-# make test runs on two xdist workers (--dist loadgroup): the tests that start, kill and time
-# processes are one group, run one after another on one worker
-pytestmark = [pytest.mark.system, pytest.mark.xdist_group("processes")]
+# serial: make test runs these alone, one after another, after the rest (which runs on two
+# xdist workers): they start, kill and time processes
+pytestmark = [pytest.mark.system, pytest.mark.serial]
 
 ROOT = Path(__file__).resolve().parents[1]
 YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")

@@ -30,9 +30,9 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import current_clock, current_hour, normal_ids
 
-# make test runs on two xdist workers (--dist loadgroup): the tests that start, kill and time
-# processes are one group, run one after another on one worker
-pytestmark = [pytest.mark.system, pytest.mark.xdist_group("processes")]
+# serial: make test runs these alone, one after another, after the rest (which runs on two
+# xdist workers): they start, kill and time processes
+pytestmark = [pytest.mark.system, pytest.mark.serial]
 
 
 @pytest.fixture
