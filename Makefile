@@ -28,18 +28,11 @@ run: export YTMETRICS_SOURCE ?= simulator
 run: $(VENV)/.installed
 	$(BIN)/ytmetrics dev --port $(PORT)
 
-# Every test, in two parts: all but the `serial` ones on two xdist workers (each with its own
-# embedded Postgres and simulator), then the `serial` ones (they start, kill and time processes:
-# a stop within 10 s, a restart bound) alone, one after another. Both parts run even if the
-# first fails; the target fails if either did.
 test: $(VENV)/.installed
 	scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	status=0; \
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "not serial" -n 2 || status=$$?; \
-	$(BIN)/pytest -m serial || status=$$?; \
-	exit $$status
+	$(BIN)/pytest
 
 # The pure and database tests (markers unit, db): no process of their own, so they can share
 # the cores (pytest-xdist: each worker has its own embedded Postgres and simulator). Bytecode

@@ -36,9 +36,7 @@ from ytmetrics_dagster_tests.dagster_processes import DEPLOY, ROOT, free_port
 from ytmetrics_dagster_tests.helpers import normal_ids
 from ytmetrics_dagster_tests.helpers import wait_until as wait
 
-# serial: make test runs these alone, one after another, after the rest (which runs on two
-# xdist workers): they start, kill and time processes
-pytestmark = [pytest.mark.system, pytest.mark.containers, pytest.mark.serial]
+pytestmark = [pytest.mark.system, pytest.mark.containers]
 
 KEY = "AIzaSy-containers-test-key-0000"
 PASSWORD = "containers-test-password"

@@ -30,9 +30,7 @@ from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster_tests.dagster_processes import DagsterProcesses, instance_yaml
 from ytmetrics_dagster_tests.helpers import clock_run_config, current_hour, normal_ids, register
 
-# serial: make test runs these alone, one after another, after the rest (which runs on two
-# xdist workers): they start, kill and time processes
-pytestmark = [pytest.mark.system, pytest.mark.serial]
+pytestmark = pytest.mark.system
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 # What issue #9 asks of production settings (poll 30 s, slots freed 60 s after the run ended).

@@ -21,9 +21,7 @@ from ytmetrics_dagster.warehouse import metric_series
 
 from .helpers import current_hour, free_port, normal_ids, register, wait_until
 
-# serial: make test runs these alone, one after another, after the rest (which runs on two
-# xdist workers): they start, kill and time processes
-pytestmark = [pytest.mark.unit, pytest.mark.serial]
+pytestmark = pytest.mark.unit
 
 
 def test_refuses_the_real_api(monkeypatch, capsys):

@@ -22,9 +22,7 @@ from ytmetrics_dagster.runtime.devserver import PortInUseError, ensure_port_free
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster_tests.dagster_processes import free_port
 
-# serial: make test runs these alone, one after another, after the rest (which runs on two
-# xdist workers): they start, kill and time processes
-pytestmark = [pytest.mark.system, pytest.mark.serial]
+pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parents[1]
 YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")

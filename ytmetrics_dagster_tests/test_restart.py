@@ -29,9 +29,7 @@ from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
 from .helpers import DAY, normal_ids
 
-# serial: make test runs these alone, one after another, after the rest (which runs on two
-# xdist workers): they start, kill and time processes
-pytestmark = [pytest.mark.system, pytest.mark.serial]
+pytestmark = pytest.mark.system
 
 VIDEOS = 120  # three videos.list batches, fetched concurrently
 

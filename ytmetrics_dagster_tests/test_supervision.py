@@ -41,9 +41,7 @@ from ytmetrics_dagster.runtime.watchdog import Watchdog, alert_for
 from ytmetrics_dagster.warehouse.embedded import ForegroundPostgres
 from ytmetrics_dagster_tests.dagster_processes import free_port
 
-# serial: make test runs these alone, one after another, after the rest (which runs on two
-# xdist workers): they start, kill and time processes
-pytestmark = [pytest.mark.unit, pytest.mark.serial]
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
 YTMETRICS = str(Path(sys.executable).parent / "ytmetrics")

@@ -30,9 +30,7 @@ from ytmetrics_dagster.warehouse.videos import queue_registrations
 
 from .helpers import current_clock, current_hour, normal_ids
 
-# serial: make test runs these alone, one after another, after the rest (which runs on two
-# xdist workers): they start, kill and time processes
-pytestmark = [pytest.mark.system, pytest.mark.serial]
+pytestmark = pytest.mark.system
 
 
 @pytest.fixture
