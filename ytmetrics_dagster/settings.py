@@ -371,6 +371,18 @@ class Settings(BaseSettings):
             ),
         )
     )
+    clock_offset_seconds: Annotated[
+        float, _number(-3600, 3600, "a number of seconds -3600..3600")
+    ] = Field(
+        0.0,
+        **_var(
+            "YTMETRICS_CLOCK_OFFSET_SECONDS",
+            "Shifts the clock on which the snapshot asset, its checks and the new-videos sensor "
+            "read the hour in progress (a deployment under test stands at a chosen point of an "
+            "hour instead of waiting for one). Leave it unset in production: any other value "
+            "observes at the wrong time.",
+        ),
+    )
     terminate_grace_seconds: Annotated[float, _number(0, what="a number of seconds >= 0")] = Field(
         15.0,
         **_var(

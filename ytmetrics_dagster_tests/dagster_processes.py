@@ -150,8 +150,17 @@ class DagsterProcesses:
         process.wait(timeout=5)
 
     def stop_all(self) -> None:
+        # all asked to stop at once: their shutdowns overlap instead of adding up
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)
         for name in list(self.processes):
-            self.stop(name)
+            process = self.processes.pop(name)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
         if self._instance is not None:
             self._instance.dispose()
             self._instance = None

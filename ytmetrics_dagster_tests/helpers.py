@@ -161,19 +161,6 @@ def current_hour() -> datetime:
     return _clock.now().replace(minute=0, second=0, microsecond=0)
 
 
-def wait_for_time_left_in_the_real_hour(seconds: float = 180) -> None:
-    """For a deployment in other processes whose own sensor picks the hour on the real clock
-    (which no injected clock reaches): wait out the hour's last ``seconds``, if it is in them."""
-    import time
-
-    now = datetime.now(UTC)
-    left = (
-        now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) - now
-    ).total_seconds()
-    if left < seconds:
-        time.sleep(left + 1)
-
-
 def hour_range(first: datetime, last: datetime) -> dict[str, str]:
     """Run tags that make one run cover the hourly partitions first..last (a backfill range)."""
     return {

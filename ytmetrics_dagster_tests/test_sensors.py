@@ -11,7 +11,7 @@ from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.defs.partitions import hourly_partitions
 from ytmetrics_dagster.defs.registration.assets import tracked_videos
 from ytmetrics_dagster.defs.registration.sensors import registration_requests_sensor
-from ytmetrics_dagster.defs.resources import WarehouseResource
+from ytmetrics_dagster.defs.resources import WarehouseResource, build_resources
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.defs.snapshots.sensors import new_videos_snapshot_sensor
 from ytmetrics_dagster.warehouse.videos import queue_registrations
@@ -76,12 +76,35 @@ def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine,
         sensors=[new_videos_snapshot_sensor],
         resources=resources,
     )
-    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
     run_requests = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
     assert len(run_requests) == 1
     assert run_requests[0].partition_key == hourly_partitions.get_last_partition_key()
     # the new videos only: the hour's channel statistics are the scheduled run's
     assert dg.AssetKey("channel_statistics") not in run_requests[0].asset_selection
     # the same materialization never triggers a second run
-    again = dg.build_sensor_context(instance=instance, definitions=defs, cursor=context.cursor)
+    again = dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=resources, cursor=context.cursor
+    )
     assert not new_videos_snapshot_sensor.evaluate_tick(again).run_requests
+
+
+def test_new_videos_go_into_the_hour_in_progress_on_the_deployments_clock(
+    instance, engine, resources, monkeypatch
+):
+    # a deployment set an hour back (YTMETRICS_CLOCK_OFFSET_SECONDS) observes them there
+    monkeypatch.setenv("YTMETRICS_CLOCK_OFFSET_SECONDS", "-3600")
+    clock = build_resources()["clock"]
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert abs((clock.now() - an_hour_ago).total_seconds()) < 60
+    resources = {**resources, "clock": clock}
+    register(engine, resources, normal_ids(2), instance=instance)
+    defs = dg.Definitions(
+        assets=[tracked_videos, video_metric_snapshots, video_growth_hourly, channel_statistics],
+        sensors=[new_videos_snapshot_sensor],
+        resources=resources,
+    )
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
+    (request,) = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
+    assert request.partition_key == clock.now().strftime("%Y-%m-%d-%H:00")
+    assert request.partition_key != hourly_partitions.get_last_partition_key()

@@ -13,6 +13,7 @@ ticks of the real daemon, runs through the real queue, against the simulator.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import dagster as dg
 import pytest
@@ -23,7 +24,7 @@ from ytmetrics_dagster.defs.tags import CURRENT_HOUR_PRIORITY
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DEPLOY, LOCATION, DagsterProcesses
-from ytmetrics_dagster_tests.helpers import normal_ids, wait_for_time_left_in_the_real_hour
+from ytmetrics_dagster_tests.helpers import current_clock, normal_ids
 
 pytestmark = pytest.mark.system
 
@@ -46,6 +47,9 @@ def topology(pg_server, database_url, simulator, tmp_path):
         YTMETRICS_YOUTUBE_API_URL=simulator.base_url,
         # the hour is left unobserved on purpose; the watchdog would observe it first
         YTMETRICS_WATCHDOG="off",
+        # the deployment reads the hour in progress on this test's clock (set back near an
+        # hour's end, so the hour stays in progress instead of the test waiting for the next)
+        YTMETRICS_CLOCK_OFFSET_SECONDS=str(current_clock().offset_seconds),
     )
     processes = DagsterProcesses(
         tmp_path / "dagster_home", production_config_with_default_launcher(), env
@@ -55,13 +59,19 @@ def topology(pg_server, database_url, simulator, tmp_path):
         processes.start("code_server")
         processes.wait_for_code_server()
         processes.start("webserver")
-        processes.start("daemon")
+        # the daemon is the test's to start
         yield processes
     finally:
         processes.stop_all()
 
 
 def test_code_server_webserver_and_daemon_run_a_sensor_launched_snapshot(topology, engine):
+    # Registrations queued before the daemon starts: the first tick of the registration
+    # sensor picks them up (instead of the test waiting out the sensor's 30 s interval).
+    # The sensor picks the hour in progress on the deployment's clock (this test's).
+    ids = normal_ids(3)
+    queue_registrations(engine, [(v, v) for v in ids], requested_by="test")
+    topology.start("daemon")
     topology.wait_for_webserver()
     topology.wait_for_daemon()
 
@@ -80,11 +90,6 @@ def test_code_server_webserver_and_daemon_run_a_sensor_launched_snapshot(topolog
     assert "hourly_snapshot_schedule" in {s["name"] for s in repository["schedules"]}
     assert "new_videos_snapshot_sensor" in {s["name"] for s in repository["sensors"]}
 
-    # the sensor picks the hour in progress on the deployment's (real) clock
-    wait_for_time_left_in_the_real_hour()
-    ids = normal_ids(3)
-    queue_registrations(engine, [(v, v) for v in ids], requested_by="test")
-
     def snapshot_run():
         runs = topology.runs(
             job_name="hourly_snapshot_job",
@@ -95,8 +100,9 @@ def test_code_server_webserver_and_daemon_run_a_sensor_launched_snapshot(topolog
     run = topology.wait(snapshot_run, 240, "a sensor-launched snapshot run to finish", interval=2)
     assert run.status == DagsterRunStatus.SUCCESS, topology.log_tail()
     assert run.tags["dagster/priority"] == str(CURRENT_HOUR_PRIORITY)
-    # the hour in progress when the sensor asked for the run
+    # the hour in progress on the deployment's clock when the sensor asked for the run
     created = topology.instance.get_run_record_by_id(run.run_id).create_timestamp
+    created += timedelta(seconds=current_clock().offset_seconds)
     partition = created.strftime("%Y-%m-%d-%H:00")
     assert run.tags["dagster/partition"] == partition
     event = topology.instance.get_latest_materialization_event(

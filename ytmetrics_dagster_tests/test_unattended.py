@@ -339,7 +339,7 @@ def test_new_videos_are_observed_into_the_current_hour_at_their_own_cost(
             sensors=[new_videos_snapshot_sensor],
             resources=resources,
         )
-        context = dg.build_sensor_context(instance=instance, definitions=defs)
+        context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
         (request,) = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
         calls_before = requests_sent(simulator)
         job = defs.resolve_implicit_global_asset_job_def()

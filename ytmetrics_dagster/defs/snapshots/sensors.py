@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ytmetrics_dagster.defs.partitions import hourly_partitions
+from ytmetrics_dagster.defs.resources import ClockResource
 from ytmetrics_dagster.defs.snapshots.jobs import hourly_snapshot_job
 from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS
 
@@ -19,12 +20,15 @@ from ytmetrics_dagster.defs.tags import CURRENT_HOUR_RUN_TAGS
         "so a new video's first hour is not lost waiting for the next scheduled tick."
     ),
 )
-def new_videos_snapshot_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+def new_videos_snapshot_sensor(
+    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, clock: ClockResource
+):
     materialization = asset_event.asset_materialization
     registered = materialization.metadata.get("registered") if materialization else None
     if registered is None or not registered.value:
         return dg.SkipReason("tracked_videos registered no new videos")
-    partition_key = hourly_partitions.get_last_partition_key()
+    # the hour in progress on the snapshot asset's clock (the last partition: end_offset=1)
+    partition_key = hourly_partitions.get_partition_key_for_timestamp(clock.now().timestamp())
     return dg.RunRequest(
         run_key=f"new-videos-{asset_event.run_id}",
         partition_key=partition_key,
