@@ -18,6 +18,7 @@ from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     upload_id,
     upload_interval_hours,
+    upload_time,
 )
 
 from .helpers import hour_key, normal_ids, register
@@ -46,11 +47,12 @@ def _observe(resources, first: datetime, last: datetime, run_config=None) -> Non
 
 
 def _recent_uploads(channel: int, n: int, now: datetime, before_hours: int = 8) -> list[str]:
-    last = int(
-        (now - timedelta(hours=before_hours) - WORLD_START).total_seconds()
-        / 3600
-        / upload_interval_hours(channel)
-    )
+    """The channel's last ``n`` uploads published at least ``before_hours`` before ``now`` (by
+    their real upload times: an upload is up to 3 h later than its slot)."""
+    cutoff = now - timedelta(hours=before_hours)
+    last = int((cutoff - WORLD_START).total_seconds() / 3600 / upload_interval_hours(channel))
+    while upload_time(channel, last) > cutoff:
+        last -= 1
     return [upload_id(channel, k) for k in range(last - n + 1, last + 1)]
 
 
