@@ -31,6 +31,17 @@ class ConfigurationError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
 
+def _is_loopback_url(url: str | None) -> bool:
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url or "").hostname or ""
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _Invalid(ValueError):
     """A field parser's complaint, without the variable's name (added by ``load_settings``)."""
 
@@ -371,17 +382,20 @@ class Settings(BaseSettings):
             ),
         )
     )
-    clock_offset_seconds: Annotated[
-        float, _number(-3600, 3600, "a number of seconds -3600..3600")
-    ] = Field(
-        0.0,
-        **_var(
-            "YTMETRICS_CLOCK_OFFSET_SECONDS",
-            "Shifts the clock on which the snapshot asset, its checks and the new-videos sensor "
-            "read the hour in progress (a deployment under test stands at a chosen point of an "
-            "hour instead of waiting for one). Leave it unset in production: any other value "
-            "observes at the wrong time.",
-        ),
+    clock_offset_seconds: Annotated[float, _number(-3600, 0, "a number of seconds -3600..0")] = (
+        Field(
+            0.0,
+            **_var(
+                "YTMETRICS_TEST_CLOCK_OFFSET_SECONDS",
+                "For tests only: sets back the clock on which the snapshot asset, its checks, "
+                "the new-videos sensor, channel statistics, hour accounting, retention and "
+                "quota reservations read the time (a deployment under test stands at a chosen "
+                "point of an hour instead of waiting for one). Refused unless the statistics "
+                "come from the simulator (YTMETRICS_SOURCE=simulator or a "
+                "YTMETRICS_YOUTUBE_API_URL on a loopback address): with the real API it would "
+                "observe at the wrong time.",
+            ),
+        )
     )
     terminate_grace_seconds: Annotated[float, _number(0, what="a number of seconds >= 0")] = Field(
         15.0,
@@ -510,6 +524,17 @@ class Settings(BaseSettings):
             cleaned[key] = value
         return cleaned
 
+    @model_validator(mode="after")
+    def _test_clock_only_against_the_simulator(self) -> "Settings":
+        if self.clock_offset_seconds and not (
+            self.uses_simulator or _is_loopback_url(self.youtube_api_url)
+        ):
+            raise _Invalid(
+                "YTMETRICS_TEST_CLOCK_OFFSET_SECONDS is for tests: refused unless "
+                "YTMETRICS_SOURCE=simulator or YTMETRICS_YOUTUBE_API_URL is on a loopback address"
+            )
+        return self
+
     @property
     def dagster_home(self) -> Path:
         return Path(self.dagster_home_env) if self.dagster_home_env else self.home / "dagster_home"
@@ -547,7 +572,8 @@ def _configuration_error(err: ValidationError) -> ConfigurationError:
             detail = "is invalid (the value is not shown: it is a secret)"
         else:
             detail = f"is invalid: {error['msg']}"
-        problems.append(f"{variable} {detail}")
+        # a rule across variables (a model validator) names its variables itself
+        problems.append(f"{variable} {detail}" if error["loc"] else detail)
     return ConfigurationError("; ".join(problems))
 
 

@@ -92,8 +92,8 @@ def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine,
 def test_new_videos_go_into_the_hour_in_progress_on_the_deployments_clock(
     instance, engine, resources, monkeypatch
 ):
-    # a deployment set an hour back (YTMETRICS_CLOCK_OFFSET_SECONDS) observes them there
-    monkeypatch.setenv("YTMETRICS_CLOCK_OFFSET_SECONDS", "-3600")
+    # a deployment set an hour back (YTMETRICS_TEST_CLOCK_OFFSET_SECONDS) observes them there
+    monkeypatch.setenv("YTMETRICS_TEST_CLOCK_OFFSET_SECONDS", "-3600")
     clock = build_resources()["clock"]
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     assert abs((clock.now() - an_hour_ago).total_seconds()) < 60

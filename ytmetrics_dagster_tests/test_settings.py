@@ -230,7 +230,8 @@ VALID = [
     ("YTMETRICS_WATCHDOG", "0", "watchdog", False),
     ("YTMETRICS_WATCHDOG", "No", "watchdog", False),
     ("YTMETRICS_WATCHDOG", "on", "watchdog", True),
-    ("YTMETRICS_CLOCK_OFFSET_SECONDS", "-1800", "clock_offset_seconds", -1800.0),
+    # a non-zero test clock only against the simulator: test_the_test_clock_is_refused_…
+    ("YTMETRICS_TEST_CLOCK_OFFSET_SECONDS", "0", "clock_offset_seconds", 0.0),
     ("YTMETRICS_TERMINATE_GRACE_SECONDS", "0.5", "terminate_grace_seconds", 0.5),
     ("YTMETRICS_ALERT_WEBHOOK_URL", "https://hooks.example/T0K3N", "alert_webhook_url", AS_GIVEN),
     ("YTMETRICS_QUOTA_ALERT_FRACTION", "0.5", "quota_alert_fraction", 0.5),
@@ -308,7 +309,8 @@ INVALID = [
     ("YTMETRICS_CHANNEL_POLL_SECONDS", "59", "must be >= 60, got 59"),
     ("YTMETRICS_CHANNEL_POLL_SECONDS", "half-hour", "must be a whole number, got 'half-hour'"),
     ("YTMETRICS_WATCHDOG", "sometimes", "must be one of 1, on, true, yes or unset"),
-    ("YTMETRICS_CLOCK_OFFSET_SECONDS", "-3601", "must be a number of seconds -3600..3600"),
+    ("YTMETRICS_TEST_CLOCK_OFFSET_SECONDS", "-3601", "must be a number of seconds -3600..0"),
+    ("YTMETRICS_TEST_CLOCK_OFFSET_SECONDS", "60", "must be a number of seconds -3600..0"),
     ("YTMETRICS_TERMINATE_GRACE_SECONDS", "nan", "must be a number of seconds >= 0"),
     ("YTMETRICS_QUOTA_ALERT_FRACTION", "80%", "must be a fraction 0..1"),
     ("YTMETRICS_QUOTA_ALERT_FRACTION", "1.5", "must be a fraction 0..1"),
@@ -333,6 +335,36 @@ def test_invalid_values_are_refused_naming_the_variable(env, variable, raw, mess
     # one line, ours: not pydantic's multi-line report with its URL
     assert "\n" not in str(refused.value) and "pydantic" not in str(refused.value)
     assert isinstance(refused.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("source", "url", "accepted"),
+    [
+        ("simulator", None, True),
+        ("youtube", "http://127.0.0.1:8123/youtube/v3", True),
+        ("youtube", "http://[::1]:8123/youtube/v3", True),
+        ("youtube", "http://localhost:8123/youtube/v3", True),
+        ("youtube", None, False),  # the real API
+        ("youtube", "https://www.googleapis.com/youtube/v3", False),
+        ("youtube", "http://203.0.113.7/youtube/v3", False),
+    ],
+)
+def test_the_test_clock_is_refused_with_the_real_api(env, source, url, accepted):
+    env.setenv("YTMETRICS_SOURCE", source)
+    if url:
+        env.setenv("YTMETRICS_YOUTUBE_API_URL", url)
+    env.setenv("YTMETRICS_TEST_CLOCK_OFFSET_SECONDS", "-1800")
+    if accepted:
+        assert load_settings().clock_offset_seconds == -1800.0
+    else:
+        with pytest.raises(ConfigurationError) as refused:
+            load_settings()
+        assert str(refused.value).startswith(
+            "YTMETRICS_TEST_CLOCK_OFFSET_SECONDS is for tests: refused unless"
+        )
+        assert "\n" not in str(refused.value) and "pydantic" not in str(refused.value)
+    env.setenv("YTMETRICS_TEST_CLOCK_OFFSET_SECONDS", "0")  # unset or 0: no test clock, no rule
+    assert load_settings().clock_offset_seconds == 0.0
 
 
 SECRET = "s3cr3t-T0K3N-do-not-show"

@@ -49,7 +49,7 @@ def topology(pg_server, database_url, simulator, tmp_path):
         YTMETRICS_WATCHDOG="off",
         # the deployment reads the hour in progress on this test's clock (set back near an
         # hour's end, so the hour stays in progress instead of the test waiting for the next)
-        YTMETRICS_CLOCK_OFFSET_SECONDS=str(current_clock().offset_seconds),
+        YTMETRICS_TEST_CLOCK_OFFSET_SECONDS=str(current_clock().offset_seconds),
     )
     processes = DagsterProcesses(
         tmp_path / "dagster_home", production_config_with_default_launcher(), env

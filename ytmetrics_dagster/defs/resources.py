@@ -49,7 +49,7 @@ youtube_retry_policy = dg.RetryPolicy(
 class ClockResource(dg.ConfigurableResource):
     """What time it is for the hourly observation: the real UTC clock. Tests shift it
     (``offset_seconds``) to stand at a chosen point of an hour instead of waiting for one;
-    a deployment's processes take it from YTMETRICS_CLOCK_OFFSET_SECONDS (unset: 0)."""
+    a deployment's processes take it from YTMETRICS_TEST_CLOCK_OFFSET_SECONDS (unset: 0)."""
 
     offset_seconds: float = 0.0
 

@@ -127,7 +127,7 @@ def apply_retention_policy(
     if not policy.enabled:
         context.add_output_metadata({"policy": "keep everything (not configured)", "dropped": 0})
         return
-    # today on the clock the hourly observation reads (the real one in a deployment)
+    # today on the clock the hourly observation reads (the real one, unless a test sets it back)
     result = apply_retention(warehouse.get_engine(), policy, clock.now().date())
     # Each dropped partition gets an observation saying so: Dagster's OSS event log cannot
     # un-materialize a single partition, so the partition's latest event carries the truth.
