@@ -114,19 +114,38 @@ def _once_observed_channel(engine, resources, now):
 
 def _daily_only(engine, resources, now):
     # videos a month old, observed once a day at 12:00 UTC for three days
-    register(engine, resources, _recent_uploads(2, 4, now, before_hours=24 * 30))
+    first, last = now - timedelta(hours=72), now - timedelta(hours=1)
+    # first observed in the range's first hour (never observed: due at once), then at 12:00
+    hours = sorted({first} | {h for h in _hours(first, last) if h.hour == 12})
+    observed = [h + timedelta(minutes=5) for h in hours]  # at the snapshot minute
+
+    def reach_30_days(k: int) -> bool:  # the daily observations bracket its 30 d age
+        return observed[0] <= upload_time(2, k) + timedelta(days=30) <= observed[-1]
+
+    # four uploads of which two reach 30 d within the observations (which ones depends on the
+    # day the test runs: chosen by their upload times)
+    slot = int((now - timedelta(days=30) - WORLD_START) / timedelta(hours=upload_interval_hours(2)))
+    for k in range(slot + 3, slot - 10, -1):
+        if sum(reach_30_days(j) for j in range(k - 3, k + 1)) == 2:
+            break
+    else:
+        raise AssertionError("no four consecutive uploads of which two reach 30 d")
+    register(engine, resources, [upload_id(2, j) for j in range(k - 3, k + 1)])
     daily = {
         "ops": {"video_metric_snapshots": {"config": {"cadence": "*:24h", "daily_hour_utc": 12}}}
     }
-    _observe(resources, now - timedelta(hours=72), now - timedelta(hours=1), run_config=daily)
+    _observe(resources, first, last, run_config=daily)
     return [
         "4 tracked videos",
-        # first observed in the range's first hour (never observed: due at once), then at 12:00
-        "4 observed hours, 3 with a views/hour",
+        f"{len(hours)} observed hours, {len(hours) - 1} with a views/hour",
         # daily observations bracket the 30 d age of two of them: no median from two videos
         "launch curves of 2 videos",
         "no channel median",
     ], 2
+
+
+def _hours(first: datetime, last: datetime) -> list[datetime]:
+    return [first + timedelta(hours=n) for n in range(int((last - first) / timedelta(hours=1)) + 1)]
 
 
 def _hourly_launches(engine, resources, now):
