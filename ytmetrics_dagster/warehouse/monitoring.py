@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, column, func, select, text
 
 from ytmetrics_dagster.domain.cadence import Cadence
-from ytmetrics_dagster.warehouse.quota import BUCKETS, Budget, quota_day
+from ytmetrics_dagster.warehouse.quota import BUCKETS, Budget, quota_day, spent_and_held
 from ytmetrics_dagster.warehouse.videos import DUE_SQL, due_params
 
 # the scheduler's own query of who is due, counted
@@ -111,29 +111,10 @@ def _deferred(conn: Connection) -> int:
 
 
 def _quota(conn: Connection, budget: Budget, now: datetime) -> list[QuotaFigures]:
-    day = quota_day(now)
-    rows = conn.execute(
-        text(
-            """
-            SELECT b.bucket,
-                   (SELECT coalesce(sum(units), 0) FROM ytmetrics.api_calls
-                    WHERE quota_day = :day AND bucket = b.bucket) AS used,
-                   (SELECT coalesce(sum(greatest(r.units - coalesce(c.spent, 0), 0)), 0)
-                    FROM ytmetrics.quota_reservations r
-                    LEFT JOIN LATERAL (
-                        SELECT sum(units) AS spent FROM ytmetrics.api_calls
-                        WHERE reservation_id = r.reservation_id
-                    ) c ON true
-                    WHERE r.quota_day = :day AND r.bucket = b.bucket
-                      AND r.released_at IS NULL AND r.expires_at > :now) AS reserved
-            FROM unnest(CAST(:buckets AS text[])) AS b(bucket)
-            """
-        ),
-        {"day": day, "now": now, "buckets": list(BUCKETS)},
-    )
+    figures = spent_and_held(conn, quota_day(now), BUCKETS, now)
     return [
-        QuotaFigures(r.bucket, int(r.used), int(r.reserved), budget.limit(r.bucket, discovery=True))
-        for r in rows
+        QuotaFigures(bucket, used, held, budget.limit(bucket, discovery=True))
+        for bucket, (used, held) in figures.items()
     ]
 
 

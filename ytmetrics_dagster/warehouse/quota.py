@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -160,25 +161,34 @@ def _spent(conn: Connection, day: date, bucket: str) -> int:
 # longer held by its reservation (read second): counted nowhere, it made the budget look one
 # unit larger per such call (a reservation could be granted past the limit).
 SPENT_AND_HELD_SQL = """
-SELECT
+SELECT b.bucket,
     (SELECT coalesce(sum(units), 0) FROM ytmetrics.api_calls
-     WHERE quota_day = :day AND bucket = :bucket) AS spent,
+     WHERE quota_day = :day AND bucket = b.bucket) AS spent,
     (SELECT coalesce(sum(greatest(r.units - coalesce(c.spent, 0), 0)), 0)
      FROM ytmetrics.quota_reservations r
      LEFT JOIN LATERAL (
          SELECT sum(units) AS spent FROM ytmetrics.api_calls
          WHERE reservation_id = r.reservation_id
      ) c ON true
-     WHERE r.quota_day = :day AND r.bucket = :bucket
+     WHERE r.quota_day = :day AND r.bucket = b.bucket
        AND r.released_at IS NULL AND r.expires_at > :now) AS held
+FROM unnest(CAST(:buckets AS text[])) AS b(bucket)
 """
 
 
+def spent_and_held(
+    conn: Connection, day: date, buckets: Sequence[str], now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Per bucket: (units spent on ``day``, units its open reservations still hold), all read
+    in one statement: a call recorded while they are read is counted in one of the two, once."""
+    rows = conn.execute(
+        text(SPENT_AND_HELD_SQL), {"day": day, "buckets": list(buckets), "now": now}
+    )
+    return {r.bucket: (int(r.spent), int(r.held)) for r in rows}
+
+
 def _spent_and_held(conn: Connection, day: date, bucket: str, now: datetime) -> tuple[int, int]:
-    """(units spent on ``day`` from ``bucket``, units its open reservations still hold), read
-    together: a call recorded while they are read is counted in one of the two, once."""
-    row = conn.execute(text(SPENT_AND_HELD_SQL), {"day": day, "bucket": bucket, "now": now}).one()
-    return int(row.spent), int(row.held)
+    return spent_and_held(conn, day, [bucket], now)[bucket]
 
 
 @dataclass(frozen=True)
