@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import psutil
@@ -61,6 +61,10 @@ def deployment(pg_server, database_url, simulator_server, tmp_path_factory):
         # these tests hold runs mid-fetch on purpose; the watchdog (tested in
         # test_self_healing.py) would launch attempts of the same hour next to them
         YTMETRICS_WATCHDOG="off",
+        # nor the hourly schedule: its run at minute 5 took the one run slot (the test's run
+        # stayed queued) when the module ran across it (CI at 09:05): it fires half an hour
+        # from now instead, after these tests
+        YTMETRICS_SNAPSHOT_MINUTE=str((datetime.now(UTC).minute + 30) % 60),
     )
     processes = DagsterProcesses(tmp_path_factory.mktemp("dagster_home"), recovery_config(), env)
     try:
