@@ -161,6 +161,13 @@ def current_hour() -> datetime:
     return _clock.now().replace(minute=0, second=0, microsecond=0)
 
 
+def snapshot_minute_away() -> str:
+    """YTMETRICS_SNAPSHOT_MINUTE for a daemon a test starts: half an hour from now, so the
+    hourly schedule does not fire while the test runs (its run would observe the hour in progress
+    next to the test's own runs, or take the run slot the test waits for)."""
+    return str((datetime.now(UTC).minute + 30) % 60)
+
+
 def hour_range(first: datetime, last: datetime) -> dict[str, str]:
     """Run tags that make one run cover the hourly partitions first..last (a backfill range)."""
     return {

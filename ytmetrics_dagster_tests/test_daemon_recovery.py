@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import psutil
@@ -28,7 +28,13 @@ from ytmetrics_dagster.runtime.devserver import DAGSTER_YAML
 from ytmetrics_dagster.warehouse.alerts import recent_alerts
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster_tests.dagster_processes import DagsterProcesses, instance_yaml
-from ytmetrics_dagster_tests.helpers import clock_run_config, current_hour, normal_ids, register
+from ytmetrics_dagster_tests.helpers import (
+    clock_run_config,
+    current_hour,
+    normal_ids,
+    register,
+    snapshot_minute_away,
+)
 
 pytestmark = pytest.mark.system
 
@@ -64,7 +70,7 @@ def deployment(pg_server, database_url, simulator_server, tmp_path_factory):
         # nor the hourly schedule: its run at minute 5 took the one run slot (the test's run
         # stayed queued) when the module ran across it (CI at 09:05): it fires half an hour
         # from now instead, after these tests
-        YTMETRICS_SNAPSHOT_MINUTE=str((datetime.now(UTC).minute + 30) % 60),
+        YTMETRICS_SNAPSHOT_MINUTE=snapshot_minute_away(),
     )
     processes = DagsterProcesses(tmp_path_factory.mktemp("dagster_home"), recovery_config(), env)
     try:

@@ -24,7 +24,7 @@ from ytmetrics_dagster.defs.tags import CURRENT_HOUR_PRIORITY
 from ytmetrics_dagster.warehouse.engine import database_on_server
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 from ytmetrics_dagster_tests.dagster_processes import DEPLOY, LOCATION, DagsterProcesses
-from ytmetrics_dagster_tests.helpers import current_clock, normal_ids
+from ytmetrics_dagster_tests.helpers import current_clock, normal_ids, snapshot_minute_away
 
 pytestmark = pytest.mark.system
 
@@ -47,6 +47,8 @@ def topology(pg_server, database_url, simulator, tmp_path):
         YTMETRICS_YOUTUBE_API_URL=simulator.base_url,
         # the hour is left unobserved on purpose; the watchdog would observe it first
         YTMETRICS_WATCHDOG="off",
+        # and so would the hourly schedule, were the test to run across its minute
+        YTMETRICS_SNAPSHOT_MINUTE=snapshot_minute_away(),
         # the deployment reads the hour in progress on this test's clock (set back near an
         # hour's end, so the hour stays in progress instead of the test waiting for the next)
         YTMETRICS_TEST_CLOCK_OFFSET_SECONDS=str(current_clock().offset_seconds),
