@@ -13,7 +13,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 from dagster._config import process_config, resolve_to_config_type
@@ -67,6 +66,8 @@ def helm_validator_errors(values: dict) -> list[str]:
     with the chart's defaults: maps merge (a key the defaults hold is not required of the
     override), lists replace (each item must be complete). Kubernetes sub-schemas are remote
     references, not vendored: they accept anything here."""
+    import jsonschema  # here, not at import: it compiles ~40 grammars (~2 s in each test worker)
+
     schema = json.loads(HELM_SCHEMA.read_text())
     registry = Registry(retrieve=permissive_remote_documents(schema).__getitem__)
     full = jsonschema.Draft7Validator(schema, registry=registry)
@@ -114,6 +115,8 @@ def permissive_remote_documents(schema: dict) -> dict[str, Resource]:
 
 
 def test_the_vendored_helm_schema_is_the_charts():
+    import jsonschema
+
     schema = json.loads(HELM_SCHEMA.read_text())
     assert schema["title"] == "DagsterHelmValues"
     assert len(HELM_SCHEMA.read_text()) == 100_951  # as recorded in fixtures/helm/PROVENANCE.md

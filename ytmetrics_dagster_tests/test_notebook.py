@@ -2,13 +2,12 @@
 user can reach: a fresh start, one observation per video, a channel of once-observed videos,
 daily videos only, and hourly launches."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
@@ -29,8 +28,9 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "video_growth.ipy
 
 
 def test_notebook_is_committed_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
+    # the file's own JSON (nbformat would import jsonschema, ~2 s in every test worker)
+    nb = json.loads(NOTEBOOK.read_text())
+    assert all(not cell.get("outputs") for cell in nb["cells"] if cell["cell_type"] == "code")
 
 
 def _observe(resources, first: datetime, last: datetime, run_config=None) -> None:
@@ -66,6 +66,9 @@ def _first_hour(engine, ids: list[str]) -> datetime:
 def _run_notebook(database_url, monkeypatch) -> tuple[str, int]:
     monkeypatch.setenv("YTMETRICS_DATABASE_URL", database_url)
     monkeypatch.delenv("YTMETRICS_NOTEBOOK_VIDEO", raising=False)
+    import nbformat  # here: its jsonschema import costs ~2 s in every test worker
+    from nbclient import NotebookClient
+
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         nb,
