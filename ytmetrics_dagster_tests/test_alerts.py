@@ -58,7 +58,10 @@ class Receiver:
                 self.end_headers()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # stopped within 50 ms (socketserver's default poll makes shutdown wait up to 0.5 s)
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         self.url = hook_url(self.httpd.server_address[1])
 
     def close(self):

@@ -159,8 +159,13 @@ class SimulatorServer:
         return self.root_url.rstrip("/") + API_PREFIX
 
     def start(self) -> SimulatorServer:
+        """Serves from a thread of this process; ``stop`` returns within 50 ms (the loop's poll
+        interval: socketserver's default of 0.5 s made each stop wait that long)."""
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="youtube-simulator", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="youtube-simulator",
+            daemon=True,
         )
         self._thread.start()
         return self
