@@ -38,8 +38,10 @@ test: $(VENV)/.installed
 # the cores (pytest-xdist: each worker has its own embedded Postgres and simulator). Bytecode
 # caches are kept even where the environment sets PYTHONDONTWRITEBYTECODE: otherwise every
 # worker recompiles the package and re-rewrites every test module (~4 s of CPU each).
+# loadgroup: the modules reading one built dataset share a worker (ytmetrics_dagster_tests/
+# xdist_groups.py), every other test is scheduled on its own.
 test-fast: $(VENV)/.installed
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "unit or db" -n auto --maxprocesses 4
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "unit or db" -n auto --maxprocesses 4 --dist loadgroup
 
 # The whole-system tests (marker system): daemon, webserver, make run, containers, browser.
 test-system: $(VENV)/.installed

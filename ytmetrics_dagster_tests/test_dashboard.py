@@ -37,6 +37,7 @@ from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.videos import remove_video
 
 from .conftest import TABLES
+from .datasets import shared_dataset
 from .helpers import CATALOG, DAY, free_port, hour_range, normal_ids, register
 
 pytestmark = pytest.mark.db
@@ -60,46 +61,51 @@ class Data:
 
 @pytest.fixture(scope="module")
 def data(database_url, simulator_server) -> Data:
-    """Built once for this module (the per-test ``engine`` fixture would truncate it)."""
-    engine = get_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join('ytmetrics.' + t for t in TABLES)} CASCADE"))
-    simulator_server.state.reset()
-    resources = {
-        "youtube": YouTubeResource(
-            source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
-        ),
-        "warehouse": WarehouseResource(database_url=database_url),
-        "clock": ClockResource(),
-    }
-    uploads = [p for p in CATALOG.uploads(0, DAY) if p.gone_at is None][:3]
-    channel_videos = [p.video_id for p in uploads]
-    other, removed = normal_ids(2)
-    registered = register(engine, resources, [*channel_videos, other, removed])
-    metadata = registered.asset_materializations_for_node("tracked_videos")[0].metadata
+    """Built once for this module and test_results_dashboard (the per-test ``engine`` fixture
+    would truncate it; datasets.py)."""
 
-    newest = uploads[0].published_at
-    # the first hour whose observation (minute 5, as the simulator answers) follows publishing
-    first = (newest - timedelta(minutes=5)).replace(minute=0, second=0, microsecond=0)
-    first += timedelta(hours=1)
-    last = first + timedelta(hours=OBSERVED_HOURS)
-    # Two backfill runs with the gap between them: those hours are never observed.
-    for start, end in (
-        (first, first + timedelta(hours=GAP_HOURS.start - 1)),
-        (first + timedelta(hours=GAP_HOURS.stop), last),
-    ):
+    def build() -> Data:
+        engine = get_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join('ytmetrics.' + t for t in TABLES)} CASCADE"))
+        simulator_server.state.reset()
+        resources = {
+            "youtube": YouTubeResource(
+                source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
+            ),
+            "warehouse": WarehouseResource(database_url=database_url),
+            "clock": ClockResource(),
+        }
+        uploads = [p for p in CATALOG.uploads(0, DAY) if p.gone_at is None][:3]
+        channel_videos = [p.video_id for p in uploads]
+        other, removed = normal_ids(2)
+        registered = register(engine, resources, [*channel_videos, other, removed])
+        metadata = registered.asset_materializations_for_node("tracked_videos")[0].metadata
+
+        newest = uploads[0].published_at
+        # the first hour whose observation (minute 5, as the simulator answers) follows publishing
+        first = (newest - timedelta(minutes=5)).replace(minute=0, second=0, microsecond=0)
+        first += timedelta(hours=1)
+        last = first + timedelta(hours=OBSERVED_HOURS)
+        # Two backfill runs with the gap between them: those hours are never observed.
+        for start, end in (
+            (first, first + timedelta(hours=GAP_HOURS.start - 1)),
+            (first + timedelta(hours=GAP_HOURS.stop), last),
+        ):
+            assert dg.materialize(
+                [video_metric_snapshots], resources=resources, tags=hour_range(start, end)
+            ).success
         assert dg.materialize(
-            [video_metric_snapshots], resources=resources, tags=hour_range(start, end)
+            [video_growth_hourly], resources=resources, tags=hour_range(first, last)
         ).success
-    assert dg.materialize(
-        [video_growth_hourly], resources=resources, tags=hour_range(first, last)
-    ).success
-    assert dg.materialize(
-        [video_launch_curves, video_milestone_projections], resources=resources
-    ).success
-    remove_video(engine, removed, delete_metrics=False, now=datetime.now(UTC))
-    link = metadata["dashboard"].value if "dashboard" in metadata else None
-    return Data(engine, channel_videos, other, removed, link, first, last)
+        assert dg.materialize(
+            [video_launch_curves, video_milestone_projections], resources=resources
+        ).success
+        remove_video(engine, removed, delete_metrics=False, now=datetime.now(UTC))
+        link = metadata["dashboard"].value if "dashboard" in metadata else None
+        return Data(engine, channel_videos, other, removed, link, first, last)
+
+    return shared_dataset(get_engine(database_url), "rich_history", build)
 
 
 @pytest.fixture(scope="module")

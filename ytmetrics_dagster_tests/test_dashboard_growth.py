@@ -35,6 +35,7 @@ from ytmetrics_dagster.youtube.simulator.world import (
 )
 
 from .conftest import TABLES
+from .datasets import shared_dataset
 from .helpers import CATALOG, hour_range, normal_ids, register
 
 pytestmark = pytest.mark.db
@@ -57,46 +58,52 @@ class Data:
 
 @pytest.fixture(scope="module")
 def data(database_url, simulator_server) -> Data:
-    engine = get_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join('ytmetrics.' + t for t in TABLES)} CASCADE"))
-    simulator_server.state.reset()
-    resources = {
-        "youtube": YouTubeResource(
-            source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
-        ),
-        "warehouse": WarehouseResource(database_url=database_url),
-        "clock": ClockResource(),
-    }
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    last = int(
-        (now - timedelta(hours=8) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
-    )
-    uploads = [upload_id(0, n) for n in range(last - 5, last + 1)]
-    (other,) = normal_ids(1)
-    register(engine, resources, [*uploads, other])
-    first, end = now - timedelta(hours=HOURS), now - timedelta(hours=1)
-    assert dg.materialize(
-        [video_metric_snapshots, video_growth_hourly],
-        resources=resources,
-        tags=hour_range(first, end),
-    ).success
-    assert dg.materialize(
-        [video_launch_curves, video_milestone_projections], resources=resources
-    ).success
-    # channel 0 is tracked: its statistics are observed every hour too
-    upsert_channel(
-        engine,
-        ChannelInfo(
-            channel_id(0), "Simulated Channel 00", "@simchannel00", "UU" + channel_id(0)[2:]
-        ),
-        source="simulator",
-        now=now,
-    )
-    assert dg.materialize(
-        [channel_statistics], resources=resources, tags=hour_range(first, end)
-    ).success
-    return Data(engine, uploads, other, datetime.now(UTC))
+
+    def build() -> Data:
+        engine = get_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join('ytmetrics.' + t for t in TABLES)} CASCADE"))
+        simulator_server.state.reset()
+        resources = {
+            "youtube": YouTubeResource(
+                source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
+            ),
+            "warehouse": WarehouseResource(database_url=database_url),
+            "clock": ClockResource(),
+        }
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        last = int(
+            (now - timedelta(hours=8) - WORLD_START).total_seconds()
+            / 3600
+            / upload_interval_hours(0)
+        )
+        uploads = [upload_id(0, n) for n in range(last - 5, last + 1)]
+        (other,) = normal_ids(1)
+        register(engine, resources, [*uploads, other])
+        first, end = now - timedelta(hours=HOURS), now - timedelta(hours=1)
+        assert dg.materialize(
+            [video_metric_snapshots, video_growth_hourly],
+            resources=resources,
+            tags=hour_range(first, end),
+        ).success
+        assert dg.materialize(
+            [video_launch_curves, video_milestone_projections], resources=resources
+        ).success
+        # channel 0 is tracked: its statistics are observed every hour too
+        upsert_channel(
+            engine,
+            ChannelInfo(
+                channel_id(0), "Simulated Channel 00", "@simchannel00", "UU" + channel_id(0)[2:]
+            ),
+            source="simulator",
+            now=now,
+        )
+        assert dg.materialize(
+            [channel_statistics], resources=resources, tags=hour_range(first, end)
+        ).success
+        return Data(engine, uploads, other, datetime.now(UTC))
+
+    return shared_dataset(get_engine(database_url), "recent_history", build)
 
 
 @pytest.fixture(scope="module")
