@@ -305,6 +305,18 @@ def observed_or_recorded(engine, hour: datetime, videos: list[str]) -> str | Non
         return None
 
 
+def run_story(instance: dg.DagsterInstance, run_id: str) -> str:
+    """What a run's event log says, for a failed assertion: each event's type and message (the
+    error of a failed step included)."""
+    lines = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        kind = event.event_type_value if event else "LOG"
+        error = getattr(event.event_specific_data, "error", None) if event else None
+        lines.append(f"{kind}: {entry.message or ''}{f' | {error.to_string()}' if error else ''}")
+    return "\n".join(lines[-40:])
+
+
 def hour_with_time_left(minutes: int) -> datetime:
     """The hour in progress, once at least ``minutes`` of it are left (so the scenario's runs
     observe one hour, not the next after the schedule's tick)."""
@@ -356,7 +368,9 @@ def test_crashed_daemon_and_postgres_are_restarted_and_the_hour_is_kept(deployme
             120,
             "the registration run to end",
         )
-        assert registration.status == DagsterRunStatus.SUCCESS
+        assert registration.status == DagsterRunStatus.SUCCESS, run_story(
+            deployment.instance, registration.run_id
+        )
         # each run in its own container of the user-code image (DockerRunLauncher)
         for run in (registration, deployment.instance.get_run_by_id(snapshot_run.run_id)):
             assert run.tags.get(DOCKER_CONTAINER_ID_TAG), run.tags
