@@ -31,8 +31,11 @@ from supervisor.options import ServerOptions
 
 from ytmetrics_dagster.runtime.stack import (
     SERVICES_GROUP,
+    Program,
     Stack,
+    _program_section,
     leftovers,
+    supervisord_argv,
     supervisord_conf,
     write_stack,
 )
@@ -433,6 +436,89 @@ def test_killed_programs_are_restarted_a_killed_make_run_leaves_nothing_and_sigt
         for process in leftovers(conf):
             process.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# A stand-in for `dagster code-server start` (argv: the child's pid file, "group" or "session",
+# the child's script): it starts a child, as the code server starts its `dagster api grpc`, and
+# exits at once on SIGINT while that child is still busy; the child ignores SIGINT and SIGTERM
+# (a slow one, at worst). In a session of its own the child gets no signal of the program's
+# group at all.
+STUBBORN_CHILD = """
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+with open(sys.argv[1] + ".tmp", "w") as out:
+    out.write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+"""
+PROXY_OF_A_STUBBORN_CHILD = """
+import os, signal, subprocess, sys, time
+subprocess.Popen(
+    [sys.executable, sys.argv[3], sys.argv[1]], start_new_session=sys.argv[2] == "session"
+)
+signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+time.sleep(600)
+"""
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("child", ["group", "session"])
+def test_a_stopped_supervisord_exits_only_once_a_programs_stubborn_child_is_gone(tmp_path, child):
+    """The code server's grpc child outliving the stopped code server (the proxy exits first:
+    supervisord sees the program stopped and never escalates) is stopped and reaped before
+    `make run`'s process exits: nothing of the stack outlives it."""
+    stack = _stack(tmp_path / "home", simulator=False)
+    stack.logs.mkdir(parents=True)
+    child_pidfile = tmp_path / "child.pid"
+    (tmp_path / "proxy.py").write_text(PROXY_OF_A_STUBBORN_CHILD)
+    (tmp_path / "child.py").write_text(STUBBORN_CHILD)
+    program = Program(
+        "code-server",
+        [sys.executable, str(tmp_path / "proxy.py"), str(child_pidfile), child]
+        + [str(tmp_path / "child.py")],
+    )
+    stack.conf.write_text(
+        "\n".join(
+            [
+                "[supervisord]",
+                "nodaemon=true",
+                f"logfile={stack.logs / 'supervisord.log'}",
+                f"pidfile={stack.pidfile}",
+                "",
+                *_program_section(stack, program, priority=100),
+            ]
+        )
+    )
+    output = tmp_path / "output.log"
+    with output.open("w") as out:
+        supervisord = subprocess.Popen(
+            supervisord_argv(stack), stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
+    stubborn = None
+    try:
+        _wait(
+            lambda: child_pidfile.exists() or supervisord.poll() is not None,
+            60,
+            "the program's child started",
+            output.read_text,
+        )
+        assert supervisord.poll() is None, output.read_text()
+        stubborn = psutil.Process(int(child_pidfile.read_text()))
+        stopping = time.monotonic()
+        supervisord.send_signal(signal.SIGTERM)
+        assert supervisord.wait(15) == 0, output.read_text()
+        stopped = time.monotonic() - stopping
+        # gone, not a zombie, the moment supervisord's process has exited
+        assert not _alive([stubborn]), output.read_text()
+        print(f"SIGTERM to exit, the stubborn {child} child stopped: {stopped:.1f} s")
+        assert f"{stubborn.pid} " in output.read_text()  # the sweep says what it stopped
+    finally:
+        if supervisord.poll() is None:
+            supervisord.kill()
+            supervisord.wait()
+        if stubborn is not None and _alive([stubborn]):
+            stubborn.kill()
 
 
 @pytest.mark.system

@@ -305,7 +305,9 @@ def write_stack(stack: Stack) -> Path:
 
 
 def supervisord_argv(stack: Stack) -> list[str]:
-    return [stack.python, "-m", "supervisor.supervisord", "-n", "-c", str(stack.conf)]
+    # supervisord run by runtime/supervisord.py: it stops what the programs leave behind
+    argv = [stack.python, "-m", "ytmetrics_dagster.runtime.supervisord"]
+    return argv + ["-n", "-c", str(stack.conf)]
 
 
 def leftovers(conf: Path) -> list[psutil.Process]:

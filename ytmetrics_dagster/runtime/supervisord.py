@@ -1,0 +1,135 @@
+"""supervisord for `make run`, and nothing of the stack outlives it: what `ytmetrics dev` execs
+(``python -m ytmetrics_dagster.runtime.supervisord -n -c CONF``, stack.supervisord_argv).
+
+supervisord stops a program by signalling its process group and then waits for the program's
+own process only: once that has exited the program counts as stopped, and SIGKILL (killasgroup)
+is sent only to a program that outlives its stopwaitsecs. A descendant that outlives its program
+is never waited for: the `dagster api grpc` child of `dagster code-server start` when the proxy
+exits before it (it then lives until its heartbeat times out, 30 s or more), anything started in
+a session of its own, a daemonized helper. It would outlive `make run`, holding the data
+directory and the database connections it had.
+
+So this process first makes itself the child subreaper of everything below it (Linux's
+PR_SET_CHILD_SUBREAPER, kept across exec): a process whose parent dies is re-parented to it
+rather than to init, so what the programs leave behind stays below it (while supervisord runs,
+it reaps those that end by themselves: "reaped unknown pid" in its log). It then runs supervisord
+in this very process (the pid `make run` started, that `supervisord.pid` names), and once
+supervisord has stopped every program, it sweeps: SIGTERM to every process still below it,
+SIGKILL to whatever is still there ``SWEEP_GRACE_SECONDS`` later, each one reaped, and one line
+saying what it stopped. Only then does the process exit, still holding the data directory's lock:
+when `make run` has ended, nothing of it runs.
+
+A SIGKILL of this process leaves no time for a sweep: each program then gets the kernel's
+parent-death signal (runtime/launch.py), and a process they leave behind is stopped by the next
+`make run` on the data directory (stack.stop_leftovers) or ends by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import time
+
+import psutil
+
+PR_SET_CHILD_SUBREAPER = 36
+# the programs had their stop signal and supervisord's own wait (stopwaitsecs) already; what
+# is left gets this long after SIGTERM before SIGKILL
+SWEEP_GRACE_SECONDS = 2.0
+KILL_WAIT_SECONDS = 5.0
+
+
+def become_subreaper() -> bool:
+    """Linux: orphans below this process become its children; elsewhere nothing (False)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def _reap() -> None:
+    """Collect every child that has ended (adopted orphans included): no zombie stays."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _running_below(me: psutil.Process) -> list[psutil.Process]:
+    found = []
+    with contextlib.suppress(psutil.Error):
+        for process in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    found.append(process)
+    return found
+
+
+def _describe(process: psutil.Process) -> str:
+    try:
+        command = " ".join(process.cmdline()) or process.name()
+    except psutil.Error:
+        command = "?"
+    if len(command) > 100:
+        command = command[:97] + "..."
+    return f"{process.pid} ({command})"
+
+
+def sweep(
+    grace: float = SWEEP_GRACE_SECONDS, kill_wait: float = KILL_WAIT_SECONDS
+) -> dict[int, str]:
+    """Stop and reap every process still below this one: SIGTERM, then SIGKILL after ``grace``.
+    Returns what it stopped (pid: command line)."""
+    me = psutil.Process()
+    stopped: dict[int, str] = {}
+    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, kill_wait)):
+        signalled: set[int] = set()
+        deadline = time.monotonic() + wait
+        while True:
+            _reap()
+            running = _running_below(me)
+            if not running:
+                return stopped
+            if time.monotonic() >= deadline:
+                break
+            # one that appears meanwhile (a leftover's own child) gets the signal too
+            for process in running:
+                if process.pid in signalled:
+                    continue
+                stopped.setdefault(process.pid, _describe(process))
+                with contextlib.suppress(psutil.Error):
+                    process.send_signal(signum)
+                signalled.add(process.pid)
+            time.sleep(0.05)
+    _reap()
+    return stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    from supervisor import supervisord
+
+    become_subreaper()
+    try:
+        supervisord.main(sys.argv[1:] if argv is None else argv)
+    finally:
+        # supervisord's signal handlers stay installed (they only record a signal): a second
+        # Ctrl-C does not cut the sweep short, and the sweep is bounded
+        stopped = sweep()
+        if stopped:
+            print(
+                f"stopped {len(stopped)} processes the programs left running: "
+                + ", ".join(stopped.values()),
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
