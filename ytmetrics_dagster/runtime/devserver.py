@@ -8,12 +8,13 @@ monitoring), the warehouse's source checked (real and simulated rows never mix),
 queued for the simulator.
 
 Then this process execs supervisord (ytmetrics_dagster/runtime/stack.py writes its
-configuration), which owns every long-lived process from there on: the embedded Postgres (in
-the foreground), the Dagster code server, the daemon, the webserver (both reach the code server
-through $YTMETRICS_HOME/workspace.yaml), the analysts' dashboard (YTMETRICS_DASHBOARD_PORT,
-3100 by default) and, with YTMETRICS_SOURCE=simulator, the YouTube simulator. A program that
-dies is restarted (with a growing delay if it keeps dying), Ctrl-C or SIGTERM stops them all,
-and if supervisord itself is killed its programs get a signal from the kernel and stop too
+configuration; runtime/supervisord.py runs it), which owns every long-lived process from there
+on: the embedded Postgres (in the foreground), the Dagster code server, the daemon, the
+webserver (both reach the code server through $YTMETRICS_HOME/workspace.yaml), the analysts'
+dashboard (YTMETRICS_DASHBOARD_PORT, 3100 by default) and, with YTMETRICS_SOURCE=simulator, the
+YouTube simulator. A program that dies is restarted (with a growing delay if it keeps dying),
+Ctrl-C or SIGTERM stops them all and, before this process exits, whatever they left behind; if
+supervisord itself is killed its programs get a signal from the kernel and stop too
 (runtime/launch.py). `ytmetrics status` shows each program; docs/operations-supervision.md.
 """
 
