@@ -14,10 +14,11 @@ PR_SET_CHILD_SUBREAPER, kept across exec): a process whose parent dies is re-par
 rather than to init, so what the programs leave behind stays below it (while supervisord runs,
 it reaps those that end by themselves: "reaped unknown pid" in its log). It then runs supervisord
 in this very process (the pid `make run` started, that `supervisord.pid` names), and once
-supervisord has stopped every program, it sweeps: SIGTERM to every process still below it,
-SIGKILL to whatever is still there ``SWEEP_GRACE_SECONDS`` later, each one reaped, and one line
-saying what it stopped. Only then does the process exit, still holding the data directory's lock:
-when `make run` has ended, nothing of it runs.
+supervisord has stopped every program, it sweeps: every process still below it gets SIGINT (the
+programs' stop signal), then SIGTERM, then SIGKILL, ``SWEEP_STEP_SECONDS`` apart, each one is
+reaped, and one line says what was stopped. Only then does the process exit, still holding the
+data directory's lock: when `make run` has ended, nothing of it runs. (Should supervisord itself
+fail, the sweep stops its programs the same way.)
 
 A SIGKILL of this process leaves no time for a sweep: each program then gets the kernel's
 parent-death signal (runtime/launch.py), and a process they leave behind is stopped by the next
@@ -37,9 +38,10 @@ import time
 import psutil
 
 PR_SET_CHILD_SUBREAPER = 36
-# the programs had their stop signal and supervisord's own wait (stopwaitsecs) already; what
-# is left gets this long after SIGTERM before SIGKILL
-SWEEP_GRACE_SECONDS = 2.0
+# what is left has usually had its program's stop signal already (the group's): a short grace
+# per signal keeps a stop of everything under the 10 s promised
+SWEEP_STEP_SECONDS = 1.0
+SWEEP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 KILL_WAIT_SECONDS = 5.0
 
 
@@ -82,14 +84,13 @@ def _describe(process: psutil.Process) -> str:
     return f"{process.pid} ({command})"
 
 
-def sweep(
-    grace: float = SWEEP_GRACE_SECONDS, kill_wait: float = KILL_WAIT_SECONDS
-) -> dict[int, str]:
-    """Stop and reap every process still below this one: SIGTERM, then SIGKILL after ``grace``.
-    Returns what it stopped (pid: command line)."""
+def sweep(step: float = SWEEP_STEP_SECONDS, kill_wait: float = KILL_WAIT_SECONDS) -> dict[int, str]:
+    """Stop and reap every process still below this one: SIGINT, SIGTERM ``step`` later, SIGKILL
+    ``step`` after that. Returns what it stopped (pid: command line)."""
     me = psutil.Process()
     stopped: dict[int, str] = {}
-    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, kill_wait)):
+    waits = [step] * (len(SWEEP_SIGNALS) - 1) + [kill_wait]
+    for signum, wait in zip(SWEEP_SIGNALS, waits, strict=True):
         signalled: set[int] = set()
         deadline = time.monotonic() + wait
         while True:
@@ -123,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         # Ctrl-C does not cut the sweep short, and the sweep is bounded
         stopped = sweep()
         if stopped:
+            count = f"{len(stopped)} process" + ("es" if len(stopped) > 1 else "")
             print(
-                f"stopped {len(stopped)} processes the programs left running: "
-                + ", ".join(stopped.values()),
+                f"stopped {count} the programs left running: " + ", ".join(stopped.values()),
                 flush=True,
             )
     return 0
