@@ -468,6 +468,8 @@ def test_a_stopped_supervisord_exits_only_once_a_programs_stubborn_child_is_gone
     """The code server's grpc child outliving the stopped code server (the proxy exits first:
     supervisord sees the program stopped and never escalates) is stopped and reaped before
     `make run`'s process exits: nothing of the stack outlives it."""
+    from ytmetrics_dagster.warehouse import embedded
+
     stack = _stack(tmp_path / "home", simulator=False)
     stack.logs.mkdir(parents=True)
     child_pidfile = tmp_path / "child.pid"
@@ -504,6 +506,8 @@ def test_a_stopped_supervisord_exits_only_once_a_programs_stubborn_child_is_gone
             output.read_text,
         )
         assert supervisord.poll() is None, output.read_text()
+        # the CLI still knows the process for the supervisord that owns the embedded Postgres
+        assert embedded.supervising_pid(stack.home / "pgdata") == supervisord.pid
         stubborn = psutil.Process(int(child_pidfile.read_text()))
         stopping = time.monotonic()
         supervisord.send_signal(signal.SIGTERM)
