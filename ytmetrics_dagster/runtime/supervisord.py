@@ -10,7 +10,7 @@ a session of its own, a daemonized helper. It would outlive `make run`, holding 
 directory and the database connections it had.
 
 So this process first makes itself the child subreaper of everything below it (Linux's
-PR_SET_CHILD_SUBREAPER, kept across exec): a process whose parent dies is re-parented to it
+PR_SET_CHILD_SUBREAPER): a process whose parent dies is re-parented to it
 rather than to init, so what the programs leave behind stays below it (while supervisord runs,
 it reaps those that end by themselves: "reaped unknown pid" in its log). It then runs supervisord
 in this very process (the pid `make run` started, that `supervisord.pid` names), and once
@@ -19,6 +19,12 @@ programs' stop signal), then SIGTERM, then SIGKILL, ``SWEEP_STEP_SECONDS`` apart
 reaped, and one line says what was stopped. Only then does the process exit, still holding the
 data directory's lock: when `make run` has ended, nothing of it runs. (Should supervisord itself
 fail, the sweep stops its programs the same way.)
+
+Why here, and not closer to the grpc child: Dagster starts that child itself, so no launcher of
+ours can give it a parent-death signal (the request does not survive fork, and is tied to the
+thread that forked); Dagster has no option to end it with its proxy, and supervisord none to wait
+for a program's whole group; a wrapper process around each program would change the pids
+supervisord reports and signals. One subreaper at the top covers every kind of leftover at once.
 
 A SIGKILL of this process leaves no time for a sweep: each program then gets the kernel's
 parent-death signal (runtime/launch.py), and a process they leave behind is stopped by the next
