@@ -10,8 +10,9 @@ database nor a process:
 - ``<user state dir>/ytmetrics/dev-home-<install>.json`` (``$XDG_STATE_HOME``, by default
   ``~/.local/state``): the data directory the last `ytmetrics dev` (make run) of this
   installation served. A command run without YTMETRICS_HOME, from any directory, uses it
-  while that directory is still there: every terminal finds `make run`'s warehouse. One record
-  per installation (the package's folder), so two checkouts never follow each other.
+  while that `make run` serves it: every terminal finds `make run`'s warehouse, and
+  `ytmetrics demo-history` its Dagster UI (the port it was given). One record per installation
+  (the package's folder), so two checkouts never follow each other.
 """
 
 from __future__ import annotations
@@ -71,12 +72,14 @@ def dev_record_path() -> Path:
     return platformdirs.user_state_path("ytmetrics") / f"dev-home-{install_key()}.json"
 
 
-def record_dev_home(home: Path) -> Path:
-    """Remember ``home`` as the data directory `ytmetrics dev` serves (for every terminal)."""
+def record_dev_home(home: Path, ui_url: str | None = None) -> Path:
+    """Remember ``home`` as the data directory `ytmetrics dev` serves (for every terminal), and
+    the address of its Dagster UI (`make run PORT=…`)."""
     path = dev_record_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "home": str(Path(home).resolve()),
+        "ui_url": ui_url,
         "package": str(Path(ytmetrics_dagster.__file__).resolve().parent),
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -84,16 +87,31 @@ def record_dev_home(home: Path) -> Path:
     return path
 
 
-def recorded_dev_home() -> Path | None:
-    """The data directory the last `ytmetrics dev` of this installation served, while it still
-    serves it (its dev.lock is held); None otherwise (no record, unreadable, or that `make run`
-    has stopped: a stopped deployment's record must not lead a write to a warehouse no Dagster
-    serves, while another `make run` may be running)."""
+def _running_dev_record() -> dict | None:
+    """The record of the last `ytmetrics dev` of this installation while it still serves its
+    data directory (its dev.lock is held); None otherwise (no record, unreadable, or that
+    `make run` has stopped)."""
     try:
-        home = Path(json.loads(dev_record_path().read_text())["home"])
+        record = json.loads(dev_record_path().read_text())
+        home = Path(record["home"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return home if lock_is_held(home / DEV_LOCK_FILE) else None
+    return record if lock_is_held(home / DEV_LOCK_FILE) else None
+
+
+def recorded_dev_home() -> Path | None:
+    """The data directory the last `ytmetrics dev` of this installation served, while it still
+    serves it; None otherwise (a stopped deployment's record must not lead a write to a
+    warehouse no Dagster serves, while another `make run` may be running)."""
+    record = _running_dev_record()
+    return Path(record["home"]) if record else None
+
+
+def recorded_dev_ui_url() -> str | None:
+    """The Dagster UI of the running `make run` of this installation (its PORT), if any."""
+    record = _running_dev_record()
+    url = record.get("ui_url") if record else None
+    return url if isinstance(url, str) and url else None
 
 
 def lock_is_held(path: Path) -> bool:

@@ -48,6 +48,29 @@ def test_refuses_when_dagster_is_not_running(monkeypatch, capsys):
     assert f"Dagster is not running at {url}" in capsys.readouterr().err
 
 
+def test_without_an_address_it_asks_the_ui_of_the_running_make_run(tmp_path, monkeypatch, capsys):
+    import fcntl
+
+    from ytmetrics_dagster import data_dir
+
+    monkeypatch.setenv("YTMETRICS_SOURCE", "simulator")
+    monkeypatch.delenv("YOUTUBE_API_KEY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    # nothing running: the default address of `make run`
+    assert demo_history.default_url() == demo_history.DEFAULT_URL
+    # `make run PORT=…` running (its lock held): its UI, whatever the port (nothing listens)
+    served = tmp_path / "served"
+    served.mkdir()
+    ui = f"http://127.0.0.1:{free_port()}"
+    with (served / data_dir.DEV_LOCK_FILE).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        data_dir.record_dev_home(served, ui)
+        assert main(["demo-history", "--hours", "3"]) == 1
+        assert f"Dagster is not running at {ui}" in capsys.readouterr().err
+    # stopped: the default again
+    assert demo_history.default_url() == demo_history.DEFAULT_URL
+
+
 def test_closed_hours_are_the_hours_before_the_current_one():
     now = datetime(2026, 11, 24, 10, 17, tzinfo=UTC)
     assert demo_history.closed_hours(3, now) == [

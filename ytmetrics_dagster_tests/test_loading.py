@@ -276,16 +276,18 @@ def test_the_dev_record_is_followed_only_while_its_make_run_serves_it(tmp_path, 
     served.mkdir()
     lock = (served / "dev.lock").open("w")  # what `ytmetrics dev` holds while it runs
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    path = data_dir.record_dev_home(served)
+    path = data_dir.record_dev_home(served, "http://127.0.0.1:3001")
     assert path.parent == tmp_path / "state" / "ytmetrics"
     assert json.loads(path.read_text())["home"] == str(served)
     assert load_settings().home == served
+    assert data_dir.recorded_dev_ui_url() == "http://127.0.0.1:3001"
     # `ytmetrics dev` itself keeps to YTMETRICS_HOME or the default
     assert dev_home() == tmp_path / ".ytmetrics"
     # stopped (its lock file stays behind): the record leads nowhere any more
     lock.close()
     assert (served / "dev.lock").is_file()
     assert data_dir.recorded_dev_home() is None
+    assert data_dir.recorded_dev_ui_url() is None
     assert load_settings().home == tmp_path / ".ytmetrics"
     (served / "dev.lock").unlink()
     assert data_dir.recorded_dev_home() is None

@@ -252,7 +252,7 @@ def _run_dev(settings, lock, port: int, dashboard_port: int, demo: bool) -> int:
 
         # every terminal's `ytmetrics` (no YTMETRICS_HOME, any directory) finds this warehouse
         try:
-            recorded = f"recorded in {record_dev_home(settings.home)}"
+            recorded = f"recorded in {record_dev_home(settings.home, stack.ui_url)}"
         except OSError as err:
             recorded = f"not recorded: {err}; other terminals need YTMETRICS_HOME={settings.home}"
         print(f"data directory: {settings.home} ({recorded})", flush=True)

@@ -550,7 +550,7 @@ def cmd_demo_history(args) -> int:
 
     try:
         demo_history.refuse_real_api(load_settings().uses_simulator)
-        launched = demo_history.launch(args.dagster_url, args.hours)
+        launched = demo_history.launch(args.dagster_url or demo_history.default_url(), args.hours)
     except demo_history.BackfillRefused as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
@@ -804,8 +804,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dagster-url",
-        default=demo_history.DEFAULT_URL,
-        help=f"the Dagster UI's address (default {demo_history.DEFAULT_URL}, as `make run`)",
+        help="the Dagster UI's address (default: that of the running `make run`, whatever its "
+        f"PORT; {demo_history.DEFAULT_URL} if none runs)",
     )
     p.set_defaults(func=cmd_demo_history)
 

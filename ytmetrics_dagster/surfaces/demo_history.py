@@ -19,6 +19,16 @@ from datetime import UTC, datetime, timedelta
 JOB = "hourly_snapshot_job"
 ASSETS = ("video_metric_snapshots", "video_growth_hourly")
 DEFAULT_URL = "http://127.0.0.1:3000"
+
+
+def default_url() -> str:
+    """The UI of the running `make run` (recorded by `ytmetrics dev` with its PORT), or
+    DEFAULT_URL."""
+    from ytmetrics_dagster.data_dir import recorded_dev_ui_url
+
+    return recorded_dev_ui_url() or DEFAULT_URL
+
+
 TAG = "ytmetrics/demo_history_hours"
 # The daemon heartbeats every 30 s; older than this, nothing is there to run the backfill.
 DAEMON_STALE_SECONDS = 120
