@@ -12,11 +12,14 @@ Under ``make test-fast`` the modules of one dataset run one after the other on o
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine, text
 
 from .conftest import TABLES
+
+if TYPE_CHECKING:
+    from ytmetrics_dagster.youtube.simulator import SimulatorServer
 
 T = TypeVar("T")
 
@@ -48,3 +51,23 @@ def shared_dataset(engine: Engine, name: str, build: Callable[[], T]) -> T:
     value = build()
     _kept[key] = (fingerprint(engine), value)
     return value
+
+
+def empty_warehouse(database_url: str, simulator: SimulatorServer) -> tuple[Engine, dict]:
+    """What a dataset is built on: every table emptied, the simulator reset, and resources on
+    both (the real clock: a dataset's hours are real ones)."""
+    from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
+    from ytmetrics_dagster.warehouse.engine import get_engine
+
+    engine = get_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join('ytmetrics.' + t for t in TABLES)} CASCADE"))
+    simulator.state.reset()
+    resources = {
+        "youtube": YouTubeResource(
+            source="simulator", base_url=simulator.base_url, backoff_factor=0.01
+        ),
+        "warehouse": WarehouseResource(database_url=database_url),
+        "clock": ClockResource(),
+    }
+    return engine, resources

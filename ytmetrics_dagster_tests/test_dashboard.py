@@ -21,13 +21,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 import requests
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from ytmetrics_dagster.defs import links
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.dashboard import charts
@@ -36,8 +35,7 @@ from ytmetrics_dagster.warehouse import cohorts, metric_series, performance
 from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.videos import remove_video
 
-from .conftest import TABLES
-from .datasets import shared_dataset
+from .datasets import empty_warehouse, shared_dataset
 from .helpers import CATALOG, DAY, free_port, hour_range, normal_ids, register
 
 pytestmark = pytest.mark.db
@@ -65,17 +63,7 @@ def data(database_url, simulator_server) -> Data:
     would truncate it; datasets.py)."""
 
     def build() -> Data:
-        engine = get_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join('ytmetrics.' + t for t in TABLES)} CASCADE"))
-        simulator_server.state.reset()
-        resources = {
-            "youtube": YouTubeResource(
-                source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
-            ),
-            "warehouse": WarehouseResource(database_url=database_url),
-            "clock": ClockResource(),
-        }
+        engine, resources = empty_warehouse(database_url, simulator_server)
         uploads = [p for p in CATALOG.uploads(0, DAY) if p.gone_at is None][:3]
         channel_videos = [p.video_id for p in uploads]
         other, removed = normal_ids(2)

@@ -19,7 +19,6 @@ from starlette.testclient import TestClient
 from ytmetrics_dagster.defs.channels.assets import channel_statistics
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.resources import ClockResource, WarehouseResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.warehouse import analysis
@@ -34,8 +33,7 @@ from ytmetrics_dagster.youtube.simulator.world import (
     upload_interval_hours,
 )
 
-from .conftest import TABLES
-from .datasets import shared_dataset
+from .datasets import empty_warehouse, shared_dataset
 from .helpers import CATALOG, hour_range, normal_ids, register
 
 pytestmark = pytest.mark.db
@@ -60,17 +58,7 @@ class Data:
 def data(database_url, simulator_server) -> Data:
 
     def build() -> Data:
-        engine = get_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join('ytmetrics.' + t for t in TABLES)} CASCADE"))
-        simulator_server.state.reset()
-        resources = {
-            "youtube": YouTubeResource(
-                source="simulator", base_url=simulator_server.base_url, backoff_factor=0.01
-            ),
-            "warehouse": WarehouseResource(database_url=database_url),
-            "clock": ClockResource(),
-        }
+        engine, resources = empty_warehouse(database_url, simulator_server)
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         last = int(
             (now - timedelta(hours=8) - WORLD_START).total_seconds()
