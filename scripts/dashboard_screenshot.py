@@ -52,9 +52,8 @@ from ytmetrics_dagster.warehouse.embedded import (
 from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.warehouse.videos import queue_registrations
-from ytmetrics_dagster.youtube.models import ChannelInfo
 from ytmetrics_dagster.youtube.simulator import SimulatedWorld, SimulatorServer
-from ytmetrics_dagster.youtube.simulator.world import channel_id
+from ytmetrics_dagster.youtube.simulator.world import channel_id, channel_info
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ui_screenshot import CHROMIUM_FLAGS, free_port
@@ -80,9 +79,7 @@ def build_history(database_url: str, simulator: SimulatorServer, now: datetime) 
     queue_registrations(engine, [(v, v) for v in ids], requested_by="demo")
     upsert_channel(
         engine,
-        ChannelInfo(
-            channel_id(0), "Simulated Channel 00", "@simchannel00", "UU" + channel_id(0)[2:]
-        ),
+        channel_info(0),
         source="simulator",
         now=now,
     )

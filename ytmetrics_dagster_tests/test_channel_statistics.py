@@ -13,9 +13,8 @@ from ytmetrics_dagster.definitions import defs
 from ytmetrics_dagster.defs.channels.assets import channel_statistics
 from ytmetrics_dagster.defs.snapshots.jobs import hourly_snapshot_job
 from ytmetrics_dagster.warehouse.channels import upsert_channel
-from ytmetrics_dagster.youtube.models import ChannelInfo
 from ytmetrics_dagster.youtube.simulator import representations as sim
-from ytmetrics_dagster.youtube.simulator.world import channel_handle, channel_id
+from ytmetrics_dagster.youtube.simulator.world import channel_id, channel_info
 
 from .helpers import CATALOG, DAY, frame, hour_range
 
@@ -29,12 +28,7 @@ def track(engine, indexes):
     for i in indexes:
         upsert_channel(
             engine,
-            ChannelInfo(
-                channel_id(i),
-                f"Simulated Channel {i:02d}",
-                channel_handle(i),
-                "UU" + channel_id(i)[2:],
-            ),
+            channel_info(i),
             source="simulator",
             now=datetime.now(UTC),
         )

@@ -25,10 +25,10 @@ from ytmetrics_dagster.warehouse import analysis
 from ytmetrics_dagster.warehouse.channels import upsert_channel
 from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.quota import quota_day, units_used
-from ytmetrics_dagster.youtube.models import ChannelInfo
 from ytmetrics_dagster.youtube.simulator.world import (
     WORLD_START,
     channel_id,
+    channel_info,
     upload_id,
     upload_interval_hours,
 )
@@ -80,9 +80,7 @@ def data(database_url, simulator_server) -> Data:
         # channel 0 is tracked: its statistics are observed every hour too
         upsert_channel(
             engine,
-            ChannelInfo(
-                channel_id(0), "Simulated Channel 00", "@simchannel00", "UU" + channel_id(0)[2:]
-            ),
+            channel_info(0),
             source="simulator",
             now=now,
         )

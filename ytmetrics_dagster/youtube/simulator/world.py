@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from ytmetrics_dagster.youtube.models import VideoStatistics
+from ytmetrics_dagster.youtube.models import ChannelInfo, VideoStatistics
 
 WORLD_START = datetime(2024, 1, 1, tzinfo=UTC)
 WORLD_SPAN = timedelta(days=4 * 365)
@@ -47,6 +47,13 @@ def channel_id(index: int) -> str:
 
 def channel_handle(index: int) -> str:
     return f"@simchannel{index:02d}"
+
+
+def channel_info(index: int) -> ChannelInfo:
+    """Simulated channel ``index`` as channels.list describes it (title, handle, uploads
+    playlist)."""
+    cid = channel_id(index)
+    return ChannelInfo(cid, f"Simulated Channel {index:02d}", channel_handle(index), "UU" + cid[2:])
 
 
 def upload_interval_hours(index: int) -> float:
