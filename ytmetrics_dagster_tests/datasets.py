@@ -12,6 +12,7 @@ Under ``make test-fast`` the modules of one dataset run one after the other on o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine, text
@@ -31,7 +32,7 @@ _FINGERPRINT = text(
     + ") rows"
 )
 
-_kept: dict[tuple[str, str], tuple[str, object]] = {}
+_kept: dict[tuple[str, str, str], tuple[str, object]] = {}
 
 
 def fingerprint(engine: Engine) -> str:
@@ -42,8 +43,10 @@ def fingerprint(engine: Engine) -> str:
 
 def shared_dataset(engine: Engine, name: str, build: Callable[[], T]) -> T:
     """``build()``'s value, kept from an earlier build if the warehouse still holds exactly
-    what that build left (``name`` tells the datasets apart)."""
-    key = (engine.url.render_as_string(hide_password=False), name)
+    what that build left, in the same UTC hour (a dataset may be relative to the hour or the
+    day it is built in; ``name`` tells the datasets apart)."""
+    hour = datetime.now(UTC).strftime("%Y-%m-%d %H")
+    key = (engine.url.render_as_string(hide_password=False), name, hour)
     if key in _kept:
         digest, value = _kept[key]
         if fingerprint(engine) == digest:

@@ -164,7 +164,8 @@ def current_hour() -> datetime:
 def snapshot_minute_away() -> str:
     """YTMETRICS_SNAPSHOT_MINUTE for a daemon a test starts: half an hour from now, so the
     hourly schedule does not fire while the test runs (its run would observe the hour in progress
-    next to the test's own runs, or take the run slot the test waits for)."""
+    next to the test's own runs, or take the run slot the test waits for). It also moves the hour
+    watchdog's start in the hour: such a test sets YTMETRICS_WATCHDOG=off as well."""
     return str((datetime.now(UTC).minute + 30) % 60)
 
 
