@@ -131,6 +131,39 @@ def test_real_api_refuses_to_observe_a_closed_hour(engine, resources, simulator)
     assert simulator.state.requests_by_method.get("videos", 0) == 1  # only the registration
 
 
+def test_real_api_an_hour_without_observations_claims_no_source(engine, resources, simulator):
+    """Real-API mode against the simulator (as the container deployment runs): an hour observed
+    while nothing is tracked makes no call, so its batch carries only the configured source; the
+    videos registered after it (answers labelled simulated) are not refused, and an empty hour
+    labelled 'youtube' in a simulated warehouse is not refused either."""
+    from ytmetrics_dagster.warehouse.snapshots import replace_snapshot_partition
+
+    real = dict(
+        resources,
+        youtube=YouTubeResource(
+            source="youtube", api_key="test-key-not-shown", base_url=simulator.base_url
+        ),
+    )
+    now = current_hour()
+    assert snapshot(real, now).success
+    assert simulator.state.requests_by_method.get("videos", 0) == 0
+    batch = rows(engine, "SELECT source, videos_written FROM ytmetrics.snapshot_batches")
+    assert list(batch.itertuples(index=False, name=None)) == [("youtube", 0)]
+    ids = normal_ids(2)
+    register(engine, real, ids)
+    videos = rows(engine, "SELECT video_id, source FROM ytmetrics.videos ORDER BY video_id")
+    assert list(videos.itertuples(index=False, name=None)) == [
+        (v, "simulator") for v in sorted(ids)
+    ]
+    written = replace_snapshot_partition(
+        engine, now - timedelta(hours=1), [], observed_at=now, source="youtube"
+    )
+    assert written.rows == 0
+    assert snapshot(real, now).success
+    stored = rows(engine, "SELECT video_id, source FROM ytmetrics.snapshots")
+    assert sorted(stored.video_id) == sorted(ids) and (stored.source == "simulator").all()
+
+
 def test_real_api_observes_the_current_hour(engine, resources, simulator):
     register(engine, resources, normal_ids(2))
     real = dict(

@@ -230,10 +230,12 @@ class _Facts:
 
 def _begin(conn: Connection, hour: datetime, facts: _Facts, observations) -> int:
     """Lock the hour, refuse a mixed source, make sure its partition exists, stage the
-    observations; returns the observation's offset in the hour."""
+    observations; returns the observation's offset in the hour. A write without observations
+    (no call was made: its source is only the configured one) adds no data of any source."""
     seconds = _observed_seconds(hour, facts.observed_at)
     _lock_hour(conn, hour)
-    assert_source_allowed(conn, facts.source)
+    if observations:
+        assert_source_allowed(conn, facts.source)
     day_partitions.prepare_window(conn, "metric_snapshots", hour, hour + HOUR)
     _stage(conn, observations)
     return seconds

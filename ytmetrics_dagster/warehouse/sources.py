@@ -16,9 +16,12 @@ class SourceMixError(RuntimeError):
     """Refused: data of one source into a warehouse that already holds the other's."""
 
 
+# An hour's batch that wrote no observation (nothing due, or nothing tracked yet: no call was
+# made, so its label is only the configured source) holds no data of either source.
 _HOLDS = """
 SELECT EXISTS (SELECT 1 FROM ytmetrics.videos WHERE source = :other)
-    OR EXISTS (SELECT 1 FROM ytmetrics.snapshot_batches WHERE source = :other)
+    OR EXISTS (SELECT 1 FROM ytmetrics.snapshot_batches
+               WHERE source = :other AND videos_written > 0)
     OR EXISTS (SELECT 1 FROM ytmetrics.channels WHERE source = :other)
 """
 
