@@ -31,13 +31,23 @@ class ConfigurationError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
 
-def _is_loopback_url(url: str | None) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 in brackets or not) is this machine only."""
     from ipaddress import ip_address
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_loopback_url(url: str | None) -> bool:
     from urllib.parse import urlsplit
 
     try:
-        host = urlsplit(url or "").hostname or ""
-        return host == "localhost" or ip_address(host).is_loopback
+        return is_loopback(urlsplit(url or "").hostname or "")
     except ValueError:
         return False
 

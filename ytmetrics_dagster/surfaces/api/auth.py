@@ -4,12 +4,11 @@ logged or put in an error: a failure says only what was wrong with the header.""
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime
 
 from fastapi import Request
 
-from ytmetrics_dagster.settings import ApiSettings
+from ytmetrics_dagster.settings import ApiSettings, is_loopback
 from ytmetrics_dagster.warehouse.api_tokens import ApiToken, authenticate
 
 
@@ -24,15 +23,6 @@ class AuthError(Exception):
 
 class OpenReadsRefused(RuntimeError):
     """Open reads on an address other machines can reach, without explicit consent."""
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, settings: ApiSettings) -> None:

@@ -15,6 +15,8 @@ from ytmetrics_dagster.youtube.simulator.world import (
     VideoProfile,
     channel_handle,
     channel_id,
+    channel_title,
+    uploads_playlist_id,
 )
 
 SIMULATED_NOTE = "Simulated by ytmetrics-dagster; not real YouTube data."
@@ -110,17 +112,13 @@ def _counters(p: VideoProfile, at: datetime, *, favorite: bool) -> dict:
     return block
 
 
-def uploads_playlist_id(index: int) -> str:
-    return "UU" + channel_id(index)[2:]
-
-
 # Simulated channels that hide their subscriber count, as some real ones do.
 HIDDEN_SUBSCRIBER_CHANNELS = frozenset({7, 19})
 
 
 def channel(world: SimulatedWorld, index: int, parts: set[str], at: datetime) -> dict:
     cid = channel_id(index)
-    title = f"Simulated Channel {index:02d}"
+    title = channel_title(index)
     body: dict = {}
     if "snippet" in parts:
         body["snippet"] = {

@@ -49,11 +49,20 @@ def channel_handle(index: int) -> str:
     return f"@simchannel{index:02d}"
 
 
+def channel_title(index: int) -> str:
+    return f"Simulated Channel {index:02d}"
+
+
+def uploads_playlist_id(index: int) -> str:
+    return "UU" + channel_id(index)[2:]
+
+
 def channel_info(index: int) -> ChannelInfo:
     """Simulated channel ``index`` as channels.list describes it (title, handle, uploads
     playlist)."""
-    cid = channel_id(index)
-    return ChannelInfo(cid, f"Simulated Channel {index:02d}", channel_handle(index), "UU" + cid[2:])
+    return ChannelInfo(
+        channel_id(index), channel_title(index), channel_handle(index), uploads_playlist_id(index)
+    )
 
 
 def upload_interval_hours(index: int) -> float:
@@ -92,7 +101,7 @@ class VideoProfile:
 
     @property
     def channel_title(self) -> str:
-        return f"Simulated Channel {self.channel_index:02d}"
+        return channel_title(self.channel_index)
 
     @property
     def title(self) -> str:
