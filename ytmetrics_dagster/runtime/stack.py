@@ -14,17 +14,16 @@ again every minute, so a long outage of something it needs never leaves it down 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from ytmetrics_dagster.runtime.supervisord import stop_escalating
 from ytmetrics_dagster.warehouse.embedded import SUPERVISOR_PIDFILE, ForegroundPostgres
 
 HOST = "127.0.0.1"
@@ -331,16 +330,10 @@ def stop_leftovers(conf: Path, log=print) -> int:
         return 0
     count = len(processes)
     log(f"stopping {count} processes left running by a `make run` that was killed")
-    for signum, wait in ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
-        for process in processes:
-            with contextlib.suppress(psutil.Error):
-                process.send_signal(signum)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            processes = [p for p in processes if _alive(p)]
-            if not processes:
-                return count
-            time.sleep(0.1)
+    stop_escalating(
+        lambda: [p for p in processes if _alive(p)],
+        ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)),
+    )
     return count
 
 

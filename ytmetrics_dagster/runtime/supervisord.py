@@ -42,6 +42,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 
 import psutil
 
@@ -92,23 +93,22 @@ def _describe(process: psutil.Process) -> str:
     return f"{process.pid} ({command})"
 
 
-def sweep(step: float = SWEEP_STEP_SECONDS, kill_wait: float = KILL_WAIT_SECONDS) -> dict[int, str]:
-    """Stop and reap every process still below this one: SIGINT, SIGTERM ``step`` later, SIGKILL
-    ``step`` after that. Returns what it stopped (pid: command line)."""
-    me = psutil.Process()
+def stop_escalating(
+    find: Callable[[], list[psutil.Process]], steps: Sequence[tuple[signal.Signals, float]]
+) -> dict[int, str]:
+    """Stop what ``find()`` returns: each step's signal to every process found (asked again while
+    it waits, so one that appears meanwhile gets the signal too), then up to its seconds for
+    them to be gone, then the next step. Returns what it signalled (pid: command line)."""
     stopped: dict[int, str] = {}
-    waits = [step] * (len(SWEEP_SIGNALS) - 1) + [kill_wait]
-    for signum, wait in zip(SWEEP_SIGNALS, waits, strict=True):
+    for signum, wait in steps:
         signalled: set[int] = set()
         deadline = time.monotonic() + wait
         while True:
-            _reap()
-            running = _running_below(me)
+            running = find()
             if not running:
                 return stopped
             if time.monotonic() >= deadline:
                 break
-            # one that appears meanwhile (a leftover's own child) gets the signal too
             for process in running:
                 if process.pid in signalled:
                     continue
@@ -117,6 +117,20 @@ def sweep(step: float = SWEEP_STEP_SECONDS, kill_wait: float = KILL_WAIT_SECONDS
                     process.send_signal(signum)
                 signalled.add(process.pid)
             time.sleep(0.05)
+    return stopped
+
+
+def sweep(step: float = SWEEP_STEP_SECONDS, kill_wait: float = KILL_WAIT_SECONDS) -> dict[int, str]:
+    """Stop and reap every process still below this one: SIGINT, SIGTERM ``step`` later, SIGKILL
+    ``step`` after that. Returns what it stopped (pid: command line)."""
+    me = psutil.Process()
+
+    def running_below() -> list[psutil.Process]:
+        _reap()
+        return _running_below(me)
+
+    waits = [step] * (len(SWEEP_SIGNALS) - 1) + [kill_wait]
+    stopped = stop_escalating(running_below, list(zip(SWEEP_SIGNALS, waits, strict=True)))
     _reap()
     return stopped
 
