@@ -69,23 +69,28 @@ def test_registration_sensor_launches_once_per_new_request(instance, engine, dat
     assert isinstance(registration_requests_sensor(fresh), dg.SkipReason)
 
 
-def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine, resources):
-    register(engine, resources, normal_ids(2), instance=instance)
+def _new_videos_context(instance, resources, cursor=None) -> dg.SensorEvaluationContext:
+    """A tick's context for new_videos_snapshot_sensor, the assets it reads beside it."""
     defs = dg.Definitions(
         assets=[tracked_videos, video_metric_snapshots, video_growth_hourly, channel_statistics],
         sensors=[new_videos_snapshot_sensor],
         resources=resources,
     )
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
+    return dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=resources, cursor=cursor
+    )
+
+
+def test_new_videos_trigger_an_observation_of_the_current_hour(instance, engine, resources):
+    register(engine, resources, normal_ids(2), instance=instance)
+    context = _new_videos_context(instance, resources)
     run_requests = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
     assert len(run_requests) == 1
     assert run_requests[0].partition_key == hourly_partitions.get_last_partition_key()
     # the new videos only: the hour's channel statistics are the scheduled run's
     assert dg.AssetKey("channel_statistics") not in run_requests[0].asset_selection
     # the same materialization never triggers a second run
-    again = dg.build_sensor_context(
-        instance=instance, definitions=defs, resources=resources, cursor=context.cursor
-    )
+    again = _new_videos_context(instance, resources, cursor=context.cursor)
     assert not new_videos_snapshot_sensor.evaluate_tick(again).run_requests
 
 
@@ -99,12 +104,7 @@ def test_new_videos_go_into_the_hour_in_progress_on_the_deployments_clock(
     assert abs((clock.now() - an_hour_ago).total_seconds()) < 60
     resources = {**resources, "clock": clock}
     register(engine, resources, normal_ids(2), instance=instance)
-    defs = dg.Definitions(
-        assets=[tracked_videos, video_metric_snapshots, video_growth_hourly, channel_statistics],
-        sensors=[new_videos_snapshot_sensor],
-        resources=resources,
-    )
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
+    context = _new_videos_context(instance, resources)
     (request,) = new_videos_snapshot_sensor.evaluate_tick(context).run_requests
     assert request.partition_key == clock.now().strftime("%Y-%m-%d-%H:00")
     assert request.partition_key != hourly_partitions.get_last_partition_key()
