@@ -261,8 +261,10 @@ def one_ephemeral_dagster_instance():
 
     import dagster as dg
 
+    from .ephemeral_instance import ephemeral_instance
+
     real = dg.materialize
-    shared = dg.DagsterInstance.ephemeral()
+    shared = ephemeral_instance()  # its sqlite connections kept (ephemeral_instance.py)
 
     def materialize(*args, instance=None, **kwargs):
         if instance is None and threading.current_thread() is threading.main_thread():
