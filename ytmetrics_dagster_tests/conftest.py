@@ -33,6 +33,8 @@ from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.youtube.simulator import SimulatorServer
 from ytmetrics_dagster_tests.helpers import use_new_clock
 
+from .dagster_storage import close_test_pools, pooled, register_plugin
+
 # `ytmetrics dev` records the data directory it serves in the user's state directory
 # (data_dir.py): the tests' records stay in a directory of their own.
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ytm-test-state-")
@@ -196,7 +198,17 @@ def database_url(pg_server):
 
 @pytest.fixture(scope="session")
 def dagster_pg_url(pg_server):
-    return database_on_server(pg_server, "dagster_test", "psycopg2")
+    """Dagster's Postgres storage for instances in the test process, its engines pooled
+    (dagster_storage.py)."""
+    register_plugin()
+    return pooled(database_on_server(pg_server, "dagster_test", "psycopg2"))
+
+
+@pytest.fixture(autouse=True)
+def _close_dagster_test_pools():
+    """No pooled Dagster connection outlives its test."""
+    yield
+    close_test_pools()
 
 
 @pytest.fixture
@@ -261,10 +273,10 @@ def one_ephemeral_dagster_instance():
 
     import dagster as dg
 
-    from .ephemeral_instance import ephemeral_instance
+    from .dagster_storage import ephemeral_instance
 
     real = dg.materialize
-    shared = ephemeral_instance()  # its sqlite connections kept (ephemeral_instance.py)
+    shared = ephemeral_instance()  # its sqlite connections kept (dagster_storage.py)
 
     def materialize(*args, instance=None, **kwargs):
         if instance is None and threading.current_thread() is threading.main_thread():
