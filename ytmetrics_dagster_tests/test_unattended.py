@@ -444,7 +444,16 @@ def test_a_growth_rebuild_waits_for_a_snapshot_write_in_progress(engine, resourc
             )
         )
         rebuild.start()
-        time.sleep(1.0)
+        # it queues on the write's advisory lock (seen waiting in Postgres), not a guessed pause
+        wait_until(
+            lambda: frame(
+                engine,
+                "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            ).n[0],
+            10,
+            "the growth rebuild to wait for the snapshot write's lock",
+            0.02,
+        )
         assert rebuild.is_alive(), "the growth rebuild did not wait for the snapshot write"
         release.set()
         writer.join(10)
