@@ -97,33 +97,33 @@ def _upload_time(index: int, n: int, video_id: str) -> datetime:
     return at.replace(microsecond=0)
 
 
+def _upload_count(index: int) -> int:
+    """How many uploads channel ``index`` publishes in the world's span: upload n comes
+    n * interval + jitter (0-3) hours after its start, so only the last few need their jitter."""
+    span_hours = WORLD_SPAN.total_seconds() / 3600.0
+    n = max(0, int((span_hours - 3.0) / upload_interval_hours(index)) - 1)
+    end = WORLD_START + WORLD_SPAN
+    while upload_time(index, n) < end:
+        n += 1
+    return n
+
+
 @dataclass(frozen=True)
 class _UploadsIndex:
-    """Every channel's uploads in the world's span: (channel, n) and publish time by id, and
-    each channel's ids in upload order."""
+    """Every channel's uploads in the world's span: (channel, n) by id, and each channel's
+    ids in upload order."""
 
-    by_id: dict[str, tuple[int, int, datetime]]
+    by_id: dict[str, tuple[int, int]]
     ids: tuple[tuple[str, ...], ...]
 
 
 @cache
 def _uploads_index() -> _UploadsIndex:
-    by_id: dict[str, tuple[int, int, datetime]] = {}
-    ids: list[tuple[str, ...]] = []
-    end = WORLD_START + WORLD_SPAN
-    for ch in range(CHANNEL_COUNT):
-        channel: list[str] = []
-        n = 0
-        while True:
-            vid = upload_id(ch, n)
-            at = _upload_time(ch, n, vid)
-            if at >= end:
-                break
-            by_id[vid] = (ch, n, at)
-            channel.append(vid)
-            n += 1
-        ids.append(tuple(channel))
-    return _UploadsIndex(by_id, tuple(ids))
+    ids = tuple(
+        tuple(upload_id(ch, n) for n in range(_upload_count(ch))) for ch in range(CHANNEL_COUNT)
+    )
+    by_id = {vid: (ch, n) for ch, channel in enumerate(ids) for n, vid in enumerate(channel)}
+    return _UploadsIndex(by_id, ids)
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ def _compute_profile(video_id: str) -> VideoProfile:
     u = lambda salt: _unit(video_id, salt)  # noqa: E731
     upload = _uploads_index().by_id.get(video_id)
     if upload is not None:
-        published = upload[2]
+        published = _upload_time(*upload, video_id)
     else:
         published = WORLD_START + timedelta(
             seconds=int(u("published") * WORLD_SPAN.total_seconds())
