@@ -230,7 +230,7 @@ def test_dead_webhooks_never_stretch_a_tick_past_its_budget(engine, resources, d
     hanging = Hanging() if dead == "hanging" else None
     port = hanging.port if hanging else refused_port()
     url = hook_url(port)
-    budget, timeout = 2.0, 0.5
+    budget, timeout = 1.0, 0.25
     try:
         message, took = deliver_tick(
             resources,
@@ -249,7 +249,7 @@ def test_dead_webhooks_never_stretch_a_tick_past_its_budget(engine, resources, d
     assert {r.delivery_attempts for r in attempted} == {1}
     assert [r.alert_id for r in attempted] == [r.alert_id for r in rows[: len(attempted)]]
     if dead == "hanging":
-        # 0.5 s at most each (connect and status line together): a handful fit, the rest wait
+        # 0.25 s at most each (connect and status line together): a handful fit, the rest wait
         assert 2 <= len(attempted) < 20
         assert "time budget used up" in message
         # the last attempt gets only what is left of the budget
@@ -285,7 +285,7 @@ def test_the_webhook_url_never_appears_in_errors_logs_or_tick_messages(
         for url in (hanging.url, hook_url(refused_port())):
             messages.append(
                 deliver_tick(
-                    resources, url, delivery_time_budget_seconds=1, delivery_timeout_seconds=0.3
+                    resources, url, delivery_time_budget_seconds=0.5, delivery_timeout_seconds=0.15
                 )[0]
             )
             make_due(engine)

@@ -29,6 +29,7 @@ from .helpers import (
     nonexistent_id,
     normal_ids,
     register,
+    wait_until,
 )
 
 pytestmark = pytest.mark.db
@@ -262,3 +263,42 @@ def test_a_hostile_endpoint_cannot_get_the_key_into_cli_output(
         reasons = conn.execute(text("SELECT reason FROM ytmetrics.api_calls")).scalars().all()
     assert len(reasons) == 2
     assert_no_key(out.out + out.err + repr(reasons))
+
+
+def test_lowering_the_latency_releases_the_requests_waiting_out_the_old_one(simulator):
+    import threading
+    import time
+
+    simulator.state.latency_seconds = 60.0
+    answers: list[requests.Response] = []
+    url = simulator.base_url + "/videos"
+    params = {"part": "statistics", "id": normal_ids(3)[0]}
+    waiting = [
+        threading.Thread(
+            target=lambda: answers.append(requests.get(url, params=params, timeout=30))
+        )
+        for _ in range(2)
+    ]
+    for thread in waiting:
+        thread.start()
+    wait_until(lambda: simulator.state.in_flight == 2, 10, "both requests to arrive", 0.01)
+    time.sleep(0.2)
+    assert simulator.state.in_flight == 2  # held by the latency
+    started = time.monotonic()
+    simulator.state.latency_seconds = 0.5  # their 0.5 s are over: answered now
+    for thread in waiting:
+        thread.join(10)
+    assert time.monotonic() - started < 5
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [len(a.json()["items"]) for a in answers] == [1, 1]
+    assert simulator.state.in_flight == 0
+    # a reset releases them too
+    simulator.state.latency_seconds = 60.0
+    late = threading.Thread(
+        target=lambda: answers.append(requests.get(url, params=params, timeout=30))
+    )
+    late.start()
+    wait_until(lambda: simulator.state.in_flight == 1, 10, "the request to arrive", 0.01)
+    simulator.state.reset()
+    late.join(10)
+    assert not late.is_alive() and answers[-1].status_code == 200

@@ -444,7 +444,16 @@ def test_a_growth_rebuild_waits_for_a_snapshot_write_in_progress(engine, resourc
             )
         )
         rebuild.start()
-        time.sleep(1.0)
+        # it queues on the write's advisory lock (seen waiting in Postgres), not a guessed pause
+        wait_until(
+            lambda: frame(
+                engine,
+                "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            ).n[0],
+            10,
+            "the growth rebuild to wait for the snapshot write's lock",
+            0.02,
+        )
         assert rebuild.is_alive(), "the growth rebuild did not wait for the snapshot write"
         release.set()
         writer.join(10)
@@ -539,10 +548,11 @@ def test_a_slow_api_gives_up_before_the_hour_closes_and_the_hour_is_recorded(
     assert observations and observations[0].partition == hour.strftime(HOUR)
     assert observations[0].metadata["observed"].value is False
     # observed after all (a later attempt inside the hour): the record goes
-    # the abandoned requests finish on the server (counted there after their latency: one
-    # still sleeping would be counted in the next test, whatever a fixed wait assumed)
-    wait_until(lambda: simulator.state.in_flight == 0, 60, "the abandoned requests", 0.05)
+    # the abandoned requests finish on the server (counted there: one still sleeping would be
+    # counted in the next test, whatever a fixed wait assumed); lowering the latency releases
+    # them now instead of after their 6 s
     simulator.state.latency_seconds = 0.0
+    wait_until(lambda: simulator.state.in_flight == 0, 60, "the abandoned requests", 0.05)
     if (hour + timedelta(hours=1) - current_clock().now()).total_seconds() > 120:
         assert snapshot(dict(keyed, clock=resources["clock"]), hour).success
         assert frame(engine, "SELECT count(*) AS n FROM ytmetrics.missed_hours").n[0] == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -115,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         method = url.path[len(API_PREFIX) + 1 :]
         query = parse_qs(url.query, keep_blank_values=True)
         if state.latency_seconds:
-            time.sleep(state.latency_seconds)
+            state.delay()
         key = self.headers.get("X-Goog-Api-Key") or (query.get("key") or [None])[-1]
         fault = state.next_fault(method)
         if fault:

@@ -4,6 +4,7 @@ handler threads."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,25 @@ class SimulatorState:
     # requests received (counted on arrival, before any latency)
     arrived: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # notified whenever ``latency_seconds`` is set (``delay``)
+    _latency_set: threading.Condition = field(
+        default_factory=threading.Condition, init=False, repr=False, compare=False
+    )
+
+    def __setattr__(self, name: str, value) -> None:
+        super().__setattr__(name, value)
+        latency_set = self.__dict__.get("_latency_set")
+        if name == "latency_seconds" and latency_set is not None:
+            with latency_set:
+                latency_set.notify_all()
+
+    def delay(self) -> None:
+        """Hold a request for ``latency_seconds`` from now, the latency in force: lowering it
+        (or ``reset``) releases the requests waiting at once, with their answers."""
+        started = time.monotonic()
+        with self._latency_set:
+            while (left := started + self.latency_seconds - time.monotonic()) > 0:
+                self._latency_set.wait(left)
 
     def enter(self) -> None:
         with self.lock:

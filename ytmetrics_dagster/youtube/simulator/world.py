@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache, lru_cache
 from itertools import islice
 
 from ytmetrics_dagster.youtube.models import ChannelInfo, VideoStatistics
@@ -23,6 +25,10 @@ WORLD_SPAN = timedelta(days=4 * 365)
 CHANNEL_COUNT = 24
 RHYTHM_AMPLITUDE = 0.3
 HOURS_PER_DAY = 24.0
+# Everything below is a pure function of its arguments, so this process keeps what it computed
+# (a cached answer is the same answer): the profiles of the last PROFILE_CACHE_SIZE ids asked
+# for (~0.4 kB each), and every channel's uploads as far as they have been listed.
+PROFILE_CACHE_SIZE = 16_384
 
 
 def _unit(video_id: str, salt: str) -> float:
@@ -30,12 +36,18 @@ def _unit(video_id: str, salt: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def make_id(seed: str) -> str:
-    """A well-formed 11-character video id derived from ``seed``."""
+def _make_id(seed: str) -> str:
     digest = hashlib.sha256(seed.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()[:11]
 
 
+@lru_cache(maxsize=PROFILE_CACHE_SIZE)
+def make_id(seed: str) -> str:
+    """A well-formed 11-character video id derived from ``seed``."""
+    return _make_id(seed)
+
+
+@cache
 def channel_id(index: int) -> str:
     return (
         "UC"
@@ -71,13 +83,47 @@ def upload_interval_hours(index: int) -> float:
 
 
 def upload_id(index: int, n: int) -> str:
-    return make_id(f"upload:{index}:{n}")
+    # not through make_id's cache: the uploads index computes each one once and keeps it
+    return _make_id(f"upload:{index}:{n}")
 
 
 def upload_time(index: int, n: int) -> datetime:
-    jitter = _unit(upload_id(index, n), "upload_jitter") * 3.0
+    return _upload_time(index, n, upload_id(index, n))
+
+
+def _upload_time(index: int, n: int, video_id: str) -> datetime:
+    jitter = _unit(video_id, "upload_jitter") * 3.0
     at = WORLD_START + timedelta(hours=n * upload_interval_hours(index) + jitter)
     return at.replace(microsecond=0)
+
+
+def _upload_count(index: int) -> int:
+    """How many uploads channel ``index`` publishes in the world's span: upload n comes
+    n * interval + jitter (0-3) hours after its start, so only the last few need their jitter."""
+    span_hours = WORLD_SPAN.total_seconds() / 3600.0
+    n = max(0, int((span_hours - 3.0) / upload_interval_hours(index)) - 1)
+    end = WORLD_START + WORLD_SPAN
+    while upload_time(index, n) < end:
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class _UploadsIndex:
+    """Every channel's uploads in the world's span: (channel, n) by id, and each channel's
+    ids in upload order."""
+
+    by_id: dict[str, tuple[int, int]]
+    ids: tuple[tuple[str, ...], ...]
+
+
+@cache
+def _uploads_index() -> _UploadsIndex:
+    ids = tuple(
+        tuple(upload_id(ch, n) for n in range(_upload_count(ch))) for ch in range(CHANNEL_COUNT)
+    )
+    by_id = {vid: (ch, n) for ch, channel in enumerate(ids) for n, vid in enumerate(channel)}
+    return _UploadsIndex(by_id, ids)
 
 
 @dataclass(frozen=True)
@@ -151,21 +197,6 @@ class SimulatedWorld:
     uploads (ids ``upload_id(channel, n)``), published on the channel's own rhythm, which
     its uploads playlist lists newest first."""
 
-    _uploads: dict[str, tuple[int, int]] | None = None
-
-    @classmethod
-    def _upload_index(cls) -> dict[str, tuple[int, int]]:
-        if cls._uploads is None:
-            index: dict[str, tuple[int, int]] = {}
-            end = WORLD_START + WORLD_SPAN
-            for ch in range(CHANNEL_COUNT):
-                n = 0
-                while upload_time(ch, n) < end:
-                    index[upload_id(ch, n)] = (ch, n)
-                    n += 1
-            cls._uploads = index
-        return cls._uploads
-
     def channel_index(self, channel: str) -> int | None:
         """The index of a simulated channel named by id or handle, or None."""
         for i in range(CHANNEL_COUNT):
@@ -176,37 +207,15 @@ class SimulatedWorld:
     def uploads(self, index: int, at: datetime) -> list[VideoProfile]:
         """The channel's public uploads at ``at``, newest first."""
         n = int((at - WORLD_START).total_seconds() / 3600.0 / upload_interval_hours(index)) + 1
-        profiles = [self.profile(upload_id(index, k)) for k in range(n, -1, -1)]
+        known = _upload_profiles(index, n + 1)
+        profiles = [
+            known[k] if k < len(known) else self.profile(upload_id(index, k))
+            for k in range(n, -1, -1)
+        ]
         return [p for p in profiles if p.is_visible(at)]
 
     def profile(self, video_id: str) -> VideoProfile:
-        u = lambda salt: _unit(video_id, salt)  # noqa: E731
-        upload = self._upload_index().get(video_id)
-        if upload is not None:
-            published = upload_time(*upload)
-        else:
-            published = WORLD_START + timedelta(
-                seconds=int(u("published") * WORLD_SPAN.total_seconds())
-            )
-        gone_at = None
-        if u("gone") < 0.05:
-            gone_at = published + timedelta(hours=24 + u("gone_after") * 24 * 30)
-        # log-uniform ultimate audience between 2k and 20M views
-        ultimate = 10 ** (3.3 + u("views") * 4.0)
-        return VideoProfile(
-            video_id=video_id,
-            exists=upload is not None or u("exists") >= 0.04,
-            published_at=published,
-            gone_at=gone_at,
-            ultimate_views=ultimate,
-            tau_hours=12.0 + u("tau") * 228.0,
-            like_ratio=0.01 + u("likes") * 0.05,
-            comment_ratio=0.0005 + u("comments") * 0.004,
-            likes_hidden=u("likes_hidden") < 0.08,
-            comments_disabled=u("comments_off") < 0.08,
-            channel_index=upload[0] if upload is not None else int(u("channel") * CHANNEL_COUNT),
-            duration_seconds=30 + int(u("duration") * 3600),
-        )
+        return _profile(video_id)
 
     def iter_ids(self, predicate, *, prefix: str = "sim", scan: int = 200_000) -> Iterator[str]:
         """The ids ``find_ids`` finds, one at a time: the scan goes no further than asked."""
@@ -243,3 +252,53 @@ class SimulatedWorld:
             lambda p: older(p) and p.comments_disabled, prefix=f"demo-nocomments:{day}"
         )
         return ids
+
+
+_upload_profiles_lock = threading.Lock()
+_upload_profiles_known: dict[int, list[VideoProfile]] = {}
+
+
+def _upload_profiles(index: int, count: int) -> list[VideoProfile]:
+    """The profiles of channel ``index``'s first ``count`` uploads (fewer past the world's
+    span), kept for good: a channel's listing asks for all of them each time."""
+    with _upload_profiles_lock:
+        known = _upload_profiles_known.setdefault(index, [])
+        ids = _uploads_index().ids[index]
+        for vid in ids[len(known) : min(count, len(ids))]:
+            known.append(_compute_profile(vid))
+        return known
+
+
+@lru_cache(maxsize=PROFILE_CACHE_SIZE)
+def _profile(video_id: str) -> VideoProfile:
+    return _compute_profile(video_id)
+
+
+def _compute_profile(video_id: str) -> VideoProfile:
+    u = lambda salt: _unit(video_id, salt)  # noqa: E731
+    upload = _uploads_index().by_id.get(video_id)
+    if upload is not None:
+        published = _upload_time(*upload, video_id)
+    else:
+        published = WORLD_START + timedelta(
+            seconds=int(u("published") * WORLD_SPAN.total_seconds())
+        )
+    gone_at = None
+    if u("gone") < 0.05:
+        gone_at = published + timedelta(hours=24 + u("gone_after") * 24 * 30)
+    # log-uniform ultimate audience between 2k and 20M views
+    ultimate = 10 ** (3.3 + u("views") * 4.0)
+    return VideoProfile(
+        video_id=video_id,
+        exists=upload is not None or u("exists") >= 0.04,
+        published_at=published,
+        gone_at=gone_at,
+        ultimate_views=ultimate,
+        tau_hours=12.0 + u("tau") * 228.0,
+        like_ratio=0.01 + u("likes") * 0.05,
+        comment_ratio=0.0005 + u("comments") * 0.004,
+        likes_hidden=u("likes_hidden") < 0.08,
+        comments_disabled=u("comments_off") < 0.08,
+        channel_index=upload[0] if upload is not None else int(u("channel") * CHANNEL_COUNT),
+        duration_seconds=30 + int(u("duration") * 3600),
+    )
