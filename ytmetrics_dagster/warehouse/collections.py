@@ -13,9 +13,10 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from ytmetrics_dagster.warehouse import locks
+from ytmetrics_dagster.warehouse.binds import Bind, connected
 from ytmetrics_dagster.warehouse.locks import xact_lock
 from ytmetrics_dagster.warehouse.read_limits import MAX_COLLECTIONS_LIMIT
-from ytmetrics_dagster.warehouse.videos import UnknownVideoError
+from ytmetrics_dagster.warehouse.videos import DUE_SQL, UnknownVideoError, due_params
 
 MAX_LIST_LIMIT = MAX_COLLECTIONS_LIMIT
 COLLECTION_STATUSES = ("pending", "collected", "failed")
@@ -125,10 +126,10 @@ def pending_summary(engine: Engine) -> tuple[list[int], int | None]:
     return ids, (max(ids) if ids else None)
 
 
-def videos_to_collect(engine: Engine, request_ids: Sequence[int], hour: datetime) -> list[str]:
+def videos_to_collect(bind: Bind, request_ids: Sequence[int], hour: datetime) -> list[str]:
     """The active videos of these pending requests that ``hour`` does not hold yet (a video
     already observed this hour costs no second call)."""
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         return list(
             conn.execute(
                 text(
@@ -201,22 +202,34 @@ def fail(
         ).rowcount
 
 
-def collected_videos(engine: Engine, hour: datetime) -> list[str]:
+_COLLECTED_SQL = """
+SELECT DISTINCT q.video_id
+FROM ytmetrics.collection_requests q
+JOIN ytmetrics.videos v USING (video_id)
+WHERE q.status = 'collected' AND q.snapshot_hour = :hour
+  AND v.status = 'active'
+"""
+
+
+def collected_videos(bind: Bind, hour: datetime) -> list[str]:
     """Active videos someone had observed into ``hour`` on request: a run that replaces the
     hour observes them again, so what was asked for is not lost."""
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         return list(
-            conn.execute(
-                text(
-                    """
-                    SELECT DISTINCT q.video_id
-                    FROM ytmetrics.collection_requests q
-                    JOIN ytmetrics.videos v USING (video_id)
-                    WHERE q.status = 'collected' AND q.snapshot_hour = :hour
-                      AND v.status = 'active'
-                    ORDER BY q.video_id
-                    """
-                ),
-                {"hour": hour},
-            ).scalars()
+            conn.execute(text(_COLLECTED_SQL + "ORDER BY q.video_id"), {"hour": hour}).scalars()
         )
+
+
+def due_or_collected(
+    bind: Bind, hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int
+) -> list[str]:
+    """What a run replacing ``hour`` observes, in one query: the videos due
+    (``videos.due_video_ids``) and those collected into it on request (``collected_videos``),
+    sorted."""
+    with connected(bind) as conn:
+        rows = conn.execute(
+            text(f"SELECT video_id FROM ({DUE_SQL}) AS due UNION {_COLLECTED_SQL}"),  # noqa: S608 - constants only
+            due_params(hour, observe_at, tiers, anchor_hour),
+        ).scalars()
+        # sorted here as the two lists were merged (Python's order, not the collation's)
+        return sorted(set(rows))
