@@ -169,7 +169,7 @@ SELECT video_key, :hour, :observed_at, view_count, like_count, comment_count
 FROM """
     + _STAGED_ROWS
     + """
-WHERE video_key = ANY(:advance)
+WHERE CAST(:advance AS integer[]) IS NULL OR video_key = ANY(:advance)
 ON CONFLICT (video_key) DO UPDATE SET
     prev_hour        = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_hour ELSE st.prev_hour END,
     prev_observed_at = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_observed_at ELSE st.prev_observed_at END,
@@ -244,11 +244,13 @@ def _update_state(
     locks.xact_lock_exclusive(conn, locks.OBSERVATION_STATE)
     advanced = set()
     if keys:
+        # NULL: every staged video (no per-row search of a long array)
+        advance = None if set(keys) == set(staged.keys) else keys
         advanced = {
             r.video_key
             for r in conn.execute(
                 text(_ADVANCE_STATE_SQL),
-                {"hour": hour, "observed_at": observed_at, "advance": keys, **staged.params()},
+                {"hour": hour, "observed_at": observed_at, "advance": advance, **staged.params()},
             )
         }
     stale = sorted({k for k in keys if k not in advanced} | set(removed))
