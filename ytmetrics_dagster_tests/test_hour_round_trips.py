@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 
-from .helpers import DAY, frame, hour_range, normal_ids, register
+from .helpers import DAY, frame, hour_range, normal_ids, published_between, register
 
 pytestmark = pytest.mark.db
 
@@ -73,3 +73,25 @@ def test_an_observed_hour_costs_few_statements_and_connections(engine, resources
     assert (observed.n[0], observed.hours[0]) == (16 * 3, 16)
     assert statements <= MAX_STATEMENTS_PER_HOUR, (statements, checkouts)
     assert checkouts <= MAX_CHECKOUTS_PER_HOUR, (statements, checkouts)
+
+
+def test_a_backfills_plan_in_one_query_equals_hour_by_hour(engine, resources):
+    from ytmetrics_dagster.domain.cadence import parse_cadence
+    from ytmetrics_dagster.warehouse import collections
+
+    young = published_between(DAY - timedelta(days=2), DAY - timedelta(days=1), "planyoung")
+    register(engine, resources, [young, *normal_ids(2)])
+    cadence = parse_cadence("2d:1h,*:6h", 12)
+    # observations before, inside and after the hours asked about: the state and the history
+    assert dg.materialize(
+        [video_metric_snapshots],
+        resources=resources,
+        tags=hour_range(DAY, DAY + timedelta(hours=30)),
+        run_config={"ops": {"video_metric_snapshots": {"config": {"cadence": "2d:1h,*:6h"}}}},
+    ).success
+    hours = [(DAY + timedelta(hours=h), DAY + timedelta(hours=h, minutes=5)) for h in range(-4, 40)]
+    args = (cadence.tiers_json(), cadence.anchor_hour)
+    one_by_one = [collections.due_or_collected(engine, h, at, *args) for h, at in hours]
+    assert collections.due_or_collected_by_hour(engine, hours, *args) == one_by_one
+    # the cadence shows: some hours hold all three, some only the young one, some none
+    assert {len(ids) for ids in one_by_one} >= {1, 3}

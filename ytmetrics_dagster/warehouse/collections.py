@@ -211,6 +211,10 @@ WHERE q.status = 'collected' AND q.snapshot_hour = :hour
 """
 
 
+# who a run replacing the hour observes: due, or collected into it on request
+_DUE_OR_COLLECTED_SQL = f"SELECT video_id FROM ({DUE_SQL}) AS due UNION {_COLLECTED_SQL}"  # noqa: S608 - constants only
+
+
 def collected_videos(bind: Bind, hour: datetime) -> list[str]:
     """Active videos someone had observed into ``hour`` on request: a run that replaces the
     hour observes them again, so what was asked for is not lost."""
@@ -228,8 +232,48 @@ def due_or_collected(
     sorted."""
     with connected(bind) as conn:
         rows = conn.execute(
-            text(f"SELECT video_id FROM ({DUE_SQL}) AS due UNION {_COLLECTED_SQL}"),  # noqa: S608 - constants only
+            text(_DUE_OR_COLLECTED_SQL),
             due_params(hour, observe_at, tiers, anchor_hour),
         ).scalars()
         # sorted here as the two lists were merged (Python's order, not the collation's)
         return sorted(set(rows))
+
+
+# The same for many hours in one statement: the hour and the observation time are columns of
+# the hours' list instead of parameters.
+_DUE_OR_COLLECTED_PER_HOUR_SQL = (
+    """
+SELECT plan.ord, x.video_id
+FROM unnest(CAST(:plan_hours AS timestamptz[]), CAST(:plan_observe_ats AS timestamptz[]))
+     WITH ORDINALITY AS plan(hour, observe_at, ord)
+CROSS JOIN LATERAL ("""
+    + _DUE_OR_COLLECTED_SQL.replace(":hour", "plan.hour").replace(":observe_at", "plan.observe_at")
+    + ") AS x"
+)
+
+
+def due_or_collected_by_hour(
+    bind: Bind,
+    hours: Sequence[tuple[datetime, datetime]],
+    tiers: list[dict],
+    anchor_hour: int,
+) -> list[list[str]]:
+    """``due_or_collected`` of each (hour, observe_at), in one round trip (a backfill's plan
+    of hundreds of hours)."""
+    if not hours:
+        return []
+    params = due_params(hours[0][0], hours[0][1], tiers, anchor_hour)
+    with connected(bind) as conn:
+        rows = conn.execute(
+            text(_DUE_OR_COLLECTED_PER_HOUR_SQL),
+            {
+                "tiers": params["tiers"],
+                "anchor": params["anchor"],
+                "plan_hours": [h for h, _ in hours],
+                "plan_observe_ats": [at for _, at in hours],
+            },
+        )
+        found: list[set[str]] = [set() for _ in hours]
+        for row in rows:
+            found[row.ord - 1].add(row.video_id)
+    return [sorted(ids) for ids in found]

@@ -200,7 +200,17 @@ def video_metric_snapshots(
     # it is decided hour by hour; the reservation uses the due lists as they stand now, an
     # upper bound (a video observed in an earlier hour of the run can only drop out).
     with engine.connect() as conn:
-        plan = [(hour, as_of, due(conn, hour, as_of)) for hour, as_of in times]
+        if len(times) > 1 and not config.new_videos_only and not config.collection_request_ids:
+            # a backfill's hours in one query
+            due_lists = collection_queue.due_or_collected_by_hour(
+                conn,
+                [(hour, as_of or now) for hour, as_of in times],
+                cadence.tiers_json(),
+                cadence.anchor_hour,
+            )
+            plan = [(hour, as_of, ids) for (hour, as_of), ids in zip(times, due_lists, strict=True)]
+        else:
+            plan = [(hour, as_of, due(conn, hour, as_of)) for hour, as_of in times]
     paced = None
     try:
         if hour_deadline is not None and now >= hour_deadline:
