@@ -95,3 +95,55 @@ def test_a_backfills_plan_in_one_query_equals_hour_by_hour(engine, resources):
     assert collections.due_or_collected_by_hour(engine, hours, *args) == one_by_one
     # the cadence shows: some hours hold all three, some only the young one, some none
     assert {len(ids) for ids in one_by_one} >= {1, 3}
+
+
+def test_the_merged_write_still_refuses_a_mixed_source_and_unknown_videos(engine):
+    from sqlalchemy import text
+
+    from ytmetrics_dagster.warehouse import snapshots
+    from ytmetrics_dagster.warehouse.sources import SourceMixError
+    from ytmetrics_dagster.youtube.models import VideoStatistics
+
+    from .helpers import nonexistent_id, track_directly
+
+    ids = normal_ids(2)
+    track_directly(engine, ids)
+    hour = DAY + timedelta(hours=3)
+    at = hour + timedelta(minutes=5)
+    observed = [VideoStatistics(v, 100, 1, 1) for v in ids]
+    with engine.begin() as conn:  # as if collected from YouTube earlier
+        conn.execute(text("UPDATE ytmetrics.videos SET source = 'youtube'"))
+    with pytest.raises(SourceMixError, match="refusing to write simulated data"):
+        snapshots.replace_snapshot_partition(
+            engine, hour, observed, observed_at=at, source="simulator"
+        )
+    # a write without observations holds no data of either source: allowed
+    assert (
+        snapshots.replace_snapshot_partition(
+            engine, hour, [], observed_at=at, source="simulator"
+        ).rows
+        == 0
+    )
+    # the source is refused before an unknown video is looked at
+    ghost = [*observed, VideoStatistics(nonexistent_id(), 1, 1, 1)]
+    with pytest.raises(SourceMixError):
+        snapshots.replace_snapshot_partition(
+            engine, hour, ghost, observed_at=at, source="simulator"
+        )
+    with pytest.raises(ValueError, match="not tracked"):
+        snapshots.replace_snapshot_partition(engine, hour, ghost, observed_at=at, source="youtube")
+    # refused writes change nothing: the empty hour's batch is all the hour holds
+    held = frame(
+        engine,
+        "SELECT (SELECT count(*) FROM ytmetrics.metric_snapshots) AS rows,"
+        " (SELECT count(*) FROM ytmetrics.snapshot_batches) AS batches,"
+        " (SELECT count(*) FROM ytmetrics.video_observation_state) AS states",
+    )
+    assert (held.rows[0], held.batches[0], held.states[0]) == (0, 1, 0)
+    # and the same observations from the right source are written, keyed to their videos
+    written = snapshots.replace_snapshot_partition(
+        engine, hour, observed, observed_at=at, source="youtube"
+    )
+    assert written.rows == 2
+    stored = frame(engine, "SELECT video_id, view_count FROM ytmetrics.snapshots ORDER BY 1")
+    assert list(stored.video_id) == sorted(ids) and set(stored.view_count) == {100}
