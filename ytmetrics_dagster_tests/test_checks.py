@@ -48,14 +48,14 @@ def without_source_guard():
     import ytmetrics_dagster.warehouse.snapshots as snapshots_module
     import ytmetrics_dagster.warehouse.videos as videos_module
 
-    saved = snapshots_module.assert_source_allowed, videos_module.assert_source_allowed
-    snapshots_module.assert_source_allowed = videos_module.assert_source_allowed = (
-        lambda conn, source: None
-    )
+    saved = snapshots_module.refuse_if_mixed, videos_module.assert_source_allowed
+    # the snapshot writer asks in the query that stages its observations, then refuses
+    snapshots_module.refuse_if_mixed = lambda source, other_held: None
+    videos_module.assert_source_allowed = lambda conn, source: None
     try:
         yield
     finally:
-        snapshots_module.assert_source_allowed, videos_module.assert_source_allowed = saved
+        snapshots_module.refuse_if_mixed, videos_module.assert_source_allowed = saved
 
 
 def truth(ids, at):

@@ -13,9 +13,10 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from ytmetrics_dagster.warehouse import locks
+from ytmetrics_dagster.warehouse.binds import Bind, connected
 from ytmetrics_dagster.warehouse.locks import xact_lock
 from ytmetrics_dagster.warehouse.read_limits import MAX_COLLECTIONS_LIMIT
-from ytmetrics_dagster.warehouse.videos import UnknownVideoError
+from ytmetrics_dagster.warehouse.videos import DUE_SQL, UnknownVideoError, due_params
 
 MAX_LIST_LIMIT = MAX_COLLECTIONS_LIMIT
 COLLECTION_STATUSES = ("pending", "collected", "failed")
@@ -125,10 +126,10 @@ def pending_summary(engine: Engine) -> tuple[list[int], int | None]:
     return ids, (max(ids) if ids else None)
 
 
-def videos_to_collect(engine: Engine, request_ids: Sequence[int], hour: datetime) -> list[str]:
+def videos_to_collect(bind: Bind, request_ids: Sequence[int], hour: datetime) -> list[str]:
     """The active videos of these pending requests that ``hour`` does not hold yet (a video
     already observed this hour costs no second call)."""
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         return list(
             conn.execute(
                 text(
@@ -201,22 +202,78 @@ def fail(
         ).rowcount
 
 
-def collected_videos(engine: Engine, hour: datetime) -> list[str]:
+_COLLECTED_SQL = """
+SELECT DISTINCT q.video_id
+FROM ytmetrics.collection_requests q
+JOIN ytmetrics.videos v USING (video_id)
+WHERE q.status = 'collected' AND q.snapshot_hour = :hour
+  AND v.status = 'active'
+"""
+
+
+# who a run replacing the hour observes: due, or collected into it on request
+_DUE_OR_COLLECTED_SQL = f"SELECT video_id FROM ({DUE_SQL}) AS due UNION {_COLLECTED_SQL}"  # noqa: S608 - constants only
+
+
+def collected_videos(bind: Bind, hour: datetime) -> list[str]:
     """Active videos someone had observed into ``hour`` on request: a run that replaces the
     hour observes them again, so what was asked for is not lost."""
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         return list(
-            conn.execute(
-                text(
-                    """
-                    SELECT DISTINCT q.video_id
-                    FROM ytmetrics.collection_requests q
-                    JOIN ytmetrics.videos v USING (video_id)
-                    WHERE q.status = 'collected' AND q.snapshot_hour = :hour
-                      AND v.status = 'active'
-                    ORDER BY q.video_id
-                    """
-                ),
-                {"hour": hour},
-            ).scalars()
+            conn.execute(text(_COLLECTED_SQL + "ORDER BY q.video_id"), {"hour": hour}).scalars()
         )
+
+
+def due_or_collected(
+    bind: Bind, hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int
+) -> list[str]:
+    """What a run replacing ``hour`` observes, in one query: the videos due
+    (``videos.due_video_ids``) and those collected into it on request (``collected_videos``),
+    sorted."""
+    with connected(bind) as conn:
+        rows = conn.execute(
+            text(_DUE_OR_COLLECTED_SQL),
+            due_params(hour, observe_at, tiers, anchor_hour),
+        ).scalars()
+        # sorted here as the two lists were merged (Python's order, not the collation's)
+        return sorted(set(rows))
+
+
+# The same for many hours in one statement: the hour and the observation time are columns of
+# the hours' list instead of parameters.
+_DUE_OR_COLLECTED_PER_HOUR_SQL = (
+    """
+SELECT plan.ord, x.video_id
+FROM unnest(CAST(:plan_hours AS timestamptz[]), CAST(:plan_observe_ats AS timestamptz[]))
+     WITH ORDINALITY AS plan(hour, observe_at, ord)
+CROSS JOIN LATERAL ("""
+    + _DUE_OR_COLLECTED_SQL.replace(":hour", "plan.hour").replace(":observe_at", "plan.observe_at")
+    + ") AS x"
+)
+
+
+def due_or_collected_by_hour(
+    bind: Bind,
+    hours: Sequence[tuple[datetime, datetime]],
+    tiers: list[dict],
+    anchor_hour: int,
+) -> list[list[str]]:
+    """``due_or_collected`` of each (hour, observe_at), in one round trip (a backfill's plan
+    of hundreds of hours)."""
+    if not hours:
+        return []
+    params = due_params(hours[0][0], hours[0][1], tiers, anchor_hour)
+    with connected(bind) as conn:
+        rows = conn.execute(
+            text(_DUE_OR_COLLECTED_PER_HOUR_SQL),
+            {
+                "tiers": params["tiers"],
+                "anchor": params["anchor"],
+                "plan_hours": [h for h, _ in hours],
+                "plan_observe_ats": [at for _, at in hours],
+            },
+        )
+        found: list[set[str]] = [set() for _ in hours]
+        for row in rows:
+            found[row.ord - 1].add(row.video_id)
+    return [sorted(ids) for ids in found]

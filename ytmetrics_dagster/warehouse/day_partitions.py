@@ -85,11 +85,25 @@ def mark_written(conn: Connection, parent: str, days: list[date]) -> None:
     )
 
 
+# ensure_partitions and mark_written in one round trip. The UPDATE (a data-modifying WITH
+# runs to completion whether read or not) sees the registry as the statement began: a
+# partition created by this statement keeps its registration time as its last write, which
+# no compaction can have passed (it is not visible until this transaction commits).
+_PREPARE_SQL = """
+WITH marked AS (
+    UPDATE ytmetrics.day_partitions SET last_written_at = clock_timestamp()
+    WHERE parent = :parent AND day = ANY(:days)
+)
+SELECT ytmetrics.ensure_day_partition(:parent, d.day)
+FROM unnest(CAST(:days AS date[])) AS d(day)
+"""
+
+
 def prepare_window(conn: Connection, parent: str, start: datetime, end: datetime) -> list[date]:
     """Partitions for [start, end) exist and are marked written; returns the days."""
+    _check_parent(parent)
     days = days_between(start, end)
-    ensure_partitions(conn, parent, days)
-    mark_written(conn, parent, days)
+    conn.execute(text(_PREPARE_SQL), {"parent": parent, "days": days}).all()
     return days
 
 

@@ -9,11 +9,13 @@ most one record (the primary key) and one alert (its dedupe key).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
 
 from ytmetrics_dagster.warehouse.alerts import record_alert
+from ytmetrics_dagster.warehouse.binds import Bind, transaction
 
 
 def alert_key(hour: datetime) -> str:
@@ -93,18 +95,29 @@ def record_missed_hour(
 def clear_missed_hour(engine: Engine, hour: datetime) -> bool:
     """The hour was observed after all (a later attempt succeeded): its record goes and its
     alert is resolved. True if there was a record."""
-    with engine.begin() as conn:
-        deleted = conn.execute(
-            text("DELETE FROM ytmetrics.missed_hours WHERE snapshot_hour = :hour"), {"hour": hour}
-        ).rowcount
-        conn.execute(
+    return bool(clear_missed_hours(engine, [hour]))
+
+
+def clear_missed_hours(bind: Bind, hours: Sequence[datetime]) -> list[datetime]:
+    """``clear_missed_hour`` of each of these hours, in one round trip; returns the hours
+    that had a record."""
+    if not hours:
+        return []
+    with transaction(bind) as conn:
+        rows = conn.execute(
             text(
-                "UPDATE ytmetrics.alerts SET resolved_at = now() "
-                "WHERE dedupe_key = :key AND resolved_at IS NULL"
+                """
+                WITH resolved AS (
+                    UPDATE ytmetrics.alerts SET resolved_at = now()
+                    WHERE dedupe_key = ANY(:keys) AND resolved_at IS NULL
+                )
+                DELETE FROM ytmetrics.missed_hours WHERE snapshot_hour = ANY(:hours)
+                RETURNING snapshot_hour
+                """
             ),
-            {"key": alert_key(hour)},
+            {"hours": list(hours), "keys": [alert_key(h) for h in hours]},
         )
-    return bool(deleted)
+        return sorted(r.snapshot_hour for r in rows)
 
 
 def tracking_start(conn: Connection) -> datetime | None:

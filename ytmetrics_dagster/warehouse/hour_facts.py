@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
+
+from ytmetrics_dagster.warehouse.binds import Bind, connected
 
 # A previous observation older than this is not looked for (bounded day partitions); such a
 # video's gain is left out of views_gained rather than spread over weeks.
@@ -87,8 +89,8 @@ def deferred_count(conn: Connection, hour: datetime) -> int:
     )
 
 
-def hour_facts(engine: Engine, hour: datetime) -> HourFacts:
-    with engine.connect() as conn:
+def hour_facts(bind: Bind, hour: datetime) -> HourFacts:
+    with connected(bind) as conn:
         row = (
             conn.execute(text(_HOUR_SQL), {"hour": hour, "within": PREVIOUS_WITHIN_DAYS})
             .mappings()

@@ -33,3 +33,16 @@ def xact_lock_shared(conn, lock: tuple[int, int]) -> None:
 
 def xact_lock_exclusive(conn, lock: tuple[int, int]) -> None:
     xact_lock(conn, *lock)
+
+
+def xact_lock_shared_then(conn, shared: tuple[int, int], namespace: int, key: int = 0) -> None:
+    """``xact_lock_shared(shared)``, then ``xact_lock(namespace, key)``, in one round trip:
+    the outer lock is taken for the row the (unflattened: OFFSET 0) inner query returns, so
+    always after the inner one, as two statements would."""
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:ns, :key) FROM "
+            "(SELECT pg_advisory_xact_lock_shared(:shared_ns, :shared_key) OFFSET 0) AS first"
+        ),
+        {"ns": namespace, "key": key, "shared_ns": shared[0], "shared_key": shared[1]},
+    )

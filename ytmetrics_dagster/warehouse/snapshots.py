@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from ytmetrics_dagster.warehouse import day_partitions, locks
-from ytmetrics_dagster.warehouse.sources import assert_source_allowed
+from ytmetrics_dagster.warehouse.binds import Bind, connected, transaction
+from ytmetrics_dagster.warehouse.sources import HOLDS_OTHER_SQL, other_source, refuse_if_mixed
 from ytmetrics_dagster.youtube.models import VideoStatistics
 
 HOUR = timedelta(hours=1)
@@ -57,57 +58,118 @@ def _observed_seconds(hour: datetime, observed_at: datetime) -> int:
 
 
 def _lock_hour(conn: Connection, hour: datetime) -> None:
-    locks.xact_lock_shared(conn, locks.GROWTH_GATE)
-    locks.xact_lock(conn, locks.SNAPSHOTS, _hour_key(hour))
+    """The growth gate (shared), then the hour: one round trip, in that order."""
+    locks.xact_lock_shared_then(conn, locks.GROWTH_GATE, locks.SNAPSHOTS, _hour_key(hour))
 
 
-def _stage(conn: Connection, observations: Sequence[VideoStatistics]) -> int:
-    """COPY the observations into a temporary table keyed by video_key; returns how many
-    belong to tracked videos (an id we do not know is a bug upstream: raise)."""
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE new_obs (video_id text, view_count bigint, like_count integer,"
-        " comment_count integer) ON COMMIT DROP"
-    )
-    cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(
-        "COPY new_obs (video_id, view_count, like_count, comment_count) FROM STDIN"
-    ) as copy:
-        for o in observations:
-            copy.write_row((o.video_id, o.view_count, o.like_count, o.comment_count))
-    cursor.close()
-    conn.exec_driver_sql("ALTER TABLE new_obs ADD COLUMN video_key integer")
-    conn.exec_driver_sql(
-        "UPDATE new_obs n SET video_key = v.video_key FROM ytmetrics.videos v"
-        " WHERE v.video_id = n.video_id"
-    )
-    unknown = conn.execute(
-        text("SELECT array_agg(video_id) FROM new_obs WHERE video_key IS NULL")
-    ).scalar_one()
+@dataclass(frozen=True)
+class _Staged:
+    """The hour's observations as columns, each video by its key: bound as arrays to the
+    statements that write them (no temporary table, no COPY: one round trip each)."""
+
+    keys: list[int]
+    views: list[int]
+    likes: list[int | None]
+    comments: list[int | None]
+
+    def params(self) -> dict:
+        return {
+            "keys": self.keys,
+            "views": self.views,
+            "likes": self.likes,
+            "comments": self.comments,
+        }
+
+
+# The observations as rows (video_key, view_count, like_count, comment_count).
+_STAGED_ROWS = """
+unnest(CAST(:keys AS integer[]), CAST(:views AS bigint[]), CAST(:likes AS integer[]),
+       CAST(:comments AS integer[])) AS n(video_key, view_count, like_count, comment_count)
+"""
+
+# Read once the hour is locked, before anything is written: each observation's video_key
+# (NULL: not tracked), whether the warehouse holds the other source's data (only asked when
+# there are observations), and how many views fell since each video's previous observation.
+_STAGE_SQL = f"""
+WITH obs AS (
+    SELECT o.ord, o.video_id, v.video_key, o.view_count
+    FROM unnest(CAST(:ids AS text[]), CAST(:views AS bigint[]))
+         WITH ORDINALITY AS o(video_id, view_count, ord)
+    LEFT JOIN ytmetrics.videos v ON v.video_id = o.video_id
+),
+falls AS (
+    SELECT count(*) FILTER (WHERE n.view_count < b.views * (1 - :tolerance)) AS decreasing,
+           coalesce(min(CAST(n.view_count AS double precision) / nullif(b.views, 0)), 1)
+               AS worst
+    FROM obs n
+    JOIN ytmetrics.video_observation_state st ON st.video_key = n.video_key
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN st.last_hour < :hour THEN st.last_views
+                    WHEN st.prev_hour < :hour THEN st.prev_views END AS views
+    ) b
+    WHERE b.views IS NOT NULL
+)
+SELECT (SELECT coalesce(array_agg(video_key ORDER BY ord), CAST(ARRAY[] AS integer[]))
+        FROM obs) AS keys,
+       CASE WHEN :check_source THEN {HOLDS_OTHER_SQL} ELSE false END AS other_held,
+       falls.decreasing, falls.worst
+FROM falls
+"""  # noqa: S608 - constants only
+
+
+@dataclass(frozen=True)
+class _Stage:
+    staged: _Staged
+    decreasing: int
+    worst_ratio: float
+
+
+def _stage(
+    conn: Connection,
+    hour: datetime,
+    observations: Sequence[VideoStatistics],
+    source: str,
+    decrease_tolerance: float,
+) -> _Stage:
+    """The observations keyed by video_key, in one round trip that also refuses a mixed
+    source (asked only when there are observations: a write without any adds no data of any
+    source) and an id we do not know (a bug upstream)."""
+    other = other_source(source) if observations else None
+    row = conn.execute(
+        text(_STAGE_SQL),
+        {
+            "ids": [o.video_id for o in observations],
+            "views": [o.view_count for o in observations],
+            "hour": hour,
+            "tolerance": decrease_tolerance,
+            "check_source": bool(observations),
+            "other": other,
+        },
+    ).one()
+    refuse_if_mixed(source, row.other_held)
+    unknown = [o.video_id for o, key in zip(observations, row.keys, strict=True) if key is None]
     if unknown:
         raise ValueError(f"observations for videos that are not tracked: {sorted(unknown)[:5]}")
-    return len(observations)
+    staged = _Staged(
+        keys=list(row.keys),
+        views=[o.view_count for o in observations],
+        likes=[o.like_count for o in observations],
+        comments=[o.comment_count for o in observations],
+    )
+    return _Stage(staged, int(row.decreasing), float(row.worst))
 
-
-_DECREASING_SQL = """
-SELECT count(*) FILTER (WHERE n.view_count < b.views * (1 - :tolerance)) AS decreasing,
-       coalesce(min(CAST(n.view_count AS double precision) / nullif(b.views, 0)), 1) AS worst
-FROM new_obs n
-JOIN ytmetrics.video_observation_state st USING (video_key)
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN st.last_hour < :hour THEN st.last_views
-                WHEN st.prev_hour < :hour THEN st.prev_views END AS views
-) b
-WHERE b.views IS NOT NULL
-"""
 
 # The common case: the hour written is the video's newest. Older hours (simulator backfills)
 # are left to rebuild_state.
-_ADVANCE_STATE_SQL = """
+_ADVANCE_STATE_SQL = (
+    """
 INSERT INTO ytmetrics.video_observation_state AS st
     (video_key, last_hour, last_observed_at, last_views, last_likes, last_comments)
 SELECT video_key, :hour, :observed_at, view_count, like_count, comment_count
-FROM new_obs
-WHERE video_key = ANY(:keys)
+FROM """
+    + _STAGED_ROWS
+    + """
+WHERE CAST(:advance AS integer[]) IS NULL OR video_key = ANY(:advance)
 ON CONFLICT (video_key) DO UPDATE SET
     prev_hour        = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_hour ELSE st.prev_hour END,
     prev_observed_at = CASE WHEN st.last_hour < EXCLUDED.last_hour THEN st.last_observed_at ELSE st.prev_observed_at END,
@@ -122,6 +184,7 @@ ON CONFLICT (video_key) DO UPDATE SET
 WHERE st.last_hour <= EXCLUDED.last_hour
 RETURNING video_key
 """
+)
 
 # The two newest observations of some videos, from the history (rare paths only).
 _REBUILD_STATE_SQL = """
@@ -169,6 +232,7 @@ def _update_state(
     conn: Connection,
     hour: datetime,
     observed_at: datetime,
+    staged: _Staged,
     keys: list[int],
     removed: Sequence[int] = (),
 ) -> None:
@@ -180,10 +244,13 @@ def _update_state(
     locks.xact_lock_exclusive(conn, locks.OBSERVATION_STATE)
     advanced = set()
     if keys:
+        # NULL: every staged video (no per-row search of a long array)
+        advance = None if set(keys) == set(staged.keys) else keys
         advanced = {
             r.video_key
             for r in conn.execute(
-                text(_ADVANCE_STATE_SQL), {"hour": hour, "observed_at": observed_at, "keys": keys}
+                text(_ADVANCE_STATE_SQL),
+                {"hour": hour, "observed_at": observed_at, "advance": advance, **staged.params()},
             )
         }
     stale = sorted({k for k in keys if k not in advanced} | set(removed))
@@ -192,27 +259,31 @@ def _update_state(
         rebuild_state(conn, [r.video_key for r in reached])
 
 
-def _record_batch(conn: Connection, hour: datetime, kind: str, **facts) -> None:
-    conn.execute(
-        text(
-            """
-            INSERT INTO ytmetrics.snapshot_batches
-                (snapshot_hour, kind, source, run_id, observed_at, videos_due, videos_written,
-                 videos_missing, api_calls)
-            VALUES (:hour, :kind, :source, :run_id, :observed_at, :videos_due, :videos_written,
-                    :videos_missing, :api_calls)
-            """
-        ),
-        {"hour": hour, "kind": kind, **facts},
-    )
+# The hour's batch record, and the miss count of the videos YouTube returned set back to
+# zero (different tables: one round trip).
+_RECORD_BATCH_SQL = """
+WITH seen AS (
+    UPDATE ytmetrics.videos SET consecutive_misses = 0
+    WHERE video_id = ANY(:seen) AND consecutive_misses <> 0
+)
+INSERT INTO ytmetrics.snapshot_batches
+    (snapshot_hour, kind, source, run_id, observed_at, videos_due, videos_written,
+     videos_missing, api_calls)
+VALUES (:hour, :kind, :source, :run_id, :observed_at, :videos_due, :videos_written,
+        :videos_missing, :api_calls)
+"""
 
 
-_INSERT_STAGED = """
+_INSERT_STAGED = (
+    """
 INSERT INTO ytmetrics.metric_snapshots
     (snapshot_hour, view_count, video_key, like_count, comment_count, observed_seconds)
 SELECT :hour, view_count, video_key, like_count, comment_count, :seconds
-FROM new_obs ORDER BY video_key
+FROM """
+    + _STAGED_ROWS
+    + """ ORDER BY video_key
 """
+)
 
 
 @dataclass(frozen=True)
@@ -228,37 +299,40 @@ class _Facts:
     api_calls: int | None
 
 
-def _begin(conn: Connection, hour: datetime, facts: _Facts, observations) -> int:
-    """Lock the hour, refuse a mixed source, make sure its partition exists, stage the
-    observations; returns the observation's offset in the hour. A write without observations
-    (no call was made: its source is only the configured one) adds no data of any source."""
+def _begin(
+    conn: Connection, hour: datetime, facts: _Facts, observations, decrease_tolerance: float
+) -> tuple[int, _Stage]:
+    """Lock the hour, make sure its partition exists, stage the observations (refusing a
+    mixed source and unknown videos); returns the observation's offset in the hour and the
+    staged observations. A write without observations (no call was made: its source is only
+    the configured one) adds no data of any source."""
     seconds = _observed_seconds(hour, facts.observed_at)
     _lock_hour(conn, hour)
-    if observations:
-        assert_source_allowed(conn, facts.source)
     day_partitions.prepare_window(conn, "metric_snapshots", hour, hour + HOUR)
-    _stage(conn, observations)
-    return seconds
+    stage = _stage(conn, hour, observations, facts.source, decrease_tolerance)
+    return seconds, stage
 
 
 def _finish(conn: Connection, hour: datetime, kind: str, facts: _Facts, written: int, observations):
     """The hour's batch facts and the count of videos YouTube did not return."""
-    _record_batch(
-        conn,
-        hour,
-        kind,
-        source=facts.source,
-        run_id=facts.run_id,
-        observed_at=facts.observed_at,
-        videos_due=facts.videos_due,
-        videos_written=written,
-        videos_missing=len(facts.missing_ids),
-        api_calls=facts.api_calls,
+    conn.execute(
+        text(_RECORD_BATCH_SQL),
+        {
+            "hour": hour,
+            "kind": kind,
+            "source": facts.source,
+            "run_id": facts.run_id,
+            "observed_at": facts.observed_at,
+            "videos_due": facts.videos_due,
+            "videos_written": written,
+            "videos_missing": len(facts.missing_ids),
+            "api_calls": facts.api_calls,
+            "seen": [o.video_id for o in observations],
+        },
     )
     return _track_misses(
         conn,
         hour,
-        [o.video_id for o in observations],
         list(facts.missing_ids),
         facts.unavailable_after_misses,
         facts.observed_at,
@@ -266,7 +340,7 @@ def _finish(conn: Connection, hour: datetime, kind: str, facts: _Facts, written:
 
 
 def replace_snapshot_partition(
-    engine: Engine,
+    bind: Bind,
     snapshot_hour: datetime,
     observations: Sequence[VideoStatistics],
     *,
@@ -281,44 +355,42 @@ def replace_snapshot_partition(
 ) -> SnapshotWrite:
     """Make the hour ``snapshot_hour`` hold exactly ``observations``, in one transaction, and
     keep count of the videos YouTube did not return: after ``unavailable_after_misses``
-    consecutive missed observations a video becomes ``unavailable`` and stops costing quota."""
+    consecutive missed observations a video becomes ``unavailable`` and stops costing quota.
+    ``bind``: an engine, or a connection not inside a transaction (the write is its own)."""
     facts = _Facts(
         observed_at, source, run_id, missing_ids, unavailable_after_misses, videos_due, api_calls
     )
-    with engine.begin() as conn:
-        seconds = _begin(conn, snapshot_hour, facts, observations)
+    with transaction(bind) as conn:
+        seconds, stage = _begin(conn, snapshot_hour, facts, observations, decrease_tolerance)
+        staged = stage.staged
         hour = {"hour": snapshot_hour}
         replaced = [
             r.video_key
             for r in conn.execute(
                 text(
-                    "DELETE FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :hour "
-                    "RETURNING video_key"
+                    "WITH batches AS (DELETE FROM ytmetrics.snapshot_batches"
+                    " WHERE snapshot_hour = :hour)"
+                    " DELETE FROM ytmetrics.metric_snapshots WHERE snapshot_hour = :hour"
+                    " RETURNING video_key"
                 ),
                 hour,
             )
         ]
-        conn.execute(
-            text("DELETE FROM ytmetrics.snapshot_batches WHERE snapshot_hour = :hour"), hour
-        )
-        conn.execute(text(_INSERT_STAGED), {**hour, "seconds": seconds})
-        decreasing = conn.execute(
-            text(_DECREASING_SQL), {**hour, "tolerance": decrease_tolerance}
-        ).one()
-        keys = [r[0] for r in conn.execute(text("SELECT video_key FROM new_obs"))]
+        conn.execute(text(_INSERT_STAGED), {**hour, "seconds": seconds, **staged.params()})
+        keys = staged.keys
         # videos whose earlier observation of this hour is gone: their record may name it
-        _update_state(conn, snapshot_hour, observed_at, keys, set(replaced) - set(keys))
+        _update_state(conn, snapshot_hour, observed_at, staged, keys, set(replaced) - set(keys))
         newly_unavailable = _finish(conn, snapshot_hour, "hour", facts, len(keys), observations)
     return SnapshotWrite(
         rows=len(keys),
         newly_unavailable=newly_unavailable,
-        decreasing=int(decreasing.decreasing),
-        worst_ratio=float(decreasing.worst),
+        decreasing=stage.decreasing,
+        worst_ratio=stage.worst_ratio,
     )
 
 
 def add_new_video_observations(
-    engine: Engine,
+    bind: Bind,
     snapshot_hour: datetime,
     observations: Sequence[VideoStatistics],
     *,
@@ -335,8 +407,9 @@ def add_new_video_observations(
     facts = _Facts(
         observed_at, source, run_id, missing_ids, unavailable_after_misses, videos_due, api_calls
     )
-    with engine.begin() as conn:
-        seconds = _begin(conn, snapshot_hour, facts, observations)
+    with transaction(bind) as conn:
+        seconds, stage = _begin(conn, snapshot_hour, facts, observations, 0.0)
+        staged = stage.staged
         added = [
             r.video_key
             for r in conn.execute(
@@ -344,11 +417,11 @@ def add_new_video_observations(
                     _INSERT_STAGED + " ON CONFLICT (video_key, snapshot_hour) DO NOTHING"
                     " RETURNING video_key"
                 ),
-                {"hour": snapshot_hour, "seconds": seconds},
+                {"hour": snapshot_hour, "seconds": seconds, **staged.params()},
             )
         ]
         if added:
-            _update_state(conn, snapshot_hour, observed_at, added)
+            _update_state(conn, snapshot_hour, observed_at, staged, added)
         # a missed new video counts once, like any other miss
         newly_unavailable = _finish(
             conn, snapshot_hour, "new_videos", facts, len(added), observations
@@ -360,10 +433,10 @@ def add_new_video_observations(
     )
 
 
-def never_observed(engine: Engine, video_ids: Sequence[str], snapshot_hour: datetime) -> list[str]:
+def never_observed(bind: Bind, video_ids: Sequence[str], snapshot_hour: datetime) -> list[str]:
     """Those of ``video_ids`` with no observation at all (newly registered videos), and none
     in ``snapshot_hour`` either, in the given order."""
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         seen = {
             r.video_id
             for r in conn.execute(
@@ -384,16 +457,9 @@ def never_observed(engine: Engine, video_ids: Sequence[str], snapshot_hour: date
     return [v for v in video_ids if v not in seen]
 
 
-def _track_misses(conn, hour, seen: list[str], missing: list[str], limit: int, now) -> list[str]:
-    conn.execute(
-        text(
-            """
-            UPDATE ytmetrics.videos SET consecutive_misses = 0
-            WHERE video_id = ANY(:seen) AND consecutive_misses <> 0
-            """
-        ),
-        {"seen": seen},
-    )
+def _track_misses(conn, hour, missing: list[str], limit: int, now) -> list[str]:
+    """Count a miss of each video YouTube left out (those it returned were set back to zero
+    with the batch record); returns those it made unavailable."""
     if not missing:
         return []
     # Re-running the same hour must not count the same miss twice.

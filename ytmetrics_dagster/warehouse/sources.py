@@ -30,19 +30,34 @@ def holds_source(conn: Connection, source: str) -> bool:
     return bool(conn.execute(text(_HOLDS), {"other": source}).scalar_one())
 
 
-def assert_source_allowed(conn: Connection, source: str) -> None:
+# The same question as a value of a larger query (bind :other to other_source(source)).
+HOLDS_OTHER_SQL = "(" + _HOLDS.strip() + ")"
+
+
+def other_source(source: str) -> str:
+    """The source whose data a write of ``source`` must not join (unknown sources refused)."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
-    if source == "simulator" and holds_source(conn, "youtube"):
+    return "simulator" if source == "youtube" else "youtube"
+
+
+def refuse_if_mixed(source: str, other_held: bool) -> None:
+    """Raise the refusal of ``source`` when the warehouse holds the other source's data."""
+    if not other_held:
+        return
+    if source == "simulator":
         raise SourceMixError(
             "refusing to write simulated data: this warehouse already holds real YouTube data "
             "(rows with source = 'youtube'). Use a separate database for the simulator "
             "(YTMETRICS_DATABASE_URL, or YTMETRICS_HOME for an embedded one), or collect from "
             "YouTube (YTMETRICS_SOURCE=youtube with YOUTUBE_API_KEY)."
         )
-    if source == "youtube" and holds_source(conn, "simulator"):
-        raise SourceMixError(
-            "refusing to write real YouTube data: this warehouse holds simulated data (rows with "
-            "source = 'simulator', e.g. from `make run`'s demo). Use a separate database for real "
-            "data (YTMETRICS_DATABASE_URL, or YTMETRICS_HOME for an embedded one)."
-        )
+    raise SourceMixError(
+        "refusing to write real YouTube data: this warehouse holds simulated data (rows with "
+        "source = 'simulator', e.g. from `make run`'s demo). Use a separate database for real "
+        "data (YTMETRICS_DATABASE_URL, or YTMETRICS_HOME for an embedded one)."
+    )
+
+
+def assert_source_allowed(conn: Connection, source: str) -> None:
+    refuse_if_mixed(source, holds_source(conn, other_source(source)))

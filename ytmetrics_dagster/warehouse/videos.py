@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from ytmetrics_dagster.warehouse.binds import Bind, connected
+
 # The queue moved to ``registrations``; these names stay importable from here.
 from ytmetrics_dagster.warehouse.registrations import RegistrationRequest as RegistrationRequest
 from ytmetrics_dagster.warehouse.registrations import pending_registrations as pending_registrations
@@ -280,7 +282,7 @@ def due_params(hour: datetime, observe_at: datetime, tiers: list[dict], anchor_h
 
 
 def due_video_ids(
-    engine: Engine, hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int
+    bind: Bind, hour: datetime, observe_at: datetime, tiers: list[dict], anchor_hour: int
 ) -> list[str]:
     """Active videos due for observation in ``hour`` under the age-tiered cadence (see
     ytmetrics_dagster.domain.cadence): their tier's interval divides the hour, or their last
@@ -289,7 +291,7 @@ def due_video_ids(
     The last observation comes from ``video_observation_state`` (kept by every snapshot
     write), so the cost does not grow with history; only for an hour older than a video's
     two newest observations (simulator backfills) is the history consulted."""
-    with engine.connect() as conn:
+    with connected(bind) as conn:
         rows = conn.execute(text(DUE_SQL), due_params(hour, observe_at, tiers, anchor_hour))
         return [r.video_id for r in rows]
 

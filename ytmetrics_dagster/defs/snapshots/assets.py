@@ -183,25 +183,34 @@ def video_metric_snapshots(
     deadline = attempt_deadline(context, hour_deadline, now)
     guard = RunGuard(context.instance, context.run.run_id)
 
-    def due(hour: datetime, as_of: datetime | None) -> list[str]:
+    def due(conn, hour: datetime, as_of: datetime | None) -> list[str]:
         if config.collection_request_ids:
-            return collection_queue.videos_to_collect(engine, config.collection_request_ids, hour)
-        ids = video_store.due_video_ids(
-            engine, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
-        )
+            return collection_queue.videos_to_collect(conn, config.collection_request_ids, hour)
         if config.new_videos_only:
+            ids = video_store.due_video_ids(
+                conn, hour, as_of or now, cadence.tiers_json(), cadence.anchor_hour
+            )
             # only videos never observed (newly registered): the rest is the scheduled run's,
             # whether or not it has run yet this hour
-            ids = snapshot_store.never_observed(engine, ids, hour)
-        else:
-            # replacing the hour keeps the videos collected into it on request
-            ids = sorted({*ids, *collection_queue.collected_videos(engine, hour)})
-        return ids
+            return snapshot_store.never_observed(conn, ids, hour)
+        # replacing the hour keeps the videos collected into it on request
+        return _due_again(conn, cadence, hour, as_of or now)
 
     # Who is due depends on the observations before each hour, so in a multi-hour backfill
     # it is decided hour by hour; the reservation uses the due lists as they stand now, an
     # upper bound (a video observed in an earlier hour of the run can only drop out).
-    plan = [(hour, as_of, due(hour, as_of)) for hour, as_of in times]
+    with engine.connect() as conn:
+        if len(times) > 1 and not config.new_videos_only and not config.collection_request_ids:
+            # a backfill's hours in one query
+            due_lists = collection_queue.due_or_collected_by_hour(
+                conn,
+                [(hour, as_of or now) for hour, as_of in times],
+                cadence.tiers_json(),
+                cadence.anchor_hour,
+            )
+            plan = [(hour, as_of, ids) for (hour, as_of), ids in zip(times, due_lists, strict=True)]
+        else:
+            plan = [(hour, as_of, due(conn, hour, as_of)) for hour, as_of in times]
     paced = None
     try:
         if hour_deadline is not None and now >= hour_deadline:
@@ -255,8 +264,7 @@ def video_metric_snapshots(
     if not config.new_videos_only and not config.collection_request_ids:
         # each hour written holds its full observation now: its record (if any) goes and its
         # alert is resolved (a collection on request observes a few videos, not the hour)
-        for hour, _, _ in plan:
-            gaps.clear_missed_hour(engine, hour)
+        gaps.clear_missed_hours(engine, [hour for hour, _, _ in plan])
     if config.collection_request_ids:
         collection_queue.resolve(
             engine,
@@ -362,12 +370,10 @@ def _collect(
         guard=guard,
         now=clock.now(),
     ) as client:
+        # the next hour's due videos, read on the connection that wrote this one
+        due_next: list[str] = []
         for i, (hour, as_of, planned_ids) in enumerate(plan):
-            video_ids = (
-                planned_ids
-                if i == 0
-                else _due_again(engine, cadence, config, hour, as_of or clock.now())
-            )
+            video_ids = planned_ids if i == 0 else due_next
             started = clock.now()
             observations, missing = [], []
             attempts_before = client.calls
@@ -394,21 +400,29 @@ def _collect(
                 "videos_due": len(video_ids),
                 "api_calls": calls,
             }
-            if config.new_videos_only:
-                if not observations and not missing:
-                    written = snapshot_store.SnapshotWrite(rows=0)
+            # One pooled connection for the hour: its write (a transaction of its own), then
+            # what the hour holds, and who is due in the next hour of the run.
+            with engine.connect() as conn:
+                if config.new_videos_only:
+                    if not observations and not missing:
+                        written = snapshot_store.SnapshotWrite(rows=0)
+                    else:
+                        written = snapshot_store.add_new_video_observations(
+                            conn, hour, observations, **write_args
+                        )
                 else:
-                    written = snapshot_store.add_new_video_observations(
-                        engine, hour, observations, **write_args
+                    written = snapshot_store.replace_snapshot_partition(
+                        conn,
+                        hour,
+                        observations,
+                        decrease_tolerance=VIEWS_DECREASE_TOLERANCE,
+                        **write_args,
                     )
-            else:
-                written = snapshot_store.replace_snapshot_partition(
-                    engine,
-                    hour,
-                    observations,
-                    decrease_tolerance=VIEWS_DECREASE_TOLERANCE,
-                    **write_args,
-                )
+                facts = hour_facts(conn, hour)
+                written_at = clock.now()
+                if i + 1 < len(plan):
+                    next_hour, next_as_of, _ = plan[i + 1]
+                    due_next = _due_again(conn, cadence, next_hour, next_as_of or clock.now())
             decreasing += written.decreasing
             worst_ratio = min(worst_ratio, written.worst_ratio)
             newly_unavailable.extend(written.newly_unavailable)
@@ -417,14 +431,14 @@ def _collect(
             # only), also in a multi-hour backfill; short keys: they are the UI's columns.
             key = hour.strftime("%Y-%m-%d-%H:%M")
             hour_figures = {
-                **hour_facts(engine, hour).metadata(),
+                **facts.metadata(),
                 "batch_rows": written.rows,
                 "api_calls": calls,
                 "missing_ids": ", ".join(missing[:50]),
                 "newly_unavailable": len(written.newly_unavailable),
                 "observed_at": observed_at.isoformat(),
                 "fetch_s": round((fetched_at - started).total_seconds(), 3),
-                "write_s": round((clock.now() - fetched_at).total_seconds(), 3),
+                "write_s": round((written_at - fetched_at).total_seconds(), 3),
                 "mode": mode,
             }
             if paced is not None:
@@ -467,6 +481,9 @@ def _collect(
     return dg.MaterializeResult(check_results=checks, metadata=metadata)
 
 
-def _due_again(engine, cadence: Cadence, config: SnapshotConfig, hour, as_of) -> list[str]:
-    ids = video_store.due_video_ids(engine, hour, as_of, cadence.tiers_json(), cadence.anchor_hour)
-    return sorted({*ids, *collection_queue.collected_videos(engine, hour)})
+def _due_again(conn, cadence: Cadence, hour, as_of) -> list[str]:
+    """Who a run replacing ``hour`` observes: the due videos and those collected into it on
+    request, in one query."""
+    return collection_queue.due_or_collected(
+        conn, hour, as_of, cadence.tiers_json(), cadence.anchor_hour
+    )
