@@ -117,14 +117,14 @@ def bench_pipeline(engine, url: str, base: str, n: int, ids: list[str]) -> dict:
     return {
         "n": n,
         "wall_s": wall,
-        "fetch_s": md["fetch_seconds"].value,
-        "write_s": md["write_seconds"].value,
+        "fetch_s": md["fetch_s"].value,
+        "write_s": md["write_s"].value,
         "calls": calls,
         "expected_calls": math.ceil(n / 50),
         "units": md["api_calls"].value,
         "rows": rows,
-        "rows_per_s": rows / md["write_seconds"].value
-        if md["write_seconds"].value
+        "rows_per_s": rows / md["write_s"].value
+        if md["write_s"].value
         else float("nan"),
         "peak_rss_mb": peak_rss_mb(),
     }
