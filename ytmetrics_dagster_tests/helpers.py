@@ -240,3 +240,37 @@ def track_directly(engine, ids: list[str], at: datetime | None = None) -> None:
             )
         )
     apply_registrations(engine, [], details, source="simulator", now=at or datetime.now(UTC))
+
+
+def observe_directly(engine, ids: list[str], hours: list[datetime]) -> None:
+    """Write the observations of the hours ``hours`` of the tracked simulated videos ``ids``
+    straight to the warehouse: the write the snapshot asset makes for a closed hour under the
+    tests' cadence (every active video; the simulator's figures at its fixed minute; one
+    transaction per hour), without a Dagster run or an API call. For tests of what reads or keeps
+    the history (query plans, retention, upkeep); a test of the asset materializes it.
+    ``test_storage`` checks the rows are the asset's."""
+    from sqlalchemy import text
+
+    from ytmetrics_dagster.defs.snapshots.assets import SIMULATED_OBSERVATION_MINUTE
+    from ytmetrics_dagster.warehouse.snapshots import replace_snapshot_partition
+
+    profiles = {v: CATALOG.profile(v) for v in ids}
+    active = text(
+        "SELECT video_id FROM ytmetrics.videos WHERE status = 'active' AND video_id = ANY(:ids)"
+        " ORDER BY video_id"
+    )
+    for hour in hours:
+        # a video unavailable after its misses is no longer due (nor asked for)
+        with engine.connect() as conn:
+            due = [profiles[v] for v in conn.execute(active, {"ids": ids}).scalars()]
+        at = hour + timedelta(minutes=SIMULATED_OBSERVATION_MINUTE)
+        replace_snapshot_partition(
+            engine,
+            hour,
+            [s for p in due if (s := p.statistics_at(at)) is not None],
+            observed_at=at,
+            source="simulator",
+            missing_ids=[p.video_id for p in due if not p.is_visible(at)],
+            videos_due=len(due),
+            api_calls=1,
+        )
