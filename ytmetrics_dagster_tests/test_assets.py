@@ -19,6 +19,7 @@ from .helpers import (
     hour_key,
     nonexistent_id,
     normal_ids,
+    observe_directly,
     register,
     snapshot,
     track_gone_video,
@@ -199,8 +200,7 @@ def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources
     ids = [*normal_ids(2), hidden_likes_id()]
     register(engine, resources, ids)
     hours = [DAY + timedelta(hours=h) for h in (9, 10, 11, 13)]  # 12:00 missed
-    for at in hours:
-        snapshot(resources, at)
+    observe_directly(engine, ids, hours)
     result = dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -238,8 +238,7 @@ def test_daily_growth_from_the_hours_of_a_day(engine, resources):
     register(engine, resources, [vid])
     before_day = DAY - timedelta(hours=1)
     day_hours = [DAY + timedelta(hours=h) for h in (0, 6, 12, 23)]
-    for at in [before_day, *day_hours]:
-        snapshot(resources, at)
+    observe_directly(engine, [vid], [before_day, *day_hours])
     dg.materialize(
         [video_growth_hourly],
         resources=resources,
