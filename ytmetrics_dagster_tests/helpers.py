@@ -242,35 +242,34 @@ def track_directly(engine, ids: list[str], at: datetime | None = None) -> None:
     apply_registrations(engine, [], details, source="simulator", now=at or datetime.now(UTC))
 
 
-def observe_directly(engine, ids: list[str], hours: list[datetime]) -> None:
-    """Write the observations of the hours ``hours`` of the tracked simulated videos ``ids``
-    straight to the warehouse: the write the snapshot asset makes for a closed hour under the
-    tests' cadence (every active video; the simulator's figures at its fixed minute; one
-    transaction per hour), without a Dagster run or an API call. For tests of what reads or keeps
-    the history (query plans, retention, upkeep); a test of the asset materializes it.
-    ``test_storage`` checks the rows are the asset's."""
-    from sqlalchemy import text
-
-    from ytmetrics_dagster.defs.snapshots.assets import SIMULATED_OBSERVATION_MINUTE
+def observe_directly(engine, hours: list[datetime]) -> None:
+    """Write the hours ``hours`` (closed ones, in this order) straight to the warehouse as the
+    snapshot asset's run of each hour writes them: the videos due then under the configured
+    cadence (YTMETRICS_CADENCE; the tests' is hourly), their figures from the simulator at its
+    fixed minute, one transaction an hour, without a Dagster run or an API call (so no quota
+    ledger row). For tests of what reads or keeps the history (query plans, retention, growth,
+    reads); a test of the asset materializes it. ``test_storage`` checks the rows are the
+    asset's."""
+    from ytmetrics_dagster.defs.snapshots.assets import SIMULATED_OBSERVATION_MINUTE, SnapshotConfig
+    from ytmetrics_dagster.domain.cadence import parse_cadence
+    from ytmetrics_dagster.warehouse.collections import collected_videos
     from ytmetrics_dagster.warehouse.snapshots import replace_snapshot_partition
+    from ytmetrics_dagster.warehouse.videos import due_video_ids
 
-    profiles = {v: CATALOG.profile(v) for v in ids}
-    active = text(
-        "SELECT video_id FROM ytmetrics.videos WHERE status = 'active' AND video_id = ANY(:ids)"
-        " ORDER BY video_id"
-    )
+    config = SnapshotConfig()
+    cadence = parse_cadence(config.cadence, config.daily_hour_utc)
     for hour in hours:
-        # a video unavailable after its misses is no longer due (nor asked for)
-        with engine.connect() as conn:
-            due = [profiles[v] for v in conn.execute(active, {"ids": ids}).scalars()]
         at = hour + timedelta(minutes=SIMULATED_OBSERVATION_MINUTE)
+        due = due_video_ids(engine, hour, at, cadence.tiers_json(), cadence.anchor_hour)
+        profiles = [CATALOG.profile(v) for v in sorted({*due, *collected_videos(engine, hour)})]
         replace_snapshot_partition(
             engine,
             hour,
-            [s for p in due if (s := p.statistics_at(at)) is not None],
+            [s for p in profiles if (s := p.statistics_at(at)) is not None],
             observed_at=at,
             source="simulator",
-            missing_ids=[p.video_id for p in due if not p.is_visible(at)],
-            videos_due=len(due),
-            api_calls=1,
+            missing_ids=[p.video_id for p in profiles if not p.is_visible(at)],
+            unavailable_after_misses=config.unavailable_after_misses,
+            videos_due=len(profiles),
+            api_calls=1 if profiles else 0,
         )

@@ -99,7 +99,7 @@ def _same_channel_videos(n=2):
 def test_channel_growth_daily_sums_its_videos_and_names_the_top_one(engine, resources):
     ids = _same_channel_videos(2)
     register(engine, resources, ids)
-    observe_directly(engine, ids, [DAY + timedelta(hours=h) for h in (-1, 0, 12, 23)])
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in (-1, 0, 12, 23)])
     dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -128,7 +128,7 @@ def test_launch_curves_interpolate_between_real_observations(engine, resources):
     register(engine, resources, [young])
     pub_hour = profile.published_at.replace(minute=0, second=0, microsecond=0)
     observed_hours = [pub_hour + timedelta(hours=h) for h in (1, 2, 6, 7, 23, 24, 25, 26)]
-    observe_directly(engine, [young], observed_hours)
+    observe_directly(engine, observed_hours)
     assert dg.materialize([video_launch_curves], resources=resources).success
     curve = frame(
         engine,
@@ -166,7 +166,7 @@ def test_milestone_projection_states_method_and_window(engine, resources):
     vid = normal_ids(1)[0]
     register(engine, resources, [vid])
     hours = [DAY + timedelta(hours=h) for h in (0, 12, 24)]
-    observe_directly(engine, [vid], hours)
+    observe_directly(engine, hours)
     assert dg.materialize([video_milestone_projections], resources=resources).success
     row = frame(engine, "SELECT * FROM ytmetrics.video_milestones").iloc[0]
     first, last = truth(vid, hours[0]), truth(vid, hours[2])
@@ -185,7 +185,7 @@ def test_read_api_analysis_and_errors(engine, resources):
     vid = normal_ids(1)[0]
     register(engine, resources, [vid])
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    observe_directly(engine, [vid], [now - timedelta(hours=h) for h in (30, 6, 5, 4, 3, 2)])
+    observe_directly(engine, [now - timedelta(hours=h) for h in (30, 6, 5, 4, 3, 2)])
     dg.materialize(
         [video_growth_hourly],
         resources=resources,

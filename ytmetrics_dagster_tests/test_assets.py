@@ -200,7 +200,7 @@ def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources
     ids = [*normal_ids(2), hidden_likes_id()]
     register(engine, resources, ids)
     hours = [DAY + timedelta(hours=h) for h in (9, 10, 11, 13)]  # 12:00 missed
-    observe_directly(engine, ids, hours)
+    observe_directly(engine, hours)
     result = dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -238,7 +238,7 @@ def test_daily_growth_from_the_hours_of_a_day(engine, resources):
     register(engine, resources, [vid])
     before_day = DAY - timedelta(hours=1)
     day_hours = [DAY + timedelta(hours=h) for h in (0, 6, 12, 23)]
-    observe_directly(engine, [vid], [before_day, *day_hours])
+    observe_directly(engine, [before_day, *day_hours])
     dg.materialize(
         [video_growth_hourly],
         resources=resources,

@@ -28,7 +28,7 @@ def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources)
     register(engine, resources, [vid])
     before = DAY - timedelta(hours=2)  # the last observation before the period
     inside = [DAY + timedelta(hours=h) for h in (1, 5, 23, 30, 47)]
-    observe_directly(engine, [vid], [before, *inside])
+    observe_directly(engine, [before, *inside])
     now = DAY + timedelta(hours=47, minutes=30)  # the period is (DAY - 30 min, now]
     expected = views(vid, inside[-1]) - views(vid, before)
     growths = {}
@@ -60,7 +60,7 @@ def test_growth_of_a_video_first_observed_inside_the_period(engine, resources):
     vid = normal_ids(1)[0]
     register(engine, resources, [vid])
     hours = [DAY + timedelta(hours=h) for h in (2, 3, 9)]
-    observe_directly(engine, [vid], hours)
+    observe_directly(engine, hours)
     now = DAY + timedelta(hours=10)
     for interval in ("hour", "day"):
         m = metric_series.video_metrics(engine, vid, days=1, interval=interval, now=now)

@@ -29,6 +29,7 @@ from .helpers import (
     hour_range,
     normal_ids,
     observe_directly,
+    published_between,
     snapshot,
     track_directly,
     track_gone_video,
@@ -160,9 +161,9 @@ def test_upkeep_creates_partitions_ahead_and_compacts_closed_days(engine, resour
     ids = normal_ids(30)
     track_directly(engine, ids)
     # the history is written as the snapshot asset writes it (the subject is the upkeep job)
-    observe_directly(engine, ids, [DAY + timedelta(hours=h) for h in range(0, 24, 6)])
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in range(0, 24, 6)])
     # re-observing two hours leaves dead tuples in the day partition
-    observe_directly(engine, ids, [DAY + timedelta(hours=h) for h in (0, 6)])
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in (0, 6)])
     before = datetime.now(UTC).date()
     result = partition_upkeep_job.execute_in_process(resources=resources)
     assert result.success
@@ -249,7 +250,7 @@ def test_who_is_due_reads_the_per_video_record_not_the_history(engine):
     ids = normal_ids(20)
     track_directly(engine, ids)
     hours = [DAY + timedelta(hours=h) for h in range(0, 48, 2)]  # two days of history
-    observe_directly(engine, ids, hours)
+    observe_directly(engine, hours)
     # a daily tier, at hours off its anchor: the decision needs each video's last observation
     tiers = [{"max_age_hours": None, "every_hours": 24}]
     nxt = hours[-1] + timedelta(hours=2)
@@ -377,7 +378,7 @@ def test_growth_of_the_newest_hour_reads_only_that_day(engine):
     ids = normal_ids(20)
     track_directly(engine, ids)
     hours = [DAY - timedelta(days=2) + timedelta(hours=h) for h in range(0, 72, 3)]
-    observe_directly(engine, ids, hours)
+    observe_directly(engine, hours)
     last = hours[-1]
     plan = _explain(
         engine,
@@ -404,20 +405,20 @@ WRITTEN_BY_A_SNAPSHOT = {
 }
 
 
-def test_the_history_written_directly_is_what_the_snapshot_asset_writes(
-    engine, resources, database_url
-):
+def test_the_history_written_directly_is_what_the_snapshot_asset_writes(engine, resources):
     from .conftest import EMPTY_TABLES
 
-    ids = [*normal_ids(3), hidden_likes_id(), comments_off_id()]
     hours = [DAY + timedelta(hours=h) for h in range(4)]
+    # published during the hours: due (and observed) once it is public
+    fresh = published_between(hours[1], hours[1] + timedelta(minutes=50), "fresh")
+    ids = [*normal_ids(3), hidden_likes_id(), comments_off_id(), fresh]
 
     def written(observe) -> dict:
         with engine.begin() as conn:
             conn.execute(text(EMPTY_TABLES))
         track_directly(engine, ids, at=DAY - timedelta(days=1))
-        gone = track_gone_video(engine, gone_before=DAY)  # missing, then unavailable
-        observe([*ids, gone])
+        track_gone_video(engine, gone_before=DAY)  # missing, then unavailable
+        observe()
         with engine.connect() as conn:
             return {
                 name: [tuple(row) for row in conn.execute(text(sql))]
@@ -425,12 +426,12 @@ def test_the_history_written_directly_is_what_the_snapshot_asset_writes(
             }
 
     by_the_asset = written(
-        lambda _: dg.materialize(
+        lambda: dg.materialize(
             [video_metric_snapshots], resources=resources, tags=hour_range(hours[0], hours[-1])
         )
     )
-    directly = written(lambda tracked: observe_directly(engine, tracked, hours))
-    assert len(by_the_asset["snapshots"]) == 5 * len(hours)
+    directly = written(lambda: observe_directly(engine, hours))
+    assert len(by_the_asset["snapshots"]) == 5 * len(hours) + 2
     assert "unavailable" in {status for _, status, *_ in by_the_asset["videos"]}
     assert directly == by_the_asset
 
@@ -451,7 +452,7 @@ def test_retention_drops_whole_expired_days_and_says_what(engine, resources, dag
     ) as instance:
         # the history as the two assets' runs of those hours leave it, in the warehouse and in
         # Dagster's record (the subject is the retention job)
-        observe_directly(engine, ids, hours)
+        observe_directly(engine, hours)
         for h in hours:
             growth.rebuild_hourly_growth(engine, h, h + timedelta(hours=1))
             for asset in (video_metric_snapshots, video_growth_hourly):
