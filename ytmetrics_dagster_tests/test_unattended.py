@@ -47,6 +47,7 @@ from .helpers import (
     current_hour,
     frame,
     normal_ids,
+    observe_directly,
     snapshot,
     spend_units,
     track_directly,
@@ -383,8 +384,7 @@ def test_rewriting_an_hour_refreshes_the_next_observations_growth(engine, resour
     ids = normal_ids(3)
     track_directly(engine, ids)
     h1, h2, h3 = (DAY + timedelta(hours=h) for h in (1, 2, 3))
-    for h in (h1, h2, h3):
-        assert snapshot(resources, h).success
+    observe_directly(engine, [h1, h2, h3])
     growth.rebuild_hourly_growth(engine, h1, h3 + timedelta(hours=1))
     # YouTube's answer for h2 is corrected (as a re-observation could): +1,000 views each
     corrected = [
@@ -410,8 +410,7 @@ def test_a_growth_rebuild_waits_for_a_snapshot_write_in_progress(engine, resourc
     ids = normal_ids(2)
     track_directly(engine, ids)
     h1, h2 = DAY + timedelta(hours=7), DAY + timedelta(hours=8)
-    assert snapshot(resources, h1).success
-    assert snapshot(resources, h2).success
+    observe_directly(engine, [h1, h2])
     growth.rebuild_hourly_growth(engine, h1, h2 + timedelta(hours=1))
     corrected = [
         VideoStatistics(v, _views(v, h2 + timedelta(minutes=5)) + 777, None, None) for v in ids
