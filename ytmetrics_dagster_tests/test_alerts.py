@@ -37,6 +37,7 @@ from .helpers import (
     observe_directly,
     register,
     spend_units,
+    track_directly,
 )
 
 pytestmark = pytest.mark.db
@@ -383,7 +384,7 @@ def test_viral_video_against_its_channel_median(engine, resources, receiver):
         (DAY - timedelta(days=10) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
     )
     launches = [upload_id(0, n) for n in range(first, first + 5)]
-    register(engine, resources, launches)
+    track_directly(engine, launches)
     hours = []
     for vid in launches:
         p = CATALOG.profile(vid)

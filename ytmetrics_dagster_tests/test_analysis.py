@@ -33,6 +33,7 @@ from .helpers import (
     register,
     snapshot,
     steady,
+    track_directly,
 )
 
 pytestmark = pytest.mark.db
@@ -98,7 +99,7 @@ def _same_channel_videos(n=2):
 
 def test_channel_growth_daily_sums_its_videos_and_names_the_top_one(engine, resources):
     ids = _same_channel_videos(2)
-    register(engine, resources, ids)
+    track_directly(engine, ids)
     observe_directly(engine, [DAY + timedelta(hours=h) for h in (-1, 0, 12, 23)])
     dg.materialize(
         [video_growth_hourly],
@@ -125,7 +126,7 @@ def test_channel_growth_daily_sums_its_videos_and_names_the_top_one(engine, reso
 def test_launch_curves_interpolate_between_real_observations(engine, resources):
     young = published_between(DAY - timedelta(hours=30), DAY - timedelta(hours=26), "launch")
     profile = CATALOG.profile(young)
-    register(engine, resources, [young])
+    track_directly(engine, [young])
     pub_hour = profile.published_at.replace(minute=0, second=0, microsecond=0)
     observed_hours = [pub_hour + timedelta(hours=h) for h in (1, 2, 6, 7, 23, 24, 25, 26)]
     observe_directly(engine, observed_hours)
@@ -164,7 +165,7 @@ def test_launch_curves_interpolate_between_real_observations(engine, resources):
 
 def test_milestone_projection_states_method_and_window(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     hours = [DAY + timedelta(hours=h) for h in (0, 12, 24)]
     observe_directly(engine, hours)
     assert dg.materialize([video_milestone_projections], resources=resources).success
@@ -183,7 +184,7 @@ def test_milestone_projection_states_method_and_window(engine, resources):
 
 def test_read_api_analysis_and_errors(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     observe_directly(engine, [now - timedelta(hours=h) for h in (30, 6, 5, 4, 3, 2)])
     dg.materialize(

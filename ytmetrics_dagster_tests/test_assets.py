@@ -22,6 +22,7 @@ from .helpers import (
     observe_directly,
     register,
     snapshot,
+    track_directly,
     track_gone_video,
 )
 from .helpers import frame as rows
@@ -198,7 +199,7 @@ def test_api_failure_writes_nothing_and_keeps_the_old_partition(engine, resource
 
 def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources):
     ids = [*normal_ids(2), hidden_likes_id()]
-    register(engine, resources, ids)
+    track_directly(engine, ids)
     hours = [DAY + timedelta(hours=h) for h in (9, 10, 11, 13)]  # 12:00 missed
     observe_directly(engine, hours)
     result = dg.materialize(
@@ -235,7 +236,7 @@ def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources
 
 def test_daily_growth_from_the_hours_of_a_day(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     before_day = DAY - timedelta(hours=1)
     day_hours = [DAY + timedelta(hours=h) for h in (0, 6, 12, 23)]
     observe_directly(engine, [before_day, *day_hours])

@@ -10,7 +10,16 @@ import pytest
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.warehouse import metric_series, performance, read_limits, top_growers
 
-from .helpers import CATALOG, DAY, hour_range, normal_ids, observe_directly, register, snapshot
+from .helpers import (
+    CATALOG,
+    DAY,
+    hour_range,
+    normal_ids,
+    observe_directly,
+    register,
+    snapshot,
+    track_directly,
+)
 
 pytestmark = pytest.mark.db
 
@@ -25,7 +34,7 @@ def views(vid, hour):
 
 def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     before = DAY - timedelta(hours=2)  # the last observation before the period
     inside = [DAY + timedelta(hours=h) for h in (1, 5, 23, 30, 47)]
     observe_directly(engine, [before, *inside])
@@ -58,7 +67,7 @@ def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources)
 
 def test_growth_of_a_video_first_observed_inside_the_period(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     hours = [DAY + timedelta(hours=h) for h in (2, 3, 9)]
     observe_directly(engine, hours)
     now = DAY + timedelta(hours=10)
