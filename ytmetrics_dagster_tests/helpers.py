@@ -240,3 +240,44 @@ def track_directly(engine, ids: list[str], at: datetime | None = None) -> None:
             )
         )
     apply_registrations(engine, [], details, source="simulator", now=at or datetime.now(UTC))
+
+
+def observe_directly(engine, hours: list[datetime]) -> None:
+    """Write the hours ``hours`` (closed ones, in this order) straight to the warehouse as the
+    snapshot asset's run of each hour writes them: the videos due then under the configured
+    cadence (YTMETRICS_CADENCE; the tests' is hourly), their figures from the simulator at its
+    fixed minute, one transaction an hour, without a Dagster run or an API call (so no quota
+    ledger row). For tests of what reads or keeps the history (query plans, retention, growth,
+    reads); a test of the asset materializes it. ``test_storage`` checks the rows are the
+    asset's."""
+    from ytmetrics_dagster.defs.snapshots.assets import SIMULATED_OBSERVATION_MINUTE, SnapshotConfig
+    from ytmetrics_dagster.domain.cadence import parse_cadence
+    from ytmetrics_dagster.warehouse.collections import collected_videos
+    from ytmetrics_dagster.warehouse.snapshots import replace_snapshot_partition
+    from ytmetrics_dagster.warehouse.videos import due_video_ids
+
+    config = SnapshotConfig()
+    cadence = parse_cadence(config.cadence, config.daily_hour_utc)
+    for hour in hours:
+        at = hour + timedelta(minutes=SIMULATED_OBSERVATION_MINUTE)
+        due = due_video_ids(engine, hour, at, cadence.tiers_json(), cadence.anchor_hour)
+        profiles = [CATALOG.profile(v) for v in sorted({*due, *collected_videos(engine, hour)})]
+        replace_snapshot_partition(
+            engine,
+            hour,
+            [s for p in profiles if (s := p.statistics_at(at)) is not None],
+            observed_at=at,
+            source="simulator",
+            missing_ids=[p.video_id for p in profiles if not p.is_visible(at)],
+            unavailable_after_misses=config.unavailable_after_misses,
+            videos_due=len(profiles),
+            api_calls=1 if profiles else 0,
+        )
+
+
+def pooled_connections(instance) -> None:
+    """Let a test's DagsterInstance on Postgres keep its connections: its storages otherwise
+    connect anew for every read and write (a NullPool, so that many instances hold none), ~20
+    connections a run, which made each run of a test cost ~0.15 s more. As dagster-webserver
+    does; no statement timeout."""
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=5)

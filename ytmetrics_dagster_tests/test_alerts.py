@@ -29,7 +29,17 @@ from ytmetrics_dagster.youtube.simulator.world import (
     upload_interval_hours,
 )
 
-from .helpers import CATALOG, DAY, current_hour, normal_ids, register, spend_units
+from .helpers import (
+    CATALOG,
+    DAY,
+    current_hour,
+    normal_ids,
+    observe_directly,
+    pooled_connections,
+    register,
+    spend_units,
+    track_directly,
+)
 
 pytestmark = pytest.mark.db
 
@@ -311,6 +321,7 @@ def test_failed_collection_run_raises_an_alert(
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
+        pooled_connections(instance)
         simulator.state.script("videos", ["keyInvalid"])
         failed = dg.materialize(
             [video_metric_snapshots],
@@ -375,16 +386,14 @@ def test_viral_video_against_its_channel_median(engine, resources, receiver):
         (DAY - timedelta(days=10) - WORLD_START).total_seconds() / 3600 / upload_interval_hours(0)
     )
     launches = [upload_id(0, n) for n in range(first, first + 5)]
-    register(engine, resources, launches)
+    track_directly(engine, launches)
+    hours = []
     for vid in launches:
         p = CATALOG.profile(vid)
         base = p.published_at.replace(minute=0, second=0, microsecond=0)
-        for h in (5, 6, 7):
-            dg.materialize(
-                [video_metric_snapshots],
-                partition_key=(base + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M"),
-                resources=resources,
-            )
+        hours += [base + timedelta(hours=h) for h in (5, 6, 7)]
+    # the hours as the snapshot asset writes them (every tracked video, each hour)
+    observe_directly(engine, hours)
     assert dg.materialize([video_launch_curves], resources=resources).success
     with engine.connect() as conn:
         curves = conn.execute(

@@ -28,10 +28,12 @@ from .helpers import (
     hour_key,
     hour_range,
     normal_ids,
+    observe_directly,
     published_between,
     register,
     snapshot,
     steady,
+    track_directly,
 )
 
 pytestmark = pytest.mark.db
@@ -97,9 +99,8 @@ def _same_channel_videos(n=2):
 
 def test_channel_growth_daily_sums_its_videos_and_names_the_top_one(engine, resources):
     ids = _same_channel_videos(2)
-    register(engine, resources, ids)
-    for h in (-1, 0, 12, 23):
-        snapshot(resources, DAY + timedelta(hours=h))
+    track_directly(engine, ids)
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in (-1, 0, 12, 23)])
     dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -125,11 +126,10 @@ def test_channel_growth_daily_sums_its_videos_and_names_the_top_one(engine, reso
 def test_launch_curves_interpolate_between_real_observations(engine, resources):
     young = published_between(DAY - timedelta(hours=30), DAY - timedelta(hours=26), "launch")
     profile = CATALOG.profile(young)
-    register(engine, resources, [young])
+    track_directly(engine, [young])
     pub_hour = profile.published_at.replace(minute=0, second=0, microsecond=0)
     observed_hours = [pub_hour + timedelta(hours=h) for h in (1, 2, 6, 7, 23, 24, 25, 26)]
-    for at in observed_hours:
-        snapshot(resources, at)
+    observe_directly(engine, observed_hours)
     assert dg.materialize([video_launch_curves], resources=resources).success
     curve = frame(
         engine,
@@ -165,10 +165,9 @@ def test_launch_curves_interpolate_between_real_observations(engine, resources):
 
 def test_milestone_projection_states_method_and_window(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     hours = [DAY + timedelta(hours=h) for h in (0, 12, 24)]
-    for at in hours:
-        snapshot(resources, at)
+    observe_directly(engine, hours)
     assert dg.materialize([video_milestone_projections], resources=resources).success
     row = frame(engine, "SELECT * FROM ytmetrics.video_milestones").iloc[0]
     first, last = truth(vid, hours[0]), truth(vid, hours[2])
@@ -185,10 +184,9 @@ def test_milestone_projection_states_method_and_window(engine, resources):
 
 def test_read_api_analysis_and_errors(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    for h in (30, 6, 5, 4, 3, 2):
-        snapshot(resources, now - timedelta(hours=h))
+    observe_directly(engine, [now - timedelta(hours=h) for h in (30, 6, 5, 4, 3, 2)])
     dg.materialize(
         [video_growth_hourly],
         resources=resources,

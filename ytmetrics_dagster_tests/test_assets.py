@@ -19,8 +19,10 @@ from .helpers import (
     hour_key,
     nonexistent_id,
     normal_ids,
+    observe_directly,
     register,
     snapshot,
+    track_directly,
     track_gone_video,
 )
 from .helpers import frame as rows
@@ -197,10 +199,9 @@ def test_api_failure_writes_nothing_and_keeps_the_old_partition(engine, resource
 
 def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources):
     ids = [*normal_ids(2), hidden_likes_id()]
-    register(engine, resources, ids)
+    track_directly(engine, ids)
     hours = [DAY + timedelta(hours=h) for h in (9, 10, 11, 13)]  # 12:00 missed
-    for at in hours:
-        snapshot(resources, at)
+    observe_directly(engine, hours)
     result = dg.materialize(
         [video_growth_hourly],
         resources=resources,
@@ -235,11 +236,10 @@ def test_growth_uses_the_previous_real_observation_across_gaps(engine, resources
 
 def test_daily_growth_from_the_hours_of_a_day(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     before_day = DAY - timedelta(hours=1)
     day_hours = [DAY + timedelta(hours=h) for h in (0, 6, 12, 23)]
-    for at in [before_day, *day_hours]:
-        snapshot(resources, at)
+    observe_directly(engine, [before_day, *day_hours])
     dg.materialize(
         [video_growth_hourly],
         resources=resources,

@@ -30,7 +30,7 @@ from ytmetrics_dagster.youtube.simulator.world import (
     upload_interval_hours,
 )
 
-from .helpers import DAY, hour_range, nonexistent_id, normal_ids, register
+from .helpers import DAY, hour_range, nonexistent_id, normal_ids, observe_directly, register
 from .shape_check import check_shape
 
 pytestmark = pytest.mark.db
@@ -63,11 +63,8 @@ def run_json(capsys, argv: list[str]) -> dict:
 
 def _tracked_with_history(engine, resources, ids):
     register(engine, resources, ids)
-    for h in (0, 1, 2, 26):
-        key = (DAY + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M")
-        assert dg.materialize(
-            [video_metric_snapshots], partition_key=key, resources=resources
-        ).success
+    # written as the snapshot asset writes them (the subject is the CLI's reads and removal)
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in (0, 1, 2, 26)])
 
 
 @pytest.fixture
@@ -81,8 +78,10 @@ def recent_uploads(engine, resources):
     )
     ids = [upload_id(0, n) for n in range(last - 3, last + 1)]
     register(engine, resources, ids)
+    # the hours as the snapshot asset writes them, without its call and events for each
+    observe_directly(engine, [now - timedelta(hours=h) for h in range(50, 0, -1)])
     assert dg.materialize(
-        [video_metric_snapshots, video_growth_hourly],
+        [video_growth_hourly],
         resources=resources,
         tags=hour_range(now - timedelta(hours=50), now - timedelta(hours=1)),
     ).success

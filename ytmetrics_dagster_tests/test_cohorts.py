@@ -11,7 +11,7 @@ from sqlalchemy import text
 from ytmetrics_dagster.defs.growth.analysis import video_milestone_projections
 from ytmetrics_dagster.warehouse import analysis, cohorts, performance
 
-from .helpers import DAY, normal_ids, register, snapshot
+from .helpers import DAY, normal_ids, observe_directly, track_directly
 
 pytestmark = pytest.mark.unit
 
@@ -86,9 +86,8 @@ def test_channel_table_holds_no_median_of_fewer_than_three(engine):
 @pytest.mark.db
 def test_eta_beyond_the_horizon_is_not_a_date(engine, resources, monkeypatch):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
-    for h in (0, 12, 24):
-        snapshot(resources, DAY + timedelta(hours=h))
+    track_directly(engine, [vid])
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in (0, 12, 24)])
     # with a horizon of a century the projection is dated...
     monkeypatch.setattr(analysis, "ETA_HORIZON_HOURS", 24 * 365 * 100)
     dated = performance.milestone(engine, vid, now=datetime.now(UTC))

@@ -15,6 +15,8 @@ from ytmetrics_dagster.defs.operations.maintenance import (
 from ytmetrics_dagster.settings import dagster_run_retention_days
 from ytmetrics_dagster.warehouse.engine import database_on_server
 
+from .helpers import pooled_connections
+
 pytestmark = pytest.mark.db
 
 
@@ -45,6 +47,7 @@ def instance(pg_server):
         overrides={"storage": {"postgres": {"postgres_url": url}}}
     ) as instance:
         instance.wipe()
+        pooled_connections(instance)
         yield instance, url.replace("postgresql+psycopg2://", "postgresql://")
 
 

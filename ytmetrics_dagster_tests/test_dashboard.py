@@ -27,7 +27,6 @@ from starlette.testclient import TestClient
 from ytmetrics_dagster.defs import links
 from ytmetrics_dagster.defs.growth.analysis import video_launch_curves, video_milestone_projections
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
-from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.surfaces import results as models
 from ytmetrics_dagster.surfaces.dashboard import charts
 from ytmetrics_dagster.surfaces.dashboard.app import MAX_ECHO, create_app
@@ -36,7 +35,7 @@ from ytmetrics_dagster.warehouse.engine import get_engine
 from ytmetrics_dagster.warehouse.videos import remove_video
 
 from .datasets import empty_warehouse, shared_dataset
-from .helpers import CATALOG, DAY, free_port, hour_range, normal_ids, register
+from .helpers import CATALOG, DAY, free_port, hour_range, normal_ids, observe_directly, register
 
 pytestmark = pytest.mark.db
 
@@ -75,14 +74,9 @@ def data(database_url, simulator_server) -> Data:
         first = (newest - timedelta(minutes=5)).replace(minute=0, second=0, microsecond=0)
         first += timedelta(hours=1)
         last = first + timedelta(hours=OBSERVED_HOURS)
-        # Two backfill runs with the gap between them: those hours are never observed.
-        for start, end in (
-            (first, first + timedelta(hours=GAP_HOURS.start - 1)),
-            (first + timedelta(hours=GAP_HOURS.stop), last),
-        ):
-            assert dg.materialize(
-                [video_metric_snapshots], resources=resources, tags=hour_range(start, end)
-            ).success
+        # The hours as the snapshot asset writes them, with a gap: those hours are never observed.
+        observed = [h for h in range(OBSERVED_HOURS + 1) if h not in GAP_HOURS]
+        observe_directly(engine, [first + timedelta(hours=h) for h in observed])
         assert dg.materialize(
             [video_growth_hourly], resources=resources, tags=hour_range(first, last)
         ).success

@@ -10,7 +10,16 @@ import pytest
 from ytmetrics_dagster.defs.growth.assets import video_growth_hourly
 from ytmetrics_dagster.warehouse import metric_series, performance, read_limits, top_growers
 
-from .helpers import CATALOG, DAY, hour_range, normal_ids, register, snapshot
+from .helpers import (
+    CATALOG,
+    DAY,
+    hour_range,
+    normal_ids,
+    observe_directly,
+    register,
+    snapshot,
+    track_directly,
+)
 
 pytestmark = pytest.mark.db
 
@@ -25,11 +34,10 @@ def views(vid, hour):
 
 def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     before = DAY - timedelta(hours=2)  # the last observation before the period
     inside = [DAY + timedelta(hours=h) for h in (1, 5, 23, 30, 47)]
-    for at in [before, *inside]:
-        assert snapshot(resources, at).success
+    observe_directly(engine, [before, *inside])
     now = DAY + timedelta(hours=47, minutes=30)  # the period is (DAY - 30 min, now]
     expected = views(vid, inside[-1]) - views(vid, before)
     growths = {}
@@ -59,10 +67,9 @@ def test_growth_over_a_period_does_not_depend_on_the_interval(engine, resources)
 
 def test_growth_of_a_video_first_observed_inside_the_period(engine, resources):
     vid = normal_ids(1)[0]
-    register(engine, resources, [vid])
+    track_directly(engine, [vid])
     hours = [DAY + timedelta(hours=h) for h in (2, 3, 9)]
-    for at in hours:
-        assert snapshot(resources, at).success
+    observe_directly(engine, hours)
     now = DAY + timedelta(hours=10)
     for interval in ("hour", "day"):
         m = metric_series.video_metrics(engine, vid, days=1, interval=interval, now=now)

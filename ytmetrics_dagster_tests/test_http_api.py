@@ -28,7 +28,7 @@ from ytmetrics_dagster.warehouse.alerts import record_alert
 from ytmetrics_dagster.warehouse.api_tokens import create_token
 
 from .conftest import TABLES
-from .helpers import DAY, current_hour, normal_ids, register
+from .helpers import DAY, current_hour, hour_range, normal_ids, register
 
 pytestmark = pytest.mark.db
 
@@ -69,11 +69,12 @@ def observed(engine, resources):
     """Two tracked videos observed over three hours."""
     ids = normal_ids(2)
     register(engine, resources, ids)
-    for h in (0, 1, 2):
-        key = (DAY + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M")
-        assert dg.materialize(
-            [video_metric_snapshots], partition_key=key, resources=resources
-        ).success
+    # one run observes the three hours in turn (the rows of three runs, hour by hour)
+    assert dg.materialize(
+        [video_metric_snapshots],
+        tags=hour_range(DAY, DAY + timedelta(hours=2)),
+        resources=resources,
+    ).success
     return ids
 
 

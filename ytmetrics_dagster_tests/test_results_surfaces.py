@@ -27,7 +27,7 @@ from ytmetrics_dagster.surfaces.dashboard.app import create_app
 from ytmetrics_dagster.surfaces.inputs import AGE_DAYS, DAYS, PAGE, PER_PAGE
 from ytmetrics_dagster.warehouse.videos import queue_registrations
 
-from .helpers import DAY, normal_ids
+from .helpers import DAY, hour_range, normal_ids
 from .shape_check import check_shape
 from .test_mcp import mcp_session
 
@@ -118,11 +118,12 @@ def observed(engine, resources):
     (vid,) = normal_ids(1)
     queue_registrations(engine, [(vid, vid)])
     assert dg.materialize([tracked_videos], resources=resources).success
-    for h in (0, 1, 2):
-        key = (DAY + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M")
-        assert dg.materialize(
-            [video_metric_snapshots], partition_key=key, resources=resources
-        ).success
+    # one run observes the three hours in turn (the rows of three runs, hour by hour)
+    assert dg.materialize(
+        [video_metric_snapshots],
+        tags=hour_range(DAY, DAY + timedelta(hours=2)),
+        resources=resources,
+    ).success
     return vid
 
 

@@ -20,7 +20,22 @@ from ytmetrics_dagster.warehouse.engine import database_on_server, get_engine
 from ytmetrics_dagster.warehouse.migrate import current_revision, downgrade, head_revision, upgrade
 from ytmetrics_dagster.warehouse.videos import DUE_SQL, due_params
 
-from .helpers import DAY, current_hour, frame, hour_range, normal_ids, snapshot, track_directly
+from .helpers import (
+    CATALOG,
+    DAY,
+    comments_off_id,
+    current_hour,
+    frame,
+    hidden_likes_id,
+    hour_range,
+    normal_ids,
+    observe_directly,
+    pooled_connections,
+    published_between,
+    snapshot,
+    track_directly,
+    track_gone_video,
+)
 from .helpers import HOUR_KEY as HOUR
 
 pytestmark = pytest.mark.db
@@ -145,12 +160,12 @@ def _sizes(engine, parent: str) -> dict:
 
 
 def test_upkeep_creates_partitions_ahead_and_compacts_closed_days(engine, resources):
-    track_directly(engine, normal_ids(30))
-    for h in range(0, 24, 6):
-        assert snapshot(resources, DAY + timedelta(hours=h)).success
+    ids = normal_ids(30)
+    track_directly(engine, ids)
+    # the history is written as the snapshot asset writes it (the subject is the upkeep job)
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in range(0, 24, 6)])
     # re-observing two hours leaves dead tuples in the day partition
-    for h in (0, 6):
-        assert snapshot(resources, DAY + timedelta(hours=h)).success
+    observe_directly(engine, [DAY + timedelta(hours=h) for h in (0, 6)])
     before = datetime.now(UTC).date()
     result = partition_upkeep_job.execute_in_process(resources=resources)
     assert result.success
@@ -233,11 +248,11 @@ def _explain(engine, sql: str, params: dict) -> dict:
     return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
 
 
-def test_who_is_due_reads_the_per_video_record_not_the_history(engine, resources):
-    track_directly(engine, normal_ids(20))
+def test_who_is_due_reads_the_per_video_record_not_the_history(engine):
+    ids = normal_ids(20)
+    track_directly(engine, ids)
     hours = [DAY + timedelta(hours=h) for h in range(0, 48, 2)]  # two days of history
-    for h in hours:
-        assert snapshot(resources, h).success
+    observe_directly(engine, hours)
     # a daily tier, at hours off its anchor: the decision needs each video's last observation
     tiers = [{"max_age_hours": None, "every_hours": 24}]
     nxt = hours[-1] + timedelta(hours=2)
@@ -361,11 +376,11 @@ def test_concurrent_rewrites_of_different_hours_keep_the_per_video_record_true(e
     assert list(state.prev_hour) == [at[5]]
 
 
-def test_growth_of_the_newest_hour_reads_only_that_day(engine, resources):
-    track_directly(engine, normal_ids(20))
+def test_growth_of_the_newest_hour_reads_only_that_day(engine):
+    ids = normal_ids(20)
+    track_directly(engine, ids)
     hours = [DAY - timedelta(days=2) + timedelta(hours=h) for h in range(0, 72, 3)]
-    for h in hours:
-        assert snapshot(resources, h).success
+    observe_directly(engine, hours)
     last = hours[-1]
     plan = _explain(
         engine,
@@ -374,6 +389,59 @@ def test_growth_of_the_newest_hour_reads_only_that_day(engine, resources):
     )
     executed = {name for name, loops in _partition_scans(plan) if loops > 0}
     assert executed == {f"metric_snapshots_p{last:%Y%m%d}"}
+
+
+# What the history written directly holds (helpers.observe_directly, for the tests above and
+# below whose subject is not the snapshot asset): everything the asset's write leaves, but the
+# run's id and the write's own time.
+WRITTEN_BY_A_SNAPSHOT = {
+    "snapshots": "SELECT * FROM ytmetrics.snapshots ORDER BY video_id, snapshot_hour",
+    "batches": "SELECT snapshot_hour, kind, source, observed_at, videos_due, videos_written,"
+    " videos_missing, api_calls FROM ytmetrics.snapshot_batches ORDER BY snapshot_hour",
+    "state": "SELECT v.video_id, s.last_hour, s.last_observed_at, s.last_views, s.last_likes,"
+    " s.last_comments, s.prev_hour, s.prev_observed_at, s.prev_views, s.prev_likes,"
+    " s.prev_comments FROM ytmetrics.video_observation_state s JOIN ytmetrics.videos v"
+    " USING (video_key) ORDER BY v.video_id",
+    "videos": "SELECT video_id, status, consecutive_misses, last_missed_hour"
+    " FROM ytmetrics.videos ORDER BY video_id",
+}
+
+
+def test_the_history_written_directly_is_what_the_snapshot_asset_writes(engine, resources):
+    from .conftest import EMPTY_TABLES
+
+    hours = [DAY + timedelta(hours=h) for h in range(4)]
+    # published during the hours: due (and observed) once it is public
+    fresh = published_between(hours[0] + timedelta(minutes=5), hours[-1], "fresh")
+    ids = [*normal_ids(3), hidden_likes_id(), comments_off_id(), fresh]
+    gone: list[str] = []  # missing, then unavailable; found once (a scan of the catalog)
+
+    def written(observe) -> dict:
+        with engine.begin() as conn:
+            conn.execute(text(EMPTY_TABLES))
+        track_directly(engine, ids, at=DAY - timedelta(days=1))
+        if gone:
+            track_directly(engine, gone, at=DAY)  # as track_gone_video tracks it
+        else:
+            gone.append(track_gone_video(engine, gone_before=DAY))
+        observe()
+        with engine.connect() as conn:
+            return {
+                name: [tuple(row) for row in conn.execute(text(sql))]
+                for name, sql in WRITTEN_BY_A_SNAPSHOT.items()
+            }
+
+    by_the_asset = written(
+        lambda: dg.materialize(
+            [video_metric_snapshots], resources=resources, tags=hour_range(hours[0], hours[-1])
+        )
+    )
+    directly = written(lambda: observe_directly(engine, hours))
+    public = sum(CATALOG.profile(fresh).is_visible(h + timedelta(minutes=5)) for h in hours)
+    assert 1 <= public < len(hours)
+    assert len(by_the_asset["snapshots"]) == 5 * len(hours) + public
+    assert "unavailable" in {status for _, status, *_ in by_the_asset["videos"]}
+    assert directly == by_the_asset
 
 
 # -- retention by policy ----------------------------------------------------------------------
@@ -390,13 +458,16 @@ def test_retention_drops_whole_expired_days_and_says_what(engine, resources, dag
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
+        pooled_connections(instance)
+        # the history as the two assets' runs of those hours leave it, in the warehouse and in
+        # Dagster's record (the subject is the retention job)
+        observe_directly(engine, hours)
         for h in hours:
-            assert dg.materialize(
-                [video_metric_snapshots, video_growth_hourly],
-                partition_key=h.strftime(HOUR),
-                resources=resources,
-                instance=instance,
-            ).success
+            growth.rebuild_hourly_growth(engine, h, h + timedelta(hours=1))
+            for asset in (video_metric_snapshots, video_growth_hourly):
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(asset.key, partition=h.strftime(HOUR))
+                )
         run_config = {
             "ops": {"apply_retention_policy": {"config": {"snapshot_days": 30, "derived_days": 36}}}
         }

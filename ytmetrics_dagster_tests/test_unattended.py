@@ -47,6 +47,8 @@ from .helpers import (
     current_hour,
     frame,
     normal_ids,
+    observe_directly,
+    pooled_connections,
     snapshot,
     spend_units,
     track_directly,
@@ -328,6 +330,7 @@ def test_new_videos_are_observed_into_the_current_hour_at_their_own_cost(
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
+        pooled_connections(instance)
         assert dg.materialize([tracked_videos], resources=resources, instance=instance).success
         defs = dg.Definitions(
             assets=[
@@ -383,8 +386,7 @@ def test_rewriting_an_hour_refreshes_the_next_observations_growth(engine, resour
     ids = normal_ids(3)
     track_directly(engine, ids)
     h1, h2, h3 = (DAY + timedelta(hours=h) for h in (1, 2, 3))
-    for h in (h1, h2, h3):
-        assert snapshot(resources, h).success
+    observe_directly(engine, [h1, h2, h3])
     growth.rebuild_hourly_growth(engine, h1, h3 + timedelta(hours=1))
     # YouTube's answer for h2 is corrected (as a re-observation could): +1,000 views each
     corrected = [
@@ -410,8 +412,7 @@ def test_a_growth_rebuild_waits_for_a_snapshot_write_in_progress(engine, resourc
     ids = normal_ids(2)
     track_directly(engine, ids)
     h1, h2 = DAY + timedelta(hours=7), DAY + timedelta(hours=8)
-    assert snapshot(resources, h1).success
-    assert snapshot(resources, h2).success
+    observe_directly(engine, [h1, h2])
     growth.rebuild_hourly_growth(engine, h1, h2 + timedelta(hours=1))
     corrected = [
         VideoStatistics(v, _views(v, h2 + timedelta(minutes=5)) + 777, None, None) for v in ids
@@ -478,6 +479,7 @@ def test_a_rewritten_snapshot_hour_makes_its_growth_due(engine, resources, dagst
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
+        pooled_connections(instance)
         both = dg.materialize(
             [video_metric_snapshots, video_growth_hourly],
             partition_key=hour.strftime(HOUR),
@@ -617,6 +619,7 @@ def test_growth_automation_waits_for_the_snapshots_blocking_checks(
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
+        pooled_connections(instance)
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         result = dg.materialize(
             [video_metric_snapshots, due_videos_observed],
