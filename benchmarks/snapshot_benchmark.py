@@ -123,9 +123,7 @@ def bench_pipeline(engine, url: str, base: str, n: int, ids: list[str]) -> dict:
         "expected_calls": math.ceil(n / 50),
         "units": md["api_calls"].value,
         "rows": rows,
-        "rows_per_s": rows / md["write_s"].value
-        if md["write_s"].value
-        else float("nan"),
+        "rows_per_s": rows / md["write_s"].value if md["write_s"].value else float("nan"),
         "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -35,6 +35,9 @@ from ytmetrics_dagster_tests.helpers import use_new_clock
 
 from .dagster_storage import close_test_pools, pooled, register_plugin
 
+# Dagster's Postgres storages in the test process keep a connection (dagster_storage.py)
+register_plugin()
+
 # `ytmetrics dev` records the data directory it serves in the user's state directory
 # (data_dir.py): the tests' records stay in a directory of their own.
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ytm-test-state-")
@@ -200,7 +203,6 @@ def database_url(pg_server):
 def dagster_pg_url(pg_server):
     """Dagster's Postgres storage for instances in the test process, its engines pooled
     (dagster_storage.py)."""
-    register_plugin()
     return pooled(database_on_server(pg_server, "dagster_test", "psycopg2"))
 
 

@@ -273,11 +273,3 @@ def observe_directly(engine, hours: list[datetime]) -> None:
             videos_due=len(profiles),
             api_calls=1 if profiles else 0,
         )
-
-
-def pooled_connections(instance) -> None:
-    """Let a test's DagsterInstance on Postgres keep its connections: its storages otherwise
-    connect anew for every read and write (a NullPool, so that many instances hold none), ~20
-    connections a run, which made each run of a test cost ~0.15 s more. As dagster-webserver
-    does; no statement timeout."""
-    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=5)

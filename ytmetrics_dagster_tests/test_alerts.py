@@ -35,7 +35,6 @@ from .helpers import (
     current_hour,
     normal_ids,
     observe_directly,
-    pooled_connections,
     register,
     spend_units,
     track_directly,
@@ -321,7 +320,6 @@ def test_failed_collection_run_raises_an_alert(
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
-        pooled_connections(instance)
         simulator.state.script("videos", ["keyInvalid"])
         failed = dg.materialize(
             [video_metric_snapshots],

@@ -15,7 +15,7 @@ from ytmetrics_dagster.defs.operations.maintenance import (
 from ytmetrics_dagster.settings import dagster_run_retention_days
 from ytmetrics_dagster.warehouse.engine import database_on_server
 
-from .helpers import pooled_connections
+from .dagster_storage import pooled
 
 pytestmark = pytest.mark.db
 
@@ -44,10 +44,9 @@ def failing_job():
 def instance(pg_server):
     url = database_on_server(pg_server, "dagster_retention_test", "psycopg2")
     with dg.instance_for_test(
-        overrides={"storage": {"postgres": {"postgres_url": url}}}
+        overrides={"storage": {"postgres": {"postgres_url": pooled(url)}}}  # dagster_storage.py
     ) as instance:
         instance.wipe()
-        pooled_connections(instance)
         yield instance, url.replace("postgresql+psycopg2://", "postgresql://")
 
 

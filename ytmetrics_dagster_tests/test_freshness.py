@@ -24,7 +24,7 @@ from ytmetrics_dagster.defs.operations.freshness import HOURLY_FRESHNESS, freshn
 from ytmetrics_dagster.defs.resources import AlertingResource, WarehouseResource
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 
-from .helpers import current_hour, normal_ids, pooled_connections, track_directly
+from .helpers import current_hour, normal_ids, track_directly
 
 pytestmark = pytest.mark.db
 
@@ -38,7 +38,6 @@ def instance(dagster_pg_url):
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
         instance.wipe()
-        pooled_connections(instance)
         yield instance
 
 

@@ -30,7 +30,6 @@ from .helpers import (
     hour_range,
     normal_ids,
     observe_directly,
-    pooled_connections,
     published_between,
     snapshot,
     track_directly,
@@ -458,7 +457,6 @@ def test_retention_drops_whole_expired_days_and_says_what(engine, resources, dag
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
-        pooled_connections(instance)
         # the history as the two assets' runs of those hours leave it, in the warehouse and in
         # Dagster's record (the subject is the retention job)
         observe_directly(engine, hours)

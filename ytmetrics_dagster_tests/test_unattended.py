@@ -48,7 +48,6 @@ from .helpers import (
     frame,
     normal_ids,
     observe_directly,
-    pooled_connections,
     snapshot,
     spend_units,
     track_directly,
@@ -330,7 +329,6 @@ def test_new_videos_are_observed_into_the_current_hour_at_their_own_cost(
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
-        pooled_connections(instance)
         assert dg.materialize([tracked_videos], resources=resources, instance=instance).success
         defs = dg.Definitions(
             assets=[
@@ -479,7 +477,6 @@ def test_a_rewritten_snapshot_hour_makes_its_growth_due(engine, resources, dagst
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
-        pooled_connections(instance)
         both = dg.materialize(
             [video_metric_snapshots, video_growth_hourly],
             partition_key=hour.strftime(HOUR),
@@ -619,7 +616,6 @@ def test_growth_automation_waits_for_the_snapshots_blocking_checks(
     with dg.instance_for_test(
         overrides={"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
     ) as instance:
-        pooled_connections(instance)
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         result = dg.materialize(
             [video_metric_snapshots, due_videos_observed],
