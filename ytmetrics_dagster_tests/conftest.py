@@ -49,6 +49,16 @@ from .markers import pytest_collection_modifyitems  # noqa: E402, F401
 # modules sharing a built dataset run on one worker under `make test-fast` (xdist_groups.py)
 from .xdist_groups import pytest_xdist_make_scheduler  # noqa: E402, F401
 
+
+def pytest_collection_finish(session):
+    """What is loaded by now (Dagster, pandas, the project, the test modules) lives as long as
+    the run: moved out of the garbage collector's sight, every full collection scans only what
+    the tests create (a worker's full collections: 2.5-2.9 s of CPU, 1-2 s after)."""
+    import gc
+
+    gc.freeze()
+
+
 FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
 TABLES = (
     "api_tokens",
