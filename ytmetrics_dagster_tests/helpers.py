@@ -253,6 +253,7 @@ def observe_directly(engine, hours: list[datetime]) -> None:
     from ytmetrics_dagster.defs.snapshots.assets import SIMULATED_OBSERVATION_MINUTE, SnapshotConfig
     from ytmetrics_dagster.domain.cadence import parse_cadence
     from ytmetrics_dagster.warehouse.collections import collected_videos
+    from ytmetrics_dagster.warehouse.quota import units_for_ids
     from ytmetrics_dagster.warehouse.snapshots import replace_snapshot_partition
     from ytmetrics_dagster.warehouse.videos import due_video_ids
 
@@ -271,5 +272,5 @@ def observe_directly(engine, hours: list[datetime]) -> None:
             missing_ids=[p.video_id for p in profiles if not p.is_visible(at)],
             unavailable_after_misses=config.unavailable_after_misses,
             videos_due=len(profiles),
-            api_calls=1 if profiles else 0,
+            api_calls=units_for_ids(len(profiles)),
         )

@@ -34,6 +34,7 @@ from .helpers import (
     snapshot,
     track_directly,
     track_gone_video,
+    wait_until,
 )
 from .helpers import HOUR_KEY as HOUR
 
@@ -516,3 +517,57 @@ def test_retention_is_off_unless_configured(engine, resources):
         raise_on_error=False,
     )
     assert not bad.success
+
+
+def test_two_first_writers_of_a_new_day_both_write_and_each_marks_the_partition(engine):
+    """Migration 0017: the second of two transactions making the same new day partition waits
+    for the first, then uses its table (it failed with "relation ... already exists": its
+    catalog cache did not show the first's committed table), and its write marks the partition
+    written after the first's commit (compaction redoes the day)."""
+    import threading
+
+    start = datetime(2031, 1, 5, 3, tzinfo=UTC)  # a day no test has a partition for
+    end = start + timedelta(hours=1)
+    name = "metric_snapshots_p20310105"
+    outcome: dict = {}
+
+    def second_writer():
+        try:
+            with engine.begin() as conn:
+                day_partitions.prepare_window(conn, "metric_snapshots", start, end)
+        except Exception as err:  # reported below
+            outcome["error"] = err
+
+    try:
+        with engine.connect() as first:
+            first.begin()
+            day_partitions.prepare_window(first, "metric_snapshots", start, end)
+            second = threading.Thread(target=second_writer)
+            second.start()
+            wait_until(
+                lambda: frame(
+                    engine,
+                    "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND NOT granted",
+                ).n[0],
+                10,
+                "the second writer to wait for the first's partition lock",
+                0.02,
+            )
+            committed_before = first.execute(text("SELECT clock_timestamp()")).scalar_one()
+            first.commit()
+        second.join(10)
+        assert not second.is_alive()
+        assert "error" not in outcome, outcome.get("error")
+        marked = frame(
+            engine,
+            "SELECT last_written_at FROM ytmetrics.day_partitions WHERE partition_name = :n",
+            n=name,
+        ).last_written_at
+        assert len(marked) == 1 and marked[0] > committed_before
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS ytmetrics.{name}"))
+            conn.execute(
+                text("DELETE FROM ytmetrics.day_partitions WHERE partition_name = :n"), {"n": name}
+            )

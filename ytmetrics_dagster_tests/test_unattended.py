@@ -28,7 +28,7 @@ from ytmetrics_dagster.defs.resources import ClockResource, YouTubeResource
 from ytmetrics_dagster.defs.snapshots import assets as snapshots_module
 from ytmetrics_dagster.defs.snapshots.assets import video_metric_snapshots
 from ytmetrics_dagster.defs.snapshots.sensors import new_videos_snapshot_sensor
-from ytmetrics_dagster.warehouse import growth, snapshots
+from ytmetrics_dagster.warehouse import growth, locks, snapshots
 from ytmetrics_dagster.warehouse.quota import (
     Budget,
     DurableLedger,
@@ -447,7 +447,10 @@ def test_a_growth_rebuild_waits_for_a_snapshot_write_in_progress(engine, resourc
         wait_until(
             lambda: frame(
                 engine,
-                "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND classid = :gate AND objid = :key AND objsubid = 2",
+                gate=locks.GROWTH_GATE[0],
+                key=locks.GROWTH_GATE[1],
             ).n[0],
             10,
             "the growth rebuild to wait for the snapshot write's lock",

@@ -5,6 +5,7 @@ which records the verdict on each."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -241,13 +242,23 @@ def due_or_collected(
 
 # The same for many hours in one statement: the hour and the observation time are columns of
 # the hours' list instead of parameters.
+def _per_hour(sql: str) -> str:
+    """``sql`` with its :hour and :observe_at parameters (whole names only) read from the plan's
+    columns; no other parameter may be left that the plan would have to give per hour."""
+    columns = {"hour": "plan.hour", "observe_at": "plan.observe_at"}
+    rewritten = re.sub(r"(?<![:\w]):(hour|observe_at)\b", lambda m: columns[m.group(1)], sql)
+    left = set(re.findall(r"(?<![:\w]):(\w+)", rewritten))
+    assert left <= {"tiers", "anchor"}, f"parameters the plan does not give: {left}"
+    return rewritten
+
+
 _DUE_OR_COLLECTED_PER_HOUR_SQL = (
     """
 SELECT plan.ord, x.video_id
 FROM unnest(CAST(:plan_hours AS timestamptz[]), CAST(:plan_observe_ats AS timestamptz[]))
      WITH ORDINALITY AS plan(hour, observe_at, ord)
 CROSS JOIN LATERAL ("""
-    + _DUE_OR_COLLECTED_SQL.replace(":hour", "plan.hour").replace(":observe_at", "plan.observe_at")
+    + _per_hour(_DUE_OR_COLLECTED_SQL)
     + ") AS x"
 )
 

@@ -85,18 +85,10 @@ def mark_written(conn: Connection, parent: str, days: list[date]) -> None:
     )
 
 
-# ensure_partitions and mark_written in one round trip. The UPDATE (a data-modifying WITH
-# runs to completion whether read or not) sees the registry as the statement began: a
-# partition created by this statement keeps its registration time as its last write, which
-# no compaction can have passed (it is not visible until this transaction commits).
-_PREPARE_SQL = """
-WITH marked AS (
-    UPDATE ytmetrics.day_partitions SET last_written_at = clock_timestamp()
-    WHERE parent = :parent AND day = ANY(:days)
-)
-SELECT ytmetrics.ensure_day_partition(:parent, d.day)
-FROM unnest(CAST(:days AS date[])) AS d(day)
-"""
+# ensure_partitions and mark_written in one round trip (a function of migration 0017: the mark
+# is a statement of its own after the ensures, so it also sees a registration another
+# transaction committed meanwhile).
+_PREPARE_SQL = "SELECT ytmetrics.prepare_day_partitions(:parent, CAST(:days AS date[]))"
 
 
 def prepare_window(conn: Connection, parent: str, start: datetime, end: datetime) -> list[date]:

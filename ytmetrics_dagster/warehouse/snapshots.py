@@ -308,8 +308,9 @@ def _begin(
     the configured one) adds no data of any source."""
     seconds = _observed_seconds(hour, facts.observed_at)
     _lock_hour(conn, hour)
-    day_partitions.prepare_window(conn, "metric_snapshots", hour, hour + HOUR)
+    # refused (mixed source, unknown videos) before any partition is made
     stage = _stage(conn, hour, observations, facts.source, decrease_tolerance)
+    day_partitions.prepare_window(conn, "metric_snapshots", hour, hour + HOUR)
     return seconds, stage
 
 
