@@ -83,9 +83,29 @@ def snapshot(resources, at: datetime, **kwargs):
 
 
 def free_port() -> int:
-    """A port of 127.0.0.1 free a moment ago (for a server the test starts)."""
+    """A port of 127.0.0.1 free a moment ago (for a server the test starts), from below the
+    kernel's ephemeral range. A port ``bind(0)`` picks comes from that range, which is also where
+    the outgoing connections of the processes started next (the stack's gRPC and HTTP clients)
+    get their local ports: in CI one of them held a dashboard's port for minutes (uvicorn's exit
+    3, "address already in use"), and `make run` never came up."""
+    import random
     import socket
+    from pathlib import Path
 
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    pick = random.SystemRandom()
+    if low > 16000:  # else an unusual range: ask the kernel
+        for _ in range(200):
+            port = pick.randrange(15000, low)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
