@@ -37,7 +37,6 @@ from ytmetrics_dagster.warehouse.embedded import start_embedded_postgres, stop_e
 from ytmetrics_dagster.warehouse.engine import database_on_server, dispose_engines, get_engine
 from ytmetrics_dagster.warehouse.migrate import upgrade
 from ytmetrics_dagster.warehouse.videos import apply_registrations
-from ytmetrics_dagster.youtube.models import VideoDetails
 from ytmetrics_dagster.youtube.simulator import SimulatedWorld, SimulatorServer
 
 START = datetime.fromisoformat(os.environ["YTMETRICS_PARTITIONS_START"]).replace(tzinfo=UTC)
@@ -55,14 +54,7 @@ def steady_ids(n: int) -> list[str]:
 
 def track(engine, ids: list[str]) -> None:
     world = SimulatedWorld()
-    details = []
-    for vid in ids:
-        p = world.profile(vid)
-        details.append(
-            VideoDetails(
-                vid, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
-            )
-        )
+    details = [world.details(vid) for vid in ids]
     apply_registrations(engine, [], details, source="simulator", now=START)
 
 

@@ -48,7 +48,6 @@ from ytmetrics_dagster.warehouse.videos import (
     apply_registrations,
     queue_registrations,
 )
-from ytmetrics_dagster.youtube.models import VideoDetails
 from ytmetrics_dagster.youtube.simulator import SimulatedWorld, SimulatorServer
 
 HOUR = "%Y-%m-%d-%H:%M"
@@ -73,14 +72,7 @@ def pick(catalog: SimulatedWorld, n: int, prefix: str, lo: datetime, hi: datetim
 
 
 def track(engine, catalog: SimulatedWorld, ids: list[str], at: datetime) -> None:
-    details = []
-    for vid in ids:
-        p = catalog.profile(vid)
-        details.append(
-            VideoDetails(
-                vid, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
-            )
-        )
+    details = [catalog.details(vid) for vid in ids]
     for i in range(0, len(details), 2000):
         apply_registrations(engine, [], details[i : i + 2000], source="simulator", now=at)
 

@@ -201,7 +201,6 @@ def track_gone_video(engine, gone_before: datetime) -> str:
     """A simulated video that went away between a day before ``gone_before`` and it, tracked
     since before then (YouTube would no longer let it be registered today)."""
     from ytmetrics_dagster.warehouse.videos import apply_registrations
-    from ytmetrics_dagster.youtube.models import VideoDetails
 
     gone = CATALOG.find_ids(
         lambda p: (
@@ -212,11 +211,7 @@ def track_gone_video(engine, gone_before: datetime) -> str:
         ),
         prefix="gone",
     )[0]
-    p = CATALOG.profile(gone)
-    details = VideoDetails(
-        gone, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
-    )
-    apply_registrations(engine, [], [details], source="simulator", now=DAY)
+    apply_registrations(engine, [], [CATALOG.details(gone)], source="simulator", now=DAY)
     return gone
 
 
@@ -249,16 +244,8 @@ def spend_units(engine, units: int, at: datetime, bucket: str = "default") -> No
 def track_directly(engine, ids: list[str], at: datetime | None = None) -> None:
     """Track simulated videos without spending API calls (their details from the catalog)."""
     from ytmetrics_dagster.warehouse.videos import apply_registrations
-    from ytmetrics_dagster.youtube.models import VideoDetails
 
-    details = []
-    for vid in ids:
-        p = CATALOG.profile(vid)
-        details.append(
-            VideoDetails(
-                vid, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
-            )
-        )
+    details = [CATALOG.details(vid) for vid in ids]
     apply_registrations(engine, [], details, source="simulator", now=at or datetime.now(UTC))
 
 

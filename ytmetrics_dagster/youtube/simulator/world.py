@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from itertools import islice
 
-from ytmetrics_dagster.youtube.models import ChannelInfo, VideoStatistics
+from ytmetrics_dagster.youtube.models import ChannelInfo, VideoDetails, VideoStatistics
 
 WORLD_START = datetime(2024, 1, 1, tzinfo=UTC)
 WORLD_SPAN = timedelta(days=4 * 365)
@@ -216,6 +216,13 @@ class SimulatedWorld:
 
     def profile(self, video_id: str) -> VideoProfile:
         return _profile(video_id)
+
+    def details(self, video_id: str) -> VideoDetails:
+        """What a videos.list snippet would say of the video (to track it without a call)."""
+        p = _profile(video_id)
+        return VideoDetails(
+            video_id, p.title, p.channel_id, p.channel_title, p.published_at, p.duration_seconds
+        )
 
     def iter_ids(self, predicate, *, prefix: str = "sim", scan: int = 200_000) -> Iterator[str]:
         """The ids ``find_ids`` finds, one at a time: the scan goes no further than asked."""
