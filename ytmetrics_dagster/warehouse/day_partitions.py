@@ -74,19 +74,8 @@ def ensure_partitions(conn: Connection, parent: str, days: list[date]) -> list[s
     return names
 
 
-def mark_written(conn: Connection, parent: str, days: list[date]) -> None:
-    """Record that these day partitions changed (compaction redoes them once closed)."""
-    conn.execute(
-        text(
-            "UPDATE ytmetrics.day_partitions SET last_written_at = clock_timestamp() "
-            "WHERE parent = :parent AND day = ANY(:days)"
-        ),
-        {"parent": parent, "days": days},
-    )
-
-
-# ensure_partitions and mark_written in one round trip (a function of migration 0017: the mark
-# is a statement of its own after the ensures, so it also sees a registration another
+# ensure_partitions and the mark "written" in one round trip (a function of migration 0017:
+# the mark is a statement of its own after the ensures, so it also sees a registration another
 # transaction committed meanwhile).
 _PREPARE_SQL = "SELECT ytmetrics.prepare_day_partitions(:parent, CAST(:days AS date[]))"
 

@@ -92,15 +92,9 @@ def record_missed_hour(
     return True
 
 
-def clear_missed_hour(engine: Engine, hour: datetime) -> bool:
-    """The hour was observed after all (a later attempt succeeded): its record goes and its
-    alert is resolved. True if there was a record."""
-    return bool(clear_missed_hours(engine, [hour]))
-
-
 def clear_missed_hours(bind: Bind, hours: Sequence[datetime]) -> list[datetime]:
-    """``clear_missed_hour`` of each of these hours, in one round trip; returns the hours
-    that had a record."""
+    """These hours were observed after all (a later attempt succeeded): their records go and
+    their alerts are resolved, in one round trip; returns the hours that had a record."""
     if not hours:
         return []
     with transaction(bind) as conn:
